@@ -1,0 +1,1 @@
+"""vessl-tui core engine: specs, store, logs, supervisor and backends. Never imports textual."""

@@ -1,0 +1,89 @@
+"""Entry point of the `vessl-tui` console script.
+
+No arguments opens the TUI; a subcommand runs headless. Subcommand modules are imported only when
+their command runs, so `vessl-tui ps` never pays for pydantic, docker, paramiko or textual.
+
+Each subcommand is registered in `COMMANDS` as name -> "module:attribute" (a click command).
+Exit codes: 0 success, 1 the operation failed (invalid spec, failed run, unknown run), 2 usage error.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import click
+
+COMMANDS: dict[str, tuple[str, str]] = {
+    # name: (module:attr, one-line help shown in `vessl-tui --help`)
+    "validate": ("core.cli.spec_cmds:validate", "Validate spec files; compiler-style errors."),
+    "schema": ("core.cli.spec_cmds:schema", "Print the JSON Schema of a spec format."),
+    "run": ("core.cli.run_cmds:run", "Submit a spec as a run."),
+    "ps": ("core.cli.run_cmds:ps", "List runs."),
+    "logs": ("core.cli.run_cmds:logs", "Print (or follow) a run's log."),
+    "stop": ("core.cli.run_cmds:stop", "Stop runs."),
+    "rerun": ("core.cli.run_cmds:rerun", "Run a run's stored spec again."),
+    "rm": ("core.cli.run_cmds:rm", "Remove runs and what they left."),
+    "show": ("core.cli.run_cmds:show", "Show one run's details."),
+    "clusters": ("core.cli.cluster_cmds:clusters", "List clusters, test or trust them."),
+    "presets": ("core.cli.cluster_cmds:presets", "List resource presets."),
+    "tunnel": ("core.cli.tunnel_cmds:tunnel", "Forward a run's port to this machine."),
+    "shell": ("core.cli.shell_cmds:shell", "Open a shell inside a run."),
+    "gpus": ("core.cli.gpu_cmds:gpus", "Show GPUs of this machine and reachable hosts."),
+    "revision": ("core.cli.revision_cmds:revision", "Serve revisions: create, list, start, stop, ..."),
+    "supervise": ("core.supervisor:supervise_command", "Internal: the detached supervisor of one run."),
+}
+
+
+class LazyGroup(click.Group):
+    """A click group whose subcommands are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(name for name in COMMANDS if name != "supervise")
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module_name, attr = target[0].split(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name and exc.name.startswith(module_name):
+                return _unavailable(cmd_name)
+            raise
+        return getattr(module, attr)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, COMMANDS[name][1]) for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+def _unavailable(name: str) -> click.Command:
+    @click.command(name=name, context_settings={"ignore_unknown_options": True})
+    @click.argument("args", nargs=-1, type=click.UNPROCESSED)
+    def missing(args: tuple[str, ...]) -> None:
+        click.echo(f"error: the `{name}` command is not available in this build.", err=True)
+        sys.exit(2)
+
+    return missing
+
+
+@click.group(cls=LazyGroup, invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="vessl-tui")
+@click.pass_context
+def cli(ctx: click.Context) -> None:
+    """vessl-tui: a terminal workstation for ML runs. Without a command, opens the TUI."""
+    if ctx.invoked_subcommand is None:
+        from tui.app import run_app
+
+        run_app()
+
+
+def main() -> None:
+    cli(prog_name="vessl-tui")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,76 @@
+"""Spec problems, reported compiler-style: `FILE:LINE:COL: error: FIELD.PATH: message`."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Literal
+
+Severity = Literal["error", "warning"]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem in a spec file. `line`/`column` are 1-based and point at the offending key or
+    value (not its parent); `path` is the dotted field path (`ports[1]`, `resources.gpu`), or ""
+    for a problem of the whole document (a YAML syntax error)."""
+
+    file: str
+    line: int
+    column: int
+    path: str
+    message: str
+    severity: Severity = "error"
+
+    def format(self) -> str:
+        where = f"{self.path}: " if self.path else ""
+        return f"{self.file}:{self.line}:{self.column}: {self.severity}: {where}{self.message}"
+
+    def as_json(self) -> dict:
+        data = asdict(self)
+        data.pop("file")
+        return data
+
+
+@dataclass
+class Document:
+    """One YAML document of a spec file and what the validator made of it.
+
+    `kind` is the detected format (a `runspec.SpecKind` value) or None when undetectable;
+    `spec` is set only when the document has no errors (warnings allowed).
+    """
+
+    file: str
+    index: int
+    kind: str | None
+    spec: "object | None" = None
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "warning"]
+
+    @property
+    def valid(self) -> bool:
+        return not self.errors
+
+    def as_json(self) -> dict:
+        return {
+            "file": self.file,
+            "document": self.index,
+            "valid": self.valid,
+            "kind": self.kind,
+            "errors": [p.as_json() for p in self.errors],
+            "warnings": [p.as_json() for p in self.warnings],
+        }
+
+
+class SpecError(Exception):
+    """Raised by `load_spec` when a document has errors. `problems` holds every one of them."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        super().__init__("\n".join(p.format() for p in problems) or "invalid spec")

@@ -1,0 +1,27 @@
+"""Shared fixtures: every test gets its own VESSL_TUI_HOME and VESSL_TUI_CONFIG on disk."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+CORPUS = REPO.parent / "shared" / "corpus"
+
+
+@pytest.fixture(autouse=True)
+def vessl_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh home (store, logs, artifacts) and an empty config for each test."""
+    home = tmp_path / "home"
+    home.mkdir()
+    config = tmp_path / "config.yaml"
+    monkeypatch.setenv("VESSL_TUI_HOME", str(home))
+    monkeypatch.setenv("VESSL_TUI_CONFIG", str(config))
+    return home
+
+
+@pytest.fixture
+def config_file(vessl_home: Path, tmp_path: Path) -> Path:
+    """The config file path of this test (not created until a test writes it)."""
+    return tmp_path / "config.yaml"

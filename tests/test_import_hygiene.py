@@ -1,0 +1,41 @@
+"""`core` never imports textual, rich or tui: the engine stays headless and the CLI starts fast."""
+
+from __future__ import annotations
+
+import pkgutil
+import subprocess
+import sys
+
+import core
+
+from tests.conftest import REPO
+
+
+def _core_modules() -> list[str]:
+    return sorted(m.name for m in pkgutil.walk_packages(core.__path__, "core."))
+
+
+def test_core_imports_no_textual() -> None:
+    modules = _core_modules()
+    assert "core.engine" in modules
+    code = (
+        "import importlib, sys\n"
+        f"for m in {modules!r}:\n"
+        "    importlib.import_module(m)\n"
+        "bad = sorted(n for n in sys.modules if n.split('.')[0] in ('textual', 'rich', 'tui'))\n"
+        "print(','.join(bad))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "", f"core pulled in: {out.stdout.strip()}"
+
+
+def test_cli_help_imports_no_heavy_sdk() -> None:
+    code = (
+        "import sys\n"
+        "from core.cli.main import cli\n"
+        "try:\n    cli(['--help'], standalone_mode=False)\nexcept SystemExit:\n    pass\n"
+        "heavy = sorted(n for n in sys.modules if n.split('.')[0] in ('docker', 'paramiko', 'pynvml', 'textual', 'pydantic'))\n"
+        "print(','.join(heavy), file=sys.stderr)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
+    assert out.stderr.strip() == "", f"--help imported: {out.stderr.strip()}"
