@@ -6,7 +6,11 @@ CONTRACT (other modules and the TUI code against these names; change only additi
     engine.reconcile() -> list[RunRecord]  # every client calls it at start; returns runs it changed
     engine.plan(path, cluster=None, document=0) -> Plan            # dry run: what submit would do
     engine.submit(path, cluster=None, document=0) -> RunRecord    # validate, resolve, start supervisor
-    engine.submit_spec(spec, cluster=None) -> RunRecord           # same, from a RunSpec in memory
+    engine.submit_spec(spec, cluster=None, labels=None, extra_env=None) -> RunRecord
+                                           # same, from a RunSpec in memory; `labels` (str->str) are
+                                           # stored with the run (serve: service/revision/replica),
+                                           # `extra_env` added to the run's env (not secret)
+    engine.list_runs(labels={"k": "v"}) filters by labels; RunRecord.labels holds them
     engine.list_runs(include_finished=True, limit=None) -> list[RunRecord]   # newest first
     engine.get(ref) -> RunRecord           # ref: id, unique id prefix, or name (latest run of it)
     engine.stop(ref) -> RunRecord          # asks the supervisor to stop; returns at once
@@ -60,6 +64,7 @@ class RunRecord:
     source_file: str | None = None
     preset: str | None = None
     tags: list[str] = field(default_factory=list)
+    labels: dict[str, str] = field(default_factory=dict)
     handle: dict[str, Any] | None = None
     supervisor_pid: int | None = None
     heartbeat_at: float | None = None

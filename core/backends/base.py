@@ -171,3 +171,15 @@ class RunMetrics(ABC):
     @abstractmethod
     def sample(self, ctx: RunContext, handle: dict[str, Any]) -> dict[str, float]:
         """{"cpu_percent": …, "memory_bytes": …, "memory_limit_bytes": … (when known)}."""
+
+
+class HostKeys(ABC):
+    """The backend talks to a host whose SSH host key must be known (kind ssh)."""
+
+    @abstractmethod
+    def host_key_status(self) -> tuple[str, str, str]:
+        """(state, key type, SHA256 fingerprint); state is "known", "unknown" or "changed"."""
+
+    @abstractmethod
+    def trust_host_key(self) -> str:
+        """Add the host's current key to known_hosts (only when "unknown"); return its fingerprint."""
