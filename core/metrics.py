@@ -8,14 +8,21 @@
     host_gpus(cluster) -> HostGpus      local NVML for kind local/docker(local engine), nvidia-smi over
                                         the shared SSH connection for kind ssh
     host_stats() -> dict                {"cpu_percent", "memory_used_gb", "memory_total_gb", "cpus"}
+    remote_gpus(cluster) -> HostGpus    the SSH sampler: one nvidia-smi command (NVIDIA_SMI_COMMAND)
 
 Samplers never raise for a missing GPU or an unreachable host: that is a state, with a message.
 """
 
 from __future__ import annotations
 
+import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from core.config import ClusterConfig
 
 
 @dataclass
@@ -53,3 +60,243 @@ class HostGpus:
     message: str = ""
     gpus: list[GpuSample] = field(default_factory=list)
     at: float = field(default_factory=time.time)
+
+# --- nvidia-smi over SSH -------------------------------------------------------------------------
+
+#: Columns asked of `nvidia-smi --query-gpu`; the first seven are the classic set, `uuid` ties
+#: compute apps to their GPU and `mig.mode.current` tells MIG GPUs apart. The parser also accepts
+#: output with only the first seven columns.
+GPU_FIELDS = (
+    "index",
+    "name",
+    "utilization.gpu",
+    "memory.used",
+    "memory.total",
+    "temperature.gpu",
+    "power.draw",
+    "uuid",
+    "mig.mode.current",
+)
+APP_FIELDS = ("gpu_uuid", "pid", "process_name", "used_memory")
+_SEPARATOR = "--- vessl-tui compute apps ---"
+
+#: One remote command that samples GPUs and their processes; exit 127 when nvidia-smi is absent.
+NVIDIA_SMI_COMMAND = (
+    "command -v nvidia-smi >/dev/null 2>&1 || exit 127; "
+    f"nvidia-smi --query-gpu={','.join(GPU_FIELDS)} --format=csv,noheader,nounits 2>&1 || exit $?; "
+    f"echo '{_SEPARATOR}'; "
+    f"nvidia-smi --query-compute-apps={','.join(APP_FIELDS)} --format=csv,noheader,nounits 2>/dev/null; "
+    "exit 0"
+)
+
+_NO_GPU_MARKERS = ("no devices were found", "couldn't communicate with the nvidia driver", "not found")
+
+
+def _value(text: str) -> float | None:
+    """A number from an nvidia-smi cell; None for N/A, [N/A], [Not Supported], empty."""
+    text = text.strip().strip("[]")
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def _text(text: str) -> str | None:
+    text = text.strip()
+    return None if not text or text.strip("[]").lower() in ("n/a", "not supported") else text
+
+
+def _rows(csv_text: str) -> list[list[str]]:
+    return [[cell.strip() for cell in line.split(",")] for line in csv_text.splitlines() if line.strip()]
+
+
+def parse_nvidia_smi(gpu_csv: str, apps_csv: str = "", host: str = "") -> HostGpus:
+    """Parse `--query-gpu` (GPU_FIELDS, or just the first seven) and `--query-compute-apps`
+    (APP_FIELDS) CSV output (`--format=csv,noheader,nounits`) into a HostGpus.
+
+    Output that says there is no device or no driver gives state "no-gpu"; anything unparsable
+    gives state "error" with the first line of the output as the message.
+    """
+    label = host or "this machine"
+    lowered = gpu_csv.lower()
+    if not gpu_csv.strip() or any(marker in lowered for marker in _NO_GPU_MARKERS):
+        return HostGpus(host=host, state="no-gpu", message=f"no NVIDIA GPU on {label}")
+    gpus: list[GpuSample] = []
+    by_uuid: dict[str, GpuSample] = {}
+    for cells in _rows(gpu_csv):
+        if len(cells) < 7 or not cells[0].isdigit():
+            first = gpu_csv.strip().splitlines()[0]
+            return HostGpus(host=host, state="error", message=f"nvidia-smi on {label} said: {first}")
+        extra = cells[7:] + ["", ""]
+        sample = GpuSample(
+            index=int(cells[0]),
+            name=cells[1],
+            utilization=_value(cells[2]),
+            memory_used_mb=_value(cells[3]),
+            memory_total_mb=_value(cells[4]),
+            temperature_c=_value(cells[5]),
+            power_w=_value(cells[6]),
+            uuid=_text(extra[0]),
+            mig=(extra[1].strip().lower() == "enabled"),
+        )
+        gpus.append(sample)
+        if sample.uuid:
+            by_uuid[sample.uuid] = sample
+    for cells in _rows(apps_csv):
+        if len(cells) < 4 or not cells[1].isdigit():
+            continue
+        owner = by_uuid.get(cells[0])
+        if owner is not None:
+            owner.processes.append(
+                GpuProcess(pid=int(cells[1]), name=_text(cells[2]), used_memory_mb=_value(cells[3]))
+            )
+    return HostGpus(host=host, state="ok", gpus=gpus)
+
+
+def parse_sampler_output(output: str, exit_code: int, host: str) -> HostGpus:
+    """Split the output of NVIDIA_SMI_COMMAND and parse it (exit 127: nvidia-smi is absent)."""
+    if exit_code == 127:
+        return HostGpus(host=host, state="no-gpu", message=f"no NVIDIA GPU on {host} (nvidia-smi is not installed)")
+    gpu_csv, _, apps_csv = output.partition(_SEPARATOR)
+    result = parse_nvidia_smi(gpu_csv, apps_csv, host=host)
+    if exit_code != 0 and result.state == "ok":  # pragma: no cover - nvidia-smi failing after printing rows
+        result.state, result.message = "error", f"nvidia-smi on {host} exited with {exit_code}"
+    return result
+
+
+def remote_gpus(cluster: "ClusterConfig") -> HostGpus:
+    """Sample an SSH host's GPUs with nvidia-smi over the host's shared SSH connection."""
+    from core.sshconn import SshError, connection_for
+
+    try:
+        conn = connection_for(cluster)
+        host = conn.target.label
+        code, out, err = conn.run(NVIDIA_SMI_COMMAND, timeout=20)
+    except SshError as exc:
+        return HostGpus(host=cluster.name, state="unreachable", message=str(exc))
+    return parse_sampler_output(out + err, code, host=cluster.name)
+
+
+# --- NVML on this machine ------------------------------------------------------------------------
+
+
+def local_gpus(host: str = "local") -> HostGpus:
+    """Sample this machine's GPUs through NVML (nvidia-ml-py, imported here, lazily)."""
+    try:
+        import pynvml
+    except ImportError:
+        return HostGpus(host=host, state="no-gpu", message="no NVIDIA GPU on this machine (nvidia-ml-py is not installed)")
+    try:
+        pynvml.nvmlInit()
+    except pynvml.NVMLError as exc:
+        return HostGpus(host=host, state="no-gpu", message=f"no NVIDIA GPU on this machine ({exc})")
+    try:
+        count = pynvml.nvmlDeviceGetCount()
+        if count == 0:
+            return HostGpus(host=host, state="no-gpu", message="no NVIDIA GPU on this machine")
+        return HostGpus(host=host, gpus=[_nvml_sample(pynvml, i) for i in range(count)])
+    except pynvml.NVMLError as exc:
+        return HostGpus(host=host, state="error", message=f"NVML failed on this machine: {exc}")
+    finally:
+        try:
+            pynvml.nvmlShutdown()
+        except pynvml.NVMLError:
+            pass
+
+
+def _nvml(call: Callable[[], Any]) -> Any:
+    """One NVML query; None when the GPU does not report it (N/A, not supported)."""
+    import pynvml
+
+    try:
+        return call()
+    except pynvml.NVMLError:
+        return None
+
+
+def _nvml_sample(pynvml: Any, index: int) -> GpuSample:
+    handle = pynvml.nvmlDeviceGetHandleByIndex(index)
+    name = pynvml.nvmlDeviceGetName(handle)
+    name = name.decode() if isinstance(name, bytes) else name
+    util = _nvml(lambda: pynvml.nvmlDeviceGetUtilizationRates(handle))
+    mem = _nvml(lambda: pynvml.nvmlDeviceGetMemoryInfo(handle))
+    temp = _nvml(lambda: pynvml.nvmlDeviceGetTemperature(handle, pynvml.NVML_TEMPERATURE_GPU))
+    power = _nvml(lambda: pynvml.nvmlDeviceGetPowerUsage(handle))
+    uuid = _nvml(lambda: pynvml.nvmlDeviceGetUUID(handle))
+    mig = _nvml(lambda: pynvml.nvmlDeviceGetMigMode(handle))
+    procs = _nvml(lambda: pynvml.nvmlDeviceGetComputeRunningProcesses(handle)) or []
+    mib = 1024 * 1024
+    return GpuSample(
+        index=index,
+        name=name,
+        utilization=None if util is None else float(util.gpu),
+        memory_used_mb=None if mem is None else mem.used / mib,
+        memory_total_mb=None if mem is None else mem.total / mib,
+        temperature_c=None if temp is None else float(temp),
+        power_w=None if power is None else power / 1000.0,
+        uuid=uuid.decode() if isinstance(uuid, bytes) else uuid,
+        mig=bool(mig and mig[0] == pynvml.NVML_DEVICE_MIG_ENABLE),
+        processes=[
+            GpuProcess(pid=p.pid, used_memory_mb=None if p.usedGpuMemory is None else p.usedGpuMemory / mib)
+            for p in procs
+        ],
+    )
+
+
+def host_gpus(cluster: "ClusterConfig") -> HostGpus:
+    """The GPUs of the host behind `cluster`: nvidia-smi over SSH for kind ssh (and docker engines
+    reached over ssh://), NVML on this machine for everything that runs here."""
+    if cluster.kind == "ssh":
+        return remote_gpus(cluster)
+    if cluster.kind == "docker" and (cluster.host or "").startswith(("tcp://", "ssh://")):
+        return HostGpus(host=cluster.name, state="error", message=f"GPU metrics of the remote Docker engine {cluster.host} are not sampled")
+    return local_gpus(host=cluster.name)
+
+
+# --- CPU and memory of this machine ---------------------------------------------------------------
+
+_last_cpu: tuple[float, float] | None = None
+
+
+def _cpu_times() -> tuple[float, float] | None:
+    """(busy, total) jiffies from /proc/stat; None off Linux."""
+    try:
+        with open("/proc/stat") as f:
+            fields = [float(v) for v in f.readline().split()[1:]]
+    except OSError:
+        return None
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0.0)
+    total = sum(fields[:8])
+    return total - idle, total
+
+
+def _meminfo() -> dict[str, float]:
+    try:
+        with open("/proc/meminfo") as f:
+            return {line.split(":")[0]: float(line.split()[1]) for line in f if len(line.split()) >= 2}
+    except OSError:
+        return {}
+
+
+def host_stats() -> dict[str, float | None]:
+    """CPU use since the previous call (over 0.1 s on the first), memory in GB, CPU count."""
+    global _last_cpu
+    now = _cpu_times()
+    if _last_cpu is None and now is not None:
+        _last_cpu = now
+        time.sleep(0.1)
+        now = _cpu_times()
+    cpu = None
+    if now is not None and _last_cpu is not None and now[1] > _last_cpu[1]:
+        cpu = 100.0 * (now[0] - _last_cpu[0]) / (now[1] - _last_cpu[1])
+    _last_cpu = now
+    mem = _meminfo()
+    gib = 1024 * 1024  # /proc/meminfo counts KiB
+    total = mem.get("MemTotal")
+    available = mem.get("MemAvailable", mem.get("MemFree"))
+    return {
+        "cpu_percent": cpu,
+        "memory_used_gb": None if total is None or available is None else (total - available) / gib,
+        "memory_total_gb": None if total is None else total / gib,
+        "cpus": float(os.cpu_count() or 1),
+    }
