@@ -1,0 +1,52 @@
+"""Serve test helpers: real replica processes (an HTTP server reading $PORT) and free ports."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+REPLICA_APP = Path(__file__).with_name("replica_app.py")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port: int, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise AssertionError(f"nothing listens on port {port}")
+
+
+@pytest.fixture
+def replica_procs():
+    """start(revision, index) -> (process, port): a real replica process; all killed at the end."""
+    procs: list[subprocess.Popen] = []
+
+    def start(revision: int, index: int) -> tuple[subprocess.Popen, int]:
+        port = free_port()
+        env = dict(os.environ, PORT=str(port), REVISION=str(revision), VESSL_TUI_REPLICA=str(index))
+        proc = subprocess.Popen([sys.executable, str(REPLICA_APP)], env=env, stdout=subprocess.DEVNULL)
+        procs.append(proc)
+        wait_port(port)
+        return proc, port
+
+    yield start
+    for proc in procs:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()

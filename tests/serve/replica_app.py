@@ -1,0 +1,40 @@
+"""A tiny HTTP replica for serve tests: listens on $PORT, answers who it is.
+
+GET /            -> "rev=<REVISION> replica=<VESSL_TUI_REPLICA> pid=<pid>"
+GET /health      -> "ok"
+GET /slow?ms=N   -> the same answer after N milliseconds (to build up in-flight load)
+"""
+
+import os
+import sys
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlparse
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self):
+        url = urlparse(self.path)
+        if url.path == "/slow":
+            time.sleep(int(parse_qs(url.query).get("ms", ["100"])[0]) / 1000)
+        body = b"ok" if url.path == "/health" else (
+            f"rev={os.environ.get('REVISION', '?')} replica={os.environ.get('VESSL_TUI_REPLICA', '?')} "
+            f"pid={os.getpid()}".encode()
+        )
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+ThreadingHTTPServer.daemon_threads = True
+server = ThreadingHTTPServer(("127.0.0.1", int(os.environ["PORT"])), Handler)
+print(f"listening on {server.server_address[1]}", flush=True)
+sys.stdout.flush()
+server.serve_forever()

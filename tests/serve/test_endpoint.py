@@ -1,0 +1,109 @@
+"""The endpoint against real replica processes: balancing, weighted split, draining, failover."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+
+import aiohttp
+
+from core.serve.endpoint import Endpoint, Upstream, probe
+
+
+async def fetch_many(url: str, n: int, path: str = "/", concurrency: int = 8) -> list[tuple[int, str]]:
+    results: list[tuple[int, str]] = []
+    queue = list(range(n))
+    async with aiohttp.ClientSession() as session:
+
+        async def worker() -> None:
+            while queue:
+                queue.pop()
+                async with session.get(url + path) as resp:
+                    results.append((resp.status, await resp.text()))
+
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return results
+
+
+async def test_requests_reach_every_ready_replica(replica_procs) -> None:
+    ups = []
+    for i in range(3):
+        _, port = replica_procs(1, i)
+        ups.append(Upstream(revision=1, index=i, host="127.0.0.1", port=port))
+    ep = Endpoint()
+    url = await ep.start()
+    try:
+        ep.router.set_upstreams(ups)
+        results = await fetch_many(url, 60)
+        assert {s for s, _ in results} == {200}
+        seen = Counter(body.split()[1] for _, body in results)
+        assert set(seen) == {"replica=0", "replica=1", "replica=2"}
+        assert ep.stats()[1]["total"] == 60
+    finally:
+        await ep.stop()
+
+
+async def test_weighted_split_90_10_over_1000_requests(replica_procs) -> None:
+    _, p1 = replica_procs(1, 0)
+    _, p2 = replica_procs(2, 0)
+    ep = Endpoint()
+    url = await ep.start()
+    try:
+        ep.router.set_upstreams([Upstream(1, 0, "127.0.0.1", p1), Upstream(2, 0, "127.0.0.1", p2)])
+        ep.router.set_weights({1: 90, 2: 10})
+        results = await fetch_many(url, 1000)
+        revs = Counter(body.split()[0] for status, body in results if status == 200)
+        assert sum(revs.values()) == 1000
+        assert abs(revs["rev=1"] / 1000 - 0.90) <= 0.03, revs
+        assert abs(revs["rev=2"] / 1000 - 0.10) <= 0.03, revs
+    finally:
+        await ep.stop()
+
+
+async def test_draining_and_dead_replicas_fail_no_request(replica_procs) -> None:
+    proc0, p0 = replica_procs(1, 0)
+    _, p1 = replica_procs(1, 1)
+    ep = Endpoint()
+    url = await ep.start()
+    try:
+        ep.router.set_upstreams([Upstream(1, 0, "127.0.0.1", p0), Upstream(1, 1, "127.0.0.1", p1)])
+        # a replica killed without notice: its connections are refused and requests go elsewhere
+        proc0.kill()
+        proc0.wait()
+        results = await fetch_many(url, 50)
+        assert [s for s, _ in results] == [200] * 50
+        assert all("replica=1" in body for _, body in results)
+        # drained: no new requests while it is marked draining
+        ep.router.set_upstreams([Upstream(1, 0, "127.0.0.1", p0), Upstream(1, 1, "127.0.0.1", p1, draining=True)])
+        results = await fetch_many(url, 5)
+        assert {s for s, _ in results} == {503}
+    finally:
+        await ep.stop()
+
+
+async def test_least_outstanding_prefers_the_idle_replica(replica_procs) -> None:
+    _, p0 = replica_procs(1, 0)
+    _, p1 = replica_procs(1, 1)
+    ep = Endpoint()
+    url = await ep.start()
+    try:
+        ep.router.set_upstreams([Upstream(1, 0, "127.0.0.1", p0), Upstream(1, 1, "127.0.0.1", p1)])
+        async with aiohttp.ClientSession() as session:
+            slow = asyncio.create_task(session.get(url + "/slow?ms=1500"))
+            await asyncio.sleep(0.3)
+            busy = [up for up in ep.router.upstreams.values() if up.outstanding == 1]
+            assert len(busy) == 1
+            bodies = [await (await session.get(url + "/")).text() for _ in range(10)]
+            assert all(f"replica={busy[0].index}" not in b for b in bodies)
+            (await slow).release()
+    finally:
+        await ep.stop()
+
+
+async def test_readiness_probe_tcp_and_http(replica_procs) -> None:
+    _, port = replica_procs(1, 0)
+    assert await probe("127.0.0.1", port)
+    assert await probe("127.0.0.1", port, "/health")
+    from tests.serve.conftest import free_port
+
+    assert not await probe("127.0.0.1", free_port())
