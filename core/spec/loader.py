@@ -1,0 +1,331 @@
+"""From text to `Document`s: parse with positions, detect the format, validate, normalize.
+
+Every problem is collected (not only the first) and points at the offending key or value.
+Nothing here raises for bad input; `load_spec` is the one entry that raises (`SpecError`).
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from typing import Any, get_args, get_origin
+
+from pydantic import BaseModel, ValidationError
+
+from core.spec import dstack, vessl, yamlpos
+from core.spec.base import SHAPE_NAMES, FieldError, shape_of
+from core.spec.errors import Document, Problem, SpecError
+from core.spec.runspec import RunSpec
+
+DSTACK_TYPES = tuple(dstack.MODELS)
+_PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
+
+
+# ---------------------------------------------------------------- paths and positions
+
+def format_path(path: tuple) -> str:
+    """("ports", 1) -> "ports[1]"; ("import", "/code/") -> 'import["/code/"]'."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif _PLAIN_KEY.match(str(part)):
+            out += f".{part}" if out else str(part)
+        else:
+            out += f'["{part}"]'
+    return out
+
+
+def _resolve(loc: tuple, raw: Any) -> tuple[tuple, bool]:
+    """The source path a pydantic `loc` names (union tags and validator names dropped)."""
+    path: list = []
+    cur = raw
+    at_key = False
+    for part in loc:
+        if part == "[key]":
+            at_key = True
+        elif isinstance(cur, dict) and part in cur:
+            path.append(part)
+            cur = cur[part]
+        elif isinstance(cur, list) and isinstance(part, int) and 0 <= part < len(cur):
+            path.append(part)
+            cur = cur[part]
+    return tuple(path), at_key
+
+
+# ---------------------------------------------------------------- field knowledge
+
+def _models_in(tp: Any) -> list[type[BaseModel]]:
+    if isinstance(tp, type) and issubclass(tp, BaseModel):
+        return [tp]
+    return [m for arg in get_args(tp) for m in _models_in(arg)]
+
+
+def _field(model: type[BaseModel], name: Any):
+    for fname, info in model.model_fields.items():
+        if name == fname or name == info.alias:
+            return info
+    return None
+
+
+def _models_at(root: type[BaseModel], parts: tuple) -> list[type[BaseModel]]:
+    """Models that describe the mapping at `parts` (best effort through unions, lists, dicts)."""
+    models = [root]
+    for part in parts:
+        if not isinstance(part, str):
+            continue
+        infos = [info for m in models if (info := _field(m, part)) is not None]
+        if infos:
+            inner = [m for info in infos for m in _models_in(info.annotation)]
+            models = inner or models
+    return models
+
+
+def _known_fields(models: list[type[BaseModel]]) -> list[str]:
+    names: list[str] = []
+    for m in models:
+        for fname, info in m.model_fields.items():
+            name = info.alias or fname
+            if name not in names:
+                names.append(name)
+    return names
+
+
+# ---------------------------------------------------------------- error translation
+
+def _show(value: Any) -> str:
+    if isinstance(value, (dict, list)):
+        return SHAPE_NAMES[shape_of(value)]
+    if isinstance(value, str):
+        text = value if len(value) <= 40 else value[:37] + "..."
+        return f"`{text}`" if text else "an empty string"
+    if isinstance(value, bool):
+        return "`true`" if value else "`false`"
+    return f"`{value}`"
+
+
+def _message(err: dict) -> str:
+    kind, ctx, value = err["type"], err.get("ctx") or {}, err.get("input")
+    if kind == "union_tag_invalid" or kind == "union_tag_not_found":
+        expected = [SHAPE_NAMES.get(t.strip("' "), t) for t in str(ctx.get("expected_tags", "")).split(",")]
+        return f"expected {' or '.join(e for e in expected if e)}, got {_show(value)}"
+    if kind == "literal_error":
+        return f"must be {ctx.get('expected', '')}; got {_show(value)}"
+    if kind in ("string_type", "int_type", "float_type", "bool_type", "list_type", "dict_type",
+                "model_type", "model_attributes_type", "int_parsing", "float_parsing", "bool_parsing",
+                "int_from_float"):
+        want = {"string": "a string", "int": "a whole number", "float": "a number", "bool": "true or false",
+                "list": "a list", "dict": "a mapping", "model": "a mapping"}[kind.split("_")[0]]
+        return f"expected {want}, got {_show(value)}"
+    if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
+        return f"{err['msg'][0].lower()}{err['msg'][1:]}, got {_show(value)}"
+    if kind == "too_long":
+        return f"at most {ctx.get('max_length')} item(s) allowed"
+    message = err["msg"]
+    for prefix in ("Value error, ", "Assertion failed, "):
+        if message.startswith(prefix):
+            message = message[len(prefix):]
+    return message
+
+
+class _Context:
+    """What error translation needs to know about one document."""
+
+    def __init__(self, doc: yamlpos.ParsedDocument, file: str, model: type[BaseModel], family: str, kind: str):
+        self.doc, self.file, self.model, self.family, self.kind = doc, file, model, family, kind
+
+    def problem(self, path: tuple, message: str, at_key: bool = False, severity: str = "error") -> Problem:
+        line, col = self.doc.pos(path, prefer_key=at_key)
+        return Problem(self.file, line, col, format_path(path), message, severity)  # type: ignore[arg-type]
+
+    def translate(self, err: dict) -> Problem:
+        loc = tuple(err["loc"])
+        path, at_key = _resolve(loc, self.doc.value)
+        kind = err["type"]
+        if kind == "extra_forbidden":
+            return self.problem(path, self._unknown(path), at_key=True)
+        if kind == "missing":
+            name = next((p for p in reversed(loc) if isinstance(p, str)), "?")
+            return self.problem(path, f"missing required field `{name}`", at_key=True)
+        error = (err.get("ctx") or {}).get("error")
+        if isinstance(error, FieldError):
+            sub = tuple(int(p) if p.isdigit() else p for p in error.field.split("."))
+            return self.problem(path + sub, str(error), at_key=True)
+        return self.problem(path, _message(err), at_key=at_key)
+
+    def _unknown(self, path: tuple) -> str:
+        key = path[-1]
+        parents = tuple(p for p in path[:-1] if isinstance(p, str))
+        rel = ".".join((*parents, str(key)))
+        table = dstack.RENAMED if self.family == "dstack" else vessl.RENAMED
+        hint = table.get((self.kind, rel)) or table.get(("*", rel))
+        if hint:
+            return f"unknown field `{key}` — {hint}"
+        known = _known_fields(_models_at(self.model, path[:-1]))
+        close = difflib.get_close_matches(str(key), known, n=1, cutoff=0.6)
+        if close:
+            return f"unknown field `{key}` — did you mean `{close[0]}`?"
+        if 0 < len(known) <= 12:
+            return f"unknown field `{key}`; expected one of: {', '.join(known)}"
+        return f"unknown field `{key}`"
+
+
+# ---------------------------------------------------------------- detection and warnings
+
+def detect(value: Any) -> tuple[str | None, str | None, str | None]:
+    """(family, type, SpecKind) of a document's top-level mapping: dstack has `type`, VESSL not."""
+    if "type" in value:
+        t = value["type"]
+        if isinstance(t, str) and t in dstack.MODELS:
+            return "dstack", t, f"dstack-{t}"
+        return "dstack", None, None
+    if "service" in value:
+        return "vessl", "revision", "vessl-revision"
+    return "vessl", "run", "vessl-run"
+
+
+_AMD_LIKE = re.compile(r"^(mi\d|gaudi|n150|n300|amd|intel|tenstorrent|tt$)", re.I)
+
+
+def _warnings(ctx: _Context, spec: RunSpec) -> list[Problem]:
+    v, out = ctx.doc.value, []
+    if ctx.family == "dstack":
+        gpu = (v.get("resources") or {}).get("gpu") if isinstance(v.get("resources"), dict) else None
+        names = gpu.get("name") if isinstance(gpu, dict) else gpu
+        texts = [names] if isinstance(names, str) else names if isinstance(names, list) else []
+        if any(isinstance(t, str) and "tpu-" in t.lower() for t in texts):
+            out.append(ctx.problem(("resources", "gpu"), "the `tpu-` prefix is deprecated; write the TPU "
+                                                          "name without it, e.g. `v5litepod-8`", severity="warning"))
+        if "setup" in v:
+            what = "put these lines in `init`" if ctx.kind == "dev-environment" else "it has no effect; use `commands`"
+            out.append(ctx.problem(("setup",), f"`setup` is deprecated: {what}", at_key=True, severity="warning"))
+        if "home_dir" in v:
+            out.append(ctx.problem(("home_dir",), "`home_dir` is deprecated and has no effect", at_key=True,
+                                   severity="warning"))
+        g = spec.resources.gpu
+        if spec.image is None and ctx.kind != "fleet" and not v.get("docker") and (
+                g.vendor in ("amd", "intel", "tenstorrent") or any(_AMD_LIKE.match(n) for n in g.names)):
+            out.append(ctx.problem(("resources", "gpu"), "dstack needs an `image` for non-NVIDIA GPUs; "
+                                                          "set `image:`", severity="warning"))
+    else:
+        res = spec.resources
+        if res.cluster == "local":
+            for field, path in (("image", ("image",)), ("node_names", ("resources", "node_names")),
+                                ("spot", ("resources", "spot"))):
+                if getattr(spec if field == "image" else res, field):
+                    out.append(ctx.problem(path, f"`{path[-1]}` means nothing on the `local` cluster "
+                                                 "(processes on this machine); it is ignored",
+                                           at_key=True, severity="warning"))
+        if isinstance(v.get("resources"), dict) and "accelerators" in v["resources"]:
+            out.append(ctx.problem(("resources", "accelerators"), "`accelerators` is a legacy form; use "
+                                   "`requests: {nvidia.com/gpu: {device_type, quantity}}`", at_key=True,
+                                   severity="warning"))
+        if spec.service and spec.ports and not any(
+                p.container_port == spec.service.port for p in spec.ports[:len(v.get("ports") or [])]):
+            out.append(ctx.problem(("service", "expose"), f"port {spec.service.port} is not among `ports`",
+                                   severity="warning"))
+    return out
+
+
+# ---------------------------------------------------------------- documents
+
+def _positions(doc: yamlpos.ParsedDocument, family: str) -> dict[str, tuple[int, int]]:
+    positions = {format_path(p): pos for p, pos in doc.values.items() if p}
+    for p, pos in doc.keys.items():
+        positions.setdefault(format_path(p), pos)
+    aliases = {"commands": ("run", "init")} if family else {}
+    if family == "vessl":
+        aliases["resources.gpu"] = ('resources.requests["nvidia.com/gpu"]', "resources.requests.gpu",
+                                    "resources.accelerators")
+        aliases["resources.cpu"] = ("resources.requests.cpu",)
+        aliases["resources.memory"] = ("resources.requests.memory",)
+    for name, sources in aliases.items():
+        for src in sources:
+            if name not in positions and src in positions:
+                positions[name] = positions[src]
+    return positions
+
+
+def _document(doc: yamlpos.ParsedDocument, file: str) -> Document:
+    if doc.error:
+        line, col, message = doc.error
+        return Document(file, doc.index, None, problems=[Problem(file, line, col, "", message)])
+    value = doc.value
+    if not isinstance(value, dict):
+        line, col = doc.start
+        got = SHAPE_NAMES[shape_of(value)]
+        return Document(file, doc.index, None, problems=[Problem(
+            file, line, col, "", f"a spec is a mapping of fields (`name:`, `resources:`, …), got {got}")])
+    family, typ, kind = detect(value)
+    if kind is None:
+        line, col = doc.pos(("type",))
+        return Document(file, doc.index, None, problems=[Problem(
+            file, line, col, "type", f"unknown configuration type {_show(value.get('type'))}: "
+                                     f"use one of {', '.join(DSTACK_TYPES)}")])
+    model = dstack.MODELS[typ] if family == "dstack" else (
+        vessl.VesslRevision if typ == "revision" else vessl.VesslRun)
+    ctx = _Context(doc, file, model, family, typ)
+    try:
+        parsed = model.model_validate(value)
+    except ValidationError as exc:
+        problems = sorted({ctx.translate(e) for e in exc.errors(include_url=False)},
+                          key=lambda p: (p.line, p.column, p.message))
+        return Document(file, doc.index, kind, problems=problems)
+    spec = parsed.to_runspec()
+    spec.source_file = None if file.startswith("<") else file
+    spec.source_text = doc.text
+    spec.document_index = doc.index
+    spec.positions = _positions(doc, family)
+    problems = sorted(_warnings(ctx, spec), key=lambda p: (p.line, p.column))
+    return Document(file, doc.index, kind, spec=spec, problems=problems)
+
+
+def load_text(text: str, file: str = "<string>") -> list[Document]:
+    """Every YAML document of `text`, validated. Never raises for bad input."""
+    parsed = yamlpos.parse(text)
+    if not parsed:
+        return [Document(file, 0, None, problems=[Problem(
+            file, 1, 1, "", "the file holds no spec (it is empty or only comments)")])]
+    return [_document(d, file) for d in parsed]
+
+
+def _file_problem(file: str, message: str) -> list[Document]:
+    return [Document(file, 0, None, problems=[Problem(file, 1, 1, "", message)])]
+
+
+def load_file(path: str | os.PathLike) -> list[Document]:
+    """Read and validate a spec file. Never raises: unreadable files come back as one problem."""
+    file = os.fspath(path)
+    try:
+        if os.path.isdir(file):
+            return _file_problem(file, "this is a directory; give a spec file")
+        size = os.path.getsize(file)
+        if size > yamlpos.MAX_BYTES:
+            return _file_problem(file, f"the file is {size / 1048576:.1f} MB; a spec may be at most "
+                                       f"{yamlpos.MAX_BYTES // 1048576} MB")
+        with open(file, "rb") as fh:
+            data = fh.read(yamlpos.MAX_BYTES + 1)
+    except FileNotFoundError:
+        return _file_problem(file, "no such file")
+    except PermissionError:
+        return _file_problem(file, "permission denied; check the file's permissions")
+    except OSError as exc:
+        return _file_problem(file, f"cannot read the file: {exc.strerror or exc}")
+    text, error = yamlpos.decode(data)
+    if error:
+        return [Document(file, 0, None, problems=[Problem(file, error[0], error[1], "", error[2])])]
+    return load_text(text, file)
+
+
+def load_spec(path: str | os.PathLike, document: int = 0) -> RunSpec:
+    """The RunSpec of one document of a file; raises `SpecError` carrying every error."""
+    docs = load_file(path)
+    file = os.fspath(path)
+    if not 0 <= document < len(docs):
+        raise SpecError([Problem(file, 1, 1, "", f"the file has {len(docs)} document(s); "
+                                                 f"there is no document {document}")])
+    doc = docs[document]
+    if doc.errors or doc.spec is None:
+        raise SpecError(doc.errors)
+    return doc.spec

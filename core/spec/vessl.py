@@ -1,0 +1,431 @@
+"""VESSL run YAML and VESSL Serve revision YAML as strict models, and their mapping to `RunSpec`.
+
+Shapes follow VESSL's run-spec form (`V1RunSpecFormBodyInput`) plus the shorthands users write:
+`run` as a string or bare strings in the list, `image` as a string, sources as URIs
+(`git://`, `hf://`, `s3://`, `volume://`, …), env values as scalars, ports as integers.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BeforeValidator, Field, model_validator
+
+from core.spec import grammar
+from core.spec.base import FieldError, PortNumber, SpecModel, StrictDuration, by_shape
+from core.spec.runspec import (
+    Autoscaling, Command, EnvVar, GpuSpec, Interactive, Port, Range, Resources, RunSpec, ServiceSpec,
+    Volume,
+)
+
+IMPORT_SCHEMES = ("git", "hf", "s3", "gs", "vessl-dataset", "vessl-model", "vessl-artifact", "volume",
+                  "hostpath", "file")
+MOUNT_SCHEMES = ("vessl-dataset", "hostpath", "nfs", "volume", "s3", "gs", "file")
+EXPORT_SCHEMES = ("vessl-artifact", "vessl-dataset", "vessl-model", "s3", "gs", "volume", "hostpath", "file")
+
+
+def _scalar_text(value: Any) -> Any:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return str(value)
+    return value
+
+
+Text = Annotated[str, BeforeValidator(_scalar_text)]
+
+
+class GpuRequest(SpecModel):
+    """An NVIDIA GPU request: model and count."""
+
+    device_type: Text | None = Field(None, description="GPU model, e.g. `A100-SXM4-80GB`, `L4`.")
+    quantity: Annotated[float, BeforeValidator(grammar.parse_cpu_quantity)] = Field(description="Number of GPUs.")
+    mig_resource_type: str | None = Field(None, description="MIG profile.")
+
+
+class Requests(SpecModel):
+    """Explicit resource requests (instead of a preset)."""
+
+    model_config = {"populate_by_name": True}
+
+    cpu: Annotated[float, BeforeValidator(grammar.parse_cpu_quantity)] | None = Field(None, description="CPU cores: `4`, `500m`.")
+    memory: Annotated[float, BeforeValidator(grammar.parse_quantity)] | None = Field(None, description="Memory: `16Gi`, `512Mi`.")
+    nvidia_gpu: GpuRequest | None = Field(None, alias="nvidia.com/gpu", description="NVIDIA GPUs {device_type, quantity}.")
+    nvidia_mig: GpuRequest | None = Field(None, alias="nvidia.com/mig", description="NVIDIA MIG slices.")
+    gpu: GpuRequest | None = Field(None, description="GPUs {device_type, quantity} (same as nvidia.com/gpu).")
+
+
+def _accelerators(value: Any) -> Any:
+    if isinstance(value, str):
+        name, _, count = value.partition(":")
+        return {"device_type": name, "quantity": count or 1}
+    return value
+
+
+class VesslResources(SpecModel):
+    """Where the run goes and what it gets: a cluster and a preset, or explicit requests."""
+
+    cluster: Text | None = Field(None, description="Cluster to run on (`local`, `docker`, or a configured one).")
+    preset: Text | None = Field(None, description="Resource preset name, e.g. `gpu-l4-small`.")
+    requests: Requests | None = Field(None, description="Explicit requests {cpu, memory, nvidia.com/gpu}.")
+    node_names: list[Text] = Field(default_factory=list, description="Candidate nodes.")
+    spot: Literal["", "SpotOnly", "SpotFirst", "OnDemandOnly"] | None = Field(None, description="Spot policy.")
+    cpu: Annotated[float, BeforeValidator(grammar.parse_cpu_quantity)] | None = Field(None, description="CPU cores (short form of requests.cpu).")
+    memory: Annotated[float, BeforeValidator(grammar.parse_quantity)] | None = Field(None, description="Memory (short form of requests.memory).")
+    accelerators: Annotated[GpuRequest, BeforeValidator(_accelerators)] | None = Field(None, description="Legacy `MODEL:COUNT`.")
+    cluster_id: int | None = Field(None, description="Cluster id (web form).")
+    preset_id: int | None = Field(None, description="Preset id (web form).")
+    node_id: list[int] | None = Field(None, description="Node ids (web form).")
+
+    @model_validator(mode="after")
+    def _one_way(self) -> "VesslResources":
+        req = self.requests
+        if req and self.cpu is not None and req.cpu is not None:
+            raise FieldError("cpu", "give `cpu` either directly or under `requests`, not both")
+        if req and req.gpu and req.nvidia_gpu:
+            raise FieldError("requests.gpu", "give the GPU once: `gpu` or `nvidia.com/gpu`")
+        return self
+
+    def to_resources(self) -> Resources:
+        req = self.requests or Requests()
+        cpu = req.cpu if req.cpu is not None else self.cpu
+        memory = req.memory if req.memory is not None else self.memory
+        gpu_req = req.nvidia_gpu or req.gpu or self.accelerators
+        gpu = GpuSpec()
+        if gpu_req is not None:
+            gpu = GpuSpec(vendor="nvidia", names=[gpu_req.device_type] if gpu_req.device_type else [],
+                          count=Range.exactly(gpu_req.quantity), mig=gpu_req.mig_resource_type)
+        if req.nvidia_mig is not None:
+            gpu.mig = req.nvidia_mig.mig_resource_type or req.nvidia_mig.device_type
+        return Resources(
+            cpu=None if cpu is None else Range.exactly(cpu),
+            memory_gb=None if memory is None else Range.exactly(memory),
+            gpu=gpu, preset=self.preset, cluster=self.cluster, node_names=self.node_names,
+            spot=self.spot or None,
+        )
+
+
+class ImageForm(SpecModel):
+    """An image with registry credentials."""
+
+    url: str = Field(description="Image reference, e.g. `nvcr.io/nvidia/pytorch:24.01-py3`.")
+    credential_name: str | None = Field(None, description="Stored registry credential.")
+    credential_id: int | None = Field(None, description="Registry credential id.")
+    image_id: int | None = Field(None, description="Managed image id.")
+
+
+class RunStep(SpecModel):
+    """One `run` item: a command (with a workdir) or a pause."""
+
+    command: str | None = Field(None, description="Shell lines to run.")
+    workdir: str | None = Field(None, description="Directory to run them in.")
+    wait: StrictDuration | None = Field(None, description="Pause instead of a command, e.g. `10s`.")
+
+    @model_validator(mode="after")
+    def _one(self) -> "RunStep":
+        if self.wait is not None and self.command is not None:
+            raise FieldError("wait", "a `run` item is either a `command` or a `wait`, not both")
+        if self.wait is None and self.command is None:
+            raise FieldError("command", "a `run` item needs a `command` (or a `wait`)")
+        return self
+
+
+Run = by_shape(str=str, list=list[by_shape(str=str, dict=RunStep)])
+
+
+class EnvForm(SpecModel):
+    """An env value: `{value, secret: true}`, `{secret: NAME}` (a stored secret) or `{secret, source}`."""
+
+    value: Text | None = Field(None, description="The value.")
+    secret: by_shape(bool=bool, str=str) | None = Field(None, description="true: the value is secret; a name: a stored secret.")
+    source: Literal["text", "secret", "inject"] | None = Field(None, description="text, secret or inject.")
+    secret_id: int | None = Field(None, description="Stored secret id.")
+
+    @model_validator(mode="after")
+    def _shape(self) -> "EnvForm":
+        if isinstance(self.secret, str) and self.value is not None:
+            raise FieldError("value", "give either `value` or a stored `secret` name, not both")
+        if self.secret is True and self.value is None:
+            raise FieldError("value", "`secret: true` needs the `value` to keep secret")
+        if self.source == "secret" and not isinstance(self.secret, str):
+            raise FieldError("secret", "`source: secret` needs `secret: <stored secret name>`")
+        return self
+
+    def to_env(self, name: str) -> EnvVar:
+        if isinstance(self.secret, str):
+            return EnvVar(name=name, secret=True, secret_ref=self.secret)
+        return EnvVar(name=name, value=self.value, secret=bool(self.secret))
+
+
+EnvValue = by_shape(str=str, number=Text, bool=Text, dict=EnvForm, null=Literal[None])
+
+
+class PortForm(SpecModel):
+    """A port the run listens on."""
+
+    port: PortNumber = Field(description="Port number, 1..65535.")
+    type: Literal["http", "tcp", "udp"] = Field("tcp", description="http, tcp or udp.")
+    name: Text | None = Field(None, description="A name for the port.")
+
+
+PortItem = by_shape(number=PortNumber, str=PortNumber, dict=PortForm)
+
+
+class Jupyter(SpecModel):
+    """Jupyter settings of an interactive run."""
+
+    idle_timeout: StrictDuration | None = Field(None, description="Cull Jupyter after this idle time, e.g. `120m`.")
+
+
+class InteractiveForm(SpecModel):
+    """An interactive run: stays up for SSH and Jupyter."""
+
+    max_runtime: StrictDuration | None = Field(None, description="Stop after this long, e.g. `24h`.")
+    jupyter: Jupyter | None = Field(None, description="Jupyter settings.")
+
+
+_SOURCE_URI = {
+    "git": lambda v: "git://" + _no_scheme(v["url"]),
+    "hf": lambda v: "hf://" + _no_scheme(v["url"]),
+    "dataset": lambda v: f"vessl-dataset://{v['organization_name']}/{v['dataset_name']}",
+    "model": lambda v: "vessl-model://" + "/".join(
+        str(x) for x in (v["organization_name"], v["model_repository_name"], v.get("model_number")) if x is not None),
+    "s3": lambda v: f"s3://{v['bucket']}/{v.get('prefix') or ''}".rstrip("/"),
+    "gs": lambda v: f"gs://{v['bucket']}/{v.get('prefix') or ''}".rstrip("/"),
+    "artifact": lambda v: "vessl-artifact://" + "/".join(
+        str(x) for x in _artifact_parts(v) if x),
+    "volume": lambda v: f"volume://{v['storage_name']}/{v.get('volume_name') or ''}".rstrip("/"),
+    "hostpath": lambda v: "hostpath://" + v["path"],
+    "nfs": lambda v: f"nfs://{v['server']}/{v['path'].lstrip('/')}",
+}
+_REQUIRED = {
+    "git": ("url",), "hf": ("url",), "dataset": ("organization_name", "dataset_name"),
+    "model": ("organization_name", "model_repository_name"), "s3": ("bucket",), "gs": ("bucket",),
+    "volume": ("storage_name",), "hostpath": ("path",), "nfs": ("server", "path"), "artifact": (),
+}
+_OTHER_FORMS = ("cifs", "google_disk", "container_storage", "gcs_fuse", "block_storage")
+
+
+def _no_scheme(url: str) -> str:
+    for scheme in ("https://", "http://", "git://", "hf://"):
+        if url.startswith(scheme):
+            return url[len(scheme):]
+    return url
+
+
+def _artifact_parts(v: dict) -> list:
+    persistent = v.get("persistent") or {}
+    if persistent:
+        return [persistent.get("organization_name"), persistent.get("artifact_name")]
+    return [v.get("organization_name"), v.get("project_name"), v.get("name") or v.get("artifact_name")]
+
+
+def _source(value: Any, schemes: tuple[str, ...]) -> dict:
+    """A source as {source, ref, credential, readonly}: a URI shorthand or a verbose mapping."""
+    if isinstance(value, str):
+        scheme, sep, rest = value.partition("://")
+        if not sep or scheme not in schemes:
+            raise ValueError(
+                f"unknown source `{value}`: use one of {', '.join(s + '://' for s in schemes)}"
+            )
+        return {"source": value}
+    if not isinstance(value, dict):
+        raise ValueError(f"expected a source URI like `git://github.com/org/repo` or a mapping, got `{value}`")
+    forms = [k for k in value if k in _SOURCE_URI or k in _OTHER_FORMS]
+    extra = [k for k in value if k not in _SOURCE_URI and k not in _OTHER_FORMS
+             and k not in ("ref_type", "readonly", "options")]
+    if extra:
+        raise ValueError(f"unknown source field `{extra[0]}`; use one of {', '.join(sorted(_SOURCE_URI))}")
+    if len(forms) != 1:
+        raise ValueError(f"give exactly one source ({', '.join(sorted(_SOURCE_URI))}), got {len(forms)}")
+    form = forms[0]
+    body = value[form]
+    if form in _OTHER_FORMS:
+        return {"source": f"{form.replace('_', '-')}://", "readonly": bool(value.get("readonly"))}
+    if not isinstance(body, dict):
+        raise ValueError(f"`{form}` takes a mapping of its fields")
+    missing = [k for k in _REQUIRED[form] if body.get(k) in (None, "")]
+    if missing:
+        raise ValueError(f"`{form}` needs `{missing[0]}`")
+    options = value.get("options") or {}
+    return {
+        "source": _SOURCE_URI[form](body),
+        "ref": None if body.get("ref") is None else str(body["ref"]),
+        "credential": body.get("credential_name"),
+        "readonly": bool(value.get("readonly") or (isinstance(options, dict) and options.get("readonly"))),
+    }
+
+
+def _sources(schemes: tuple[str, ...]) -> Any:
+    return dict[str, Annotated[dict, BeforeValidator(lambda v: _source(v, schemes))]]
+
+
+class VesslRun(SpecModel):
+    """A VESSL run: an image, data to bring in, commands, resources."""
+
+    name: Text | None = Field(None, description="Run name.")
+    description: Text | None = Field(None, description="What the run is for (may be empty).")
+    tags: list[Text] = Field(default_factory=list, description="Tags.")
+    resources: VesslResources = Field(default_factory=VesslResources, description="Cluster and preset, or requests.")
+    image: by_shape(str=str, dict=ImageForm) | None = Field(None, description="Container image, or {url, credential_name}.")
+    import_: _sources(IMPORT_SCHEMES) = Field(
+        default_factory=dict, alias="import",
+        description="Container path -> source copied in before start: `git://…`, `hf://…`, `s3://…`, `vessl-dataset://…`.")
+    mount: _sources(MOUNT_SCHEMES) = Field(
+        default_factory=dict, description="Container path -> source mounted live: `volume://…`, `hostpath://…`, `nfs://…`.")
+    export: _sources(EXPORT_SCHEMES) = Field(
+        default_factory=dict, description="Container path -> destination uploaded when the run ends.")
+    run: Run | None = Field(None, description="Commands: a string, or a list of strings / {command, workdir} / {wait}.")
+    interactive: InteractiveForm | None = Field(None, description="Keep the run up for SSH/Jupyter: {max_runtime, jupyter}.")
+    ports: list[PortItem] = Field(default_factory=list, description="Ports: `8000` or {name, type, port}.")
+    env: dict[str, EnvValue] = Field(default_factory=dict, description="NAME -> value, {value, secret: true} or {secret: NAME}.")
+    service_account_name: str | None = Field(None, description="Kubernetes service account.")
+    termination_protection: bool | None = Field(None, description="Keep the run idle after it finishes.")
+
+    model_config = {"populate_by_name": True}
+
+    @model_validator(mode="after")
+    def _something_to_run(self) -> "VesslRun":
+        if self.image is None and self.run is None and self.interactive is None:
+            raise FieldError("run", "nothing to run: give `run` commands, an `image` or `interactive`")
+        return self
+
+    def to_runspec(self, kind: str = "vessl-run", **extra: Any) -> RunSpec:
+        image, credential = (self.image, None) if not isinstance(self.image, ImageForm) else (
+            self.image.url, self.image.credential_name)
+        max_duration = interactive = None
+        if self.interactive is not None:
+            max_duration = self.interactive.max_runtime
+            jupyter = self.interactive.jupyter
+            interactive = Interactive(jupyter=jupyter is not None,
+                                      idle_timeout=jupyter.idle_timeout if jupyter else None)
+        return RunSpec(
+            kind=kind, name=self.name, description=self.description or None, tags=self.tags,
+            image=image, image_credential=credential, commands=self._commands(), env=self._env(),
+            resources=self.resources.to_resources(), volumes=self._volumes(), ports=self._ports(),
+            max_duration=max_duration, interactive=interactive, **extra,
+        )
+
+    def _commands(self) -> list[Command]:
+        if self.run is None:
+            return []
+        if isinstance(self.run, str):
+            return [Command(command=self.run)]
+        return [Command(command=s) if isinstance(s, str) else Command(command=s.command, workdir=s.workdir, wait=s.wait)
+                for s in self.run]
+
+    def _env(self) -> list[EnvVar]:
+        out = []
+        for name, value in self.env.items():
+            if isinstance(value, EnvForm):
+                out.append(value.to_env(name))
+            else:
+                out.append(EnvVar(name=name, value=value))
+        return out
+
+    def _volumes(self) -> list[Volume]:
+        out = []
+        for kind, table in (("import", self.import_), ("mount", self.mount), ("export", self.export)):
+            for path, src in table.items():
+                out.append(Volume(kind=kind, path=path, source=src["source"], ref=src.get("ref"),
+                                  credential=src.get("credential"), readonly=src.get("readonly", False)))
+        return out
+
+    def _ports(self) -> list[Port]:
+        return [Port(container_port=p) if isinstance(p, int) else
+                Port(container_port=p.port, name=p.name, protocol=p.type) for p in self.ports]
+
+
+class AutoscalingForm(SpecModel):
+    """Replica bounds and the metric the autoscaler follows."""
+
+    min: int = Field(1, ge=0, description="Fewest replicas.")
+    max: int = Field(1, ge=1, description="Most replicas.")
+    metric: Literal["cpu", "memory", "gpu", "nvidia.com/gpu", "requests"] = Field(
+        description="cpu, memory, gpu (nvidia.com/gpu) or requests.")
+    target: float = Field(gt=0, description="Target: percent for cpu/memory/gpu, requests per second per replica.")
+
+    @model_validator(mode="after")
+    def _bounds(self) -> "AutoscalingForm":
+        if self.min > self.max:
+            raise FieldError("min", f"min ({self.min}) is larger than max ({self.max})")
+        if self.metric != "requests" and self.target > 100:
+            raise FieldError("target", f"a {self.metric} target is a percentage, at most 100; got {self.target:g}")
+        return self
+
+
+class Monitoring(SpecModel):
+    """A Prometheus scrape target."""
+
+    port: PortNumber = Field(description="Port serving metrics.")
+    path: str = Field(description="Metrics path, e.g. /metrics.")
+
+
+class Healthcheck(SpecModel):
+    """Readiness check of a replica."""
+
+    type: Literal["http", "tcp", "exec", "grpc"] = Field("http", description="http, tcp, exec or grpc.")
+    path: str | None = Field(None, description="HTTP path.")
+    port: PortNumber | None = Field(None, description="Port to check.")
+    exec: list[str] | None = Field(None, description="Command to run.")
+    grpc_service: str | None = Field(None, description="gRPC service name.")
+
+
+class ServiceForm(SpecModel):
+    """The serving part of a revision: exposed port, autoscaling, monitoring, health."""
+
+    expose: PortNumber = Field(description="The port that receives traffic.")
+    autoscaling: AutoscalingForm | None = Field(None, description="{min, max, metric, target}.")
+    monitoring: list[Monitoring] = Field(default_factory=list, description="Prometheus targets [{port, path}].")
+    healthcheck: Healthcheck | None = Field(None, description="Readiness check.")
+    openapi: dict | None = Field(None, description="{method, path, url} of the OpenAPI document.")
+    serverless: dict | None = Field(None, description="{enabled}.")
+    auxiliary: dict | None = Field(None, description="{runner_type}.")
+
+
+class ServiceAccount(SpecModel):
+    """A Kubernetes service account for the replicas."""
+
+    name: str = Field(description="Account name.")
+    annotations: dict[str, str] | None = Field(None, description="Annotations.")
+
+
+class VesslRevision(VesslRun):
+    """A VESSL Serve revision: a run spec for each replica plus `message` and `service`."""
+
+    message: Text | None = Field(None, description="What changed in this revision.")
+    service: ServiceForm = Field(description="{expose, autoscaling, monitoring, healthcheck}.")
+    service_account: ServiceAccount | None = Field(None, description="Service account of the replicas.")
+
+    def to_runspec(self, kind: str = "vessl-revision", **extra: Any) -> RunSpec:
+        svc = self.service
+        auto = Autoscaling()
+        if svc.autoscaling is not None:
+            a = svc.autoscaling
+            metric = {"nvidia.com/gpu": "gpu", "requests": "rps"}.get(a.metric, a.metric)
+            auto = Autoscaling(min=a.min, max=a.max, metric=metric, target=a.target)
+        health = svc.healthcheck
+        service = ServiceSpec(
+            port=svc.expose, autoscaling=auto, monitoring=[m.model_dump() for m in svc.monitoring],
+            health_path=health.path if health and health.type == "http" else None,
+            health_type="http" if health and health.type == "http" and health.path else "tcp",
+        )
+        spec = super().to_runspec(kind, message=self.message, service=service)
+        if not any(p.container_port == svc.expose for p in spec.ports):
+            spec.ports.append(Port(container_port=svc.expose, protocol="http"))
+        return spec
+
+
+RENAMED: dict[tuple[str, str], str] = {
+    ("*", "volumes"): "`volumes` is the old name: use `import` (copied in) or `mount` (mounted live)",
+    ("*", "command"): "commands go under `run`: `run: [{command: ...}]`",
+    ("*", "commands"): "commands go under `run`: `run: [{command: ...}]`",
+    ("*", "workdir"): "`workdir` goes in a `run` item: `run: [{command: ..., workdir: ...}]`",
+    ("*", "secrets"): "secrets go under `env`: `NAME: {secret: stored-name}`",
+    ("*", "environment"): "the field is `env`",
+    ("*", "autoscaling"): "`autoscaling` goes under `service:` in a revision",
+    ("*", "expose"): "`expose` goes under `service:` in a revision",
+    ("run", "message"): "`message` belongs to a revision (a spec with `service:`)",
+    ("*", "type"): "VESSL specs have no `type`; dstack specs use task, service, dev-environment or fleet",
+    ("*", "resources.gpu"): "GPUs go under `requests`: `requests: {nvidia.com/gpu: {device_type, quantity}}`",
+}

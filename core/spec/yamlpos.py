@@ -1,0 +1,207 @@
+"""YAML with positions: plain Python values plus the line/column of every key and value.
+
+`parse(text)` composes every document with PyYAML (libyaml's C composer when available), turns the
+node tree into plain dicts/lists/scalars, and records `path -> (line, col)` (1-based) for each key
+and each value. A path is a tuple of keys and list indexes: `("ports", 1)`.
+
+It never raises for bad input: syntax errors, alias bombs, deep nesting, oversized or non-UTF-8
+input come back as a `ParsedDocument` with `error` set to `(line, col, message)`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+try:  # libyaml is ~10x faster than the pure-Python composer
+    _Loader = yaml.CSafeLoader
+except AttributeError:  # pragma: no cover - depends on how PyYAML was built
+    _Loader = yaml.SafeLoader
+
+MAX_BYTES = 2 * 1024 * 1024
+MAX_NODES = 200_000
+MAX_DEPTH = 200
+
+Path = tuple  # tuple[str | int, ...]
+Pos = tuple  # (line, col), 1-based
+
+_TAG = "tag:yaml.org,2002:"
+_constructor = yaml.SafeLoader("")  # used only for its scalar constructors (ints, floats, bools)
+
+
+@dataclass
+class ParsedDocument:
+    """One YAML document: its value, where each key/value sits, and its own text."""
+
+    index: int
+    value: Any = None
+    keys: dict = field(default_factory=dict)  # path -> (line, col) of the key naming that path
+    values: dict = field(default_factory=dict)  # path -> (line, col) of the value at that path
+    text: str = ""
+    start: Pos = (1, 1)
+    error: tuple | None = None  # (line, col, message) when the document could not be read
+
+    def pos(self, path: Path, prefer_key: bool = False) -> Pos:
+        """Best position for `path`: its key or value, else the nearest ancestor's."""
+        path = tuple(path)
+        while True:
+            first, second = (self.keys, self.values) if prefer_key else (self.values, self.keys)
+            if path in first:
+                return first[path]
+            if path in second:
+                return second[path]
+            if not path:
+                return self.start
+            path = path[:-1]
+
+
+class _TooBig(Exception):
+    pass
+
+
+class _Builder:
+    """Turns a composed node tree into plain values, recording positions, with bomb guards."""
+
+    def __init__(self, doc: ParsedDocument):
+        self.doc = doc
+        self.count = 0
+
+    def build(self, node: yaml.Node, path: Path | None, depth: int = 0) -> Any:
+        """Plain value of `node`; positions are recorded under `path` (None: not recorded)."""
+        self.count += 1
+        if self.count > MAX_NODES:
+            raise _TooBig(
+                f"the document expands to more than {MAX_NODES:,} values (an alias bomb?); "
+                "write it out without `*alias` repetition"
+            )
+        if depth > MAX_DEPTH:
+            raise _TooBig(f"the document nests deeper than {MAX_DEPTH} levels; flatten it")
+        if path is not None:
+            self.doc.values[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
+        if isinstance(node, yaml.ScalarNode):
+            return _scalar(node)
+        if isinstance(node, yaml.SequenceNode):
+            return [
+                self.build(item, None if path is None else path + (i,), depth + 1)
+                for i, item in enumerate(node.value)
+            ]
+        result: dict = {}
+        merged: dict = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == _TAG + "merge":
+                sources = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+                for source in sources:
+                    value = self.build(source, None, depth + 1)
+                    if isinstance(value, dict):
+                        for k, v in value.items():
+                            merged.setdefault(k, v)
+                continue
+            key = self.build(key_node, None, depth + 1)
+            if isinstance(key, (dict, list)):
+                key = str(key)
+            child = None if path is None else path + (key,)
+            if child is not None:
+                self.doc.keys[child] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+            result[key] = self.build(value_node, child, depth + 1)
+        for k, v in merged.items():
+            result.setdefault(k, v)
+        return result
+
+
+def _scalar(node: yaml.ScalarNode) -> Any:
+    tag = node.tag
+    if not tag.startswith(_TAG) or tag == _TAG + "str":
+        return node.value
+    kind = tag[len(_TAG):]
+    try:
+        if kind == "null":
+            return None
+        if kind == "bool":
+            return _constructor.construct_yaml_bool(node)
+        if kind == "int":
+            return _constructor.construct_yaml_int(node)
+        if kind == "float":
+            return _constructor.construct_yaml_float(node)
+    except Exception:  # a malformed typed scalar reads as its text
+        return node.value
+    return node.value  # timestamps, binary, …: keep the text the user wrote
+
+
+def _line_col(text: str, offset: int) -> Pos:
+    line = text.count("\n", 0, offset) + 1
+    return line, offset - (text.rfind("\n", 0, offset) + 1) + 1
+
+
+def decode(data: bytes) -> tuple[str | None, tuple | None]:
+    """UTF-8 text of `data`, or (None, (line, col, message)) for oversized or undecodable bytes."""
+    if len(data) > MAX_BYTES:
+        return None, (1, 1, f"the file is {len(data) / 1048576:.1f} MB; a spec may be at most "
+                            f"{MAX_BYTES // 1048576} MB")
+    try:
+        return data.decode("utf-8-sig"), None
+    except UnicodeDecodeError as exc:
+        head = data[: exc.start].decode("utf-8", "replace")
+        line, col = _line_col(head, len(head))
+        return None, (line, col, f"the file is not UTF-8 text (byte 0x{data[exc.start]:02x}); "
+                                 "save it as UTF-8")
+
+
+def _syntax_message(exc: yaml.MarkedYAMLError, text: str, line: int, col: int) -> str:
+    problem = exc.problem or str(exc)
+    lines = text.splitlines()
+    if 0 < line <= len(lines) and lines[line - 1][col - 1:col] == "\t" or "'\\t'" in problem:
+        return "a tab character cannot indent YAML; indent with spaces"
+    context = f" {exc.context}" if exc.context else ""
+    return f"YAML syntax error: {problem}{context}".replace("\n", " ")
+
+
+def parse(text: str) -> list[ParsedDocument]:
+    """Every document of `text` (empty documents skipped). Never raises."""
+    if len(text) > MAX_BYTES:
+        return [ParsedDocument(0, error=(1, 1, f"the text is longer than {MAX_BYTES // 1048576} MB"))]
+    docs: list[ParsedDocument] = []
+    lines = text.splitlines(keepends=True)
+    offsets = [0]
+    for ln in lines:
+        offsets.append(offsets[-1] + len(ln))
+    loader = _Loader(text)
+    index = 0
+    try:
+        while loader.check_node():
+            node = loader.get_node()
+            if node is None or (isinstance(node, yaml.ScalarNode) and node.tag == _TAG + "null"
+                                and node.value in ("", "~", "null")):
+                continue  # an empty document (a stray `---`) holds no spec
+            doc = ParsedDocument(index)
+            start, end = node.start_mark, node.end_mark
+            doc.start = (start.line + 1, start.column + 1)
+            end_line = end.line + (1 if end.column else 0)
+            doc.text = "".join(lines[start.line:max(end_line, start.line + 1)])
+            try:
+                doc.value = _Builder(doc).build(node, ())
+            except _TooBig as exc:
+                doc.error = (*doc.start, str(exc))
+            except RecursionError:
+                doc.error = (*doc.start, "the document nests too deeply; flatten it")
+            if doc.error:
+                doc.value, doc.keys, doc.values = None, {}, {}
+            docs.append(doc)
+            index += 1
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        docs.append(ParsedDocument(index, error=(line, col, _syntax_message(exc, text, line, col)), text=text))
+    except yaml.reader.ReaderError as exc:
+        line, col = _line_col(text, exc.position)
+        what = f"#x{exc.character:04x}" if isinstance(exc.character, int) else repr(exc.character)
+        docs.append(ParsedDocument(index, error=(line, col, f"the file holds a control character ({what}); "
+                                                            "a spec must be plain text"), text=text))
+    except yaml.YAMLError as exc:
+        docs.append(ParsedDocument(index, error=(1, 1, f"YAML error: {exc}".replace("\n", " ")), text=text))
+    except RecursionError:
+        docs.append(ParsedDocument(index, error=(1, 1, "the document nests too deeply; flatten it"), text=text))
+    finally:
+        loader.dispose()
+    return docs
