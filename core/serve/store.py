@@ -1,7 +1,9 @@
 """Serve tables in the SQLite store: services, revisions, replicas and serve events.
 
-Every client (CLI, TUI, the per-service keeper process) opens its own connection; the database is
-in WAL mode so readers never block the writer. Revisions are immutable once created except for
+Every client (CLI, TUI, the per-service keeper process) opens its own connection to the one store
+file (`core.store.connect`); the tables follow their own schema version (`ensure_schema`, namespace
+"serve") and bump the store's change counter, so a screen polling `data_version()` sees serve
+changes too (keeper heartbeats excepted). Revisions are immutable once created except for
 their status, desired replica count and reason. Secrets never reach these tables: the spec is stored
 redacted (`RunSpec.redacted`).
 """
@@ -10,10 +12,9 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
+from core.store import change_triggers, connect, ensure_schema, transaction
 from core.serve.models import Replica, Revision, ServeError, ServeEvent, Service, dump_weights, load_weights
 
 SCHEMA = """
@@ -70,42 +71,27 @@ _REVISION_COLUMNS = ("service, number, message, status, desired, min_replicas, m
                      "cluster, spec_json, created_at, reason")
 
 
-def store_path() -> Path:
-    """The SQLite file shared with the engine (`VESSL_TUI_HOME/store.db`)."""
-    try:
-        from core import store as core_store
-
-        return Path(core_store.store_path())
-    except (ImportError, AttributeError):
-        from core.config import home_path
-
-        return home_path() / "store.db"
+_STEPS = [
+    SCHEMA
+    + change_triggers("serve_services", ["name", "endpoint_url", "endpoint_port", "pid", "weights"])
+    + change_triggers("serve_revisions")
+    + change_triggers("serve_replicas")
+    + change_triggers("serve_events"),
+]
 
 
 class ServeStore:
-    """Serve rows in one SQLite file. Blocking: call it off any UI loop."""
+    """Serve rows in the shared store (`core.store`). Blocking: call it off any UI loop."""
 
     def __init__(self, path: Path | None = None):
-        self.path = Path(path) if path else store_path()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
-        self.db.row_factory = sqlite3.Row
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA busy_timeout=30000")
-        self.db.executescript(SCHEMA)
+        self.db = connect(path)
+        ensure_schema(self.db, "serve", _STEPS)
 
     def close(self) -> None:
         self.db.close()
 
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
-            yield self.db
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
-        self.db.execute("COMMIT")
+    def transaction(self):
+        return transaction(self.db)
 
     # services ---------------------------------------------------------------------------------
     def ensure_service(self, name: str) -> Service:
@@ -227,8 +213,8 @@ class ServeStore:
         return [ServeEvent(*r) for r in self.db.execute(sql + " ORDER BY id", args).fetchall()]
 
     def data_version(self) -> int:
-        """Changes whenever another connection commits (cheap poll for screens)."""
-        return int(self.db.execute("PRAGMA data_version").fetchone()[0])
+        """Changes whenever a run, event or serve row changes (heartbeats excepted): a cheap poll."""
+        return int(self.db.execute("SELECT version FROM changes WHERE id = 1").fetchone()[0])
 
 
 def _service(row: sqlite3.Row) -> Service:
