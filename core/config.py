@@ -12,15 +12,33 @@ presets:
 Built-in: `local` (processes on this machine; always present; the default) and `docker` (present
 when a Docker engine answers at DOCKER_HOST or the default socket). A config entry with the same name
 overrides a built-in one.
+
+```yaml
+default_cluster: local      # where runs go without --cluster
+keys: {runs.stop: ctrl+k}   # binding id -> key(s), applied to the TUI's keymap
+secrets: {HF_TOKEN: hf_...} # named secrets for `secret_ref` env entries (also VESSL_TUI_SECRET_<NAME>)
+```
+
+    load_config(path=None) -> Config      # raises ConfigError (file:line:col: error: path: message)
+    config.clusters() -> list[ClusterConfig]   # built-ins first; docker probed on first call only
+    config.cluster(name) -> ClusterConfig       # raises ConfigError naming the known clusters
+    config.presets_for(cluster) -> list[Preset]; config.preset(name, cluster) -> Preset
+    config.secret(name) -> str | None
 """
 
 from __future__ import annotations
 
 import os
+import socket
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlparse
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from core.paths import config_path, home_path  # noqa: F401  (re-exported: part of this module's contract)
+from core.spec.errors import Problem
 
 ClusterKind = Literal["local", "docker", "ssh", "slurm"]
 
@@ -61,21 +79,200 @@ class Preset(BaseModel):
     description: str | None = None
 
 
-def config_path() -> Path:
-    """`VESSL_TUI_CONFIG`, else the platform user-config dir's `config.yaml`."""
-    env = os.environ.get("VESSL_TUI_CONFIG")
-    if env:
-        return Path(env).expanduser()
-    from platformdirs import user_config_dir
+class ConfigError(ValueError):
+    """The config file is invalid, or names something unknown. `problems` point into the file."""
 
-    return Path(user_config_dir("vessl-tui")) / "config.yaml"
+    def __init__(self, message: str, problems: list[Problem] | None = None):
+        self.problems = problems or []
+        super().__init__(message)
 
 
-def home_path() -> Path:
-    """`VESSL_TUI_HOME`, else the platform user-data dir. Holds the store, logs and artifacts."""
-    env = os.environ.get("VESSL_TUI_HOME")
-    if env:
-        return Path(env).expanduser()
-    from platformdirs import user_data_dir
+LOCAL_CLUSTER = ClusterConfig(name="local", kind="local", builtin=True)
+SECRET_ENV_PREFIX = "VESSL_TUI_SECRET_"
 
-    return Path(user_data_dir("vessl-tui"))
+
+@dataclass
+class Config:
+    """The loaded config file plus the built-in clusters."""
+
+    path: Path
+    configured: dict[str, ClusterConfig] = field(default_factory=dict)
+    preset_map: dict[str, Preset] = field(default_factory=dict)
+    keys: dict[str, str] = field(default_factory=dict)
+    secrets: dict[str, str] = field(default_factory=dict, repr=False)
+    default_cluster: str = "local"
+    _docker: ClusterConfig | None | bool = field(default=False, repr=False)  # False: not probed yet
+
+    def builtin_docker(self) -> ClusterConfig | None:
+        """The built-in `docker` cluster when an engine answers (probed once, on first use)."""
+        if self._docker is False:
+            self._docker = None
+            if "docker" not in self.configured and docker_engine_answers():
+                self._docker = ClusterConfig(
+                    name="docker", kind="docker", host=os.environ.get("DOCKER_HOST"), builtin=True
+                )
+        return self._docker or None
+
+    def clusters(self) -> list[ClusterConfig]:
+        found: dict[str, ClusterConfig] = {"local": LOCAL_CLUSTER}
+        docker = self.builtin_docker()
+        if docker is not None:
+            found["docker"] = docker
+        found.update(self.configured)
+        return list(found.values())
+
+    def cluster(self, name: str | None = None) -> ClusterConfig:
+        name = name or self.default_cluster
+        if name in self.configured:
+            return self.configured[name]
+        if name == "local":
+            return LOCAL_CLUSTER
+        if name == "docker" and self.builtin_docker() is not None:
+            return self.builtin_docker()  # type: ignore[return-value]
+        known = ", ".join(c.name for c in self.clusters())
+        hint = " (no Docker engine answers at DOCKER_HOST or /var/run/docker.sock)" if name == "docker" else ""
+        raise ConfigError(f"unknown cluster `{name}`{hint}; known clusters: {known}.")
+
+    def presets(self) -> list[Preset]:
+        return list(self.preset_map.values())
+
+    def presets_for(self, cluster: str) -> list[Preset]:
+        return [p for p in self.preset_map.values() if p.cluster in (None, cluster)]
+
+    def preset(self, name: str, cluster: str) -> Preset:
+        preset = self.preset_map.get(name)
+        if preset is None:
+            known = ", ".join(p.name for p in self.presets_for(cluster)) or "none are defined"
+            raise ConfigError(f"unknown preset `{name}`; presets for cluster {cluster}: {known}.")
+        if preset.cluster not in (None, cluster):
+            raise ConfigError(f"preset `{name}` belongs to cluster {preset.cluster}, not {cluster}.")
+        return preset
+
+    def secret(self, name: str) -> str | None:
+        """A named secret: the config's `secrets:` map, else the environment's VESSL_TUI_SECRET_<NAME>."""
+        if name in self.secrets:
+            return self.secrets[name]
+        return os.environ.get(SECRET_ENV_PREFIX + name) or os.environ.get(SECRET_ENV_PREFIX + name.upper())
+
+
+_TOP_KEYS = {"clusters", "presets", "keys", "secrets", "default_cluster"}
+
+
+def load_config(path: Path | None = None) -> Config:
+    """Read the config file (a missing file is an empty config). Raises ConfigError listing every
+    problem compiler-style: `config.yaml:4:11: error: clusters.lab.kind: …`."""
+    from core.spec import yamlpos
+
+    path = path or config_path()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return Config(path=path)
+    except OSError as exc:
+        raise ConfigError(f"cannot read the config file {path}: {exc.strerror}.") from None
+    docs = [d for d in yamlpos.parse(text) if d.error or d.value is not None]
+    config = Config(path=path)
+    if not docs:
+        return config
+    doc = docs[0]
+    problems: list[Problem] = []
+
+    def problem(where: tuple, message: str, key: bool = False) -> None:
+        line, col = doc.pos(where, prefer_key=key)
+        problems.append(Problem(str(path), line, col, ".".join(str(p) for p in where), message))
+
+    if doc.error:
+        line, col, message = doc.error
+        raise ConfigError(f"{path}:{line}:{col}: error: {message}", [Problem(str(path), line, col, "", message)])
+    data = doc.value
+    if not isinstance(data, dict):
+        problem((), "the config must be a mapping with clusters, presets, keys, secrets")
+        data = {}
+    for key in data:
+        if key not in _TOP_KEYS:
+            problem((key,), f"unknown key; expected one of {', '.join(sorted(_TOP_KEYS))}", key=True)
+    for name, entry in _mapping(data, "clusters", problem).items():
+        if isinstance(entry, dict) and "name" in entry:
+            problem(("clusters", name, "name"), "the cluster's name is its key; remove `name`", key=True)
+            continue
+        cluster = _model(ClusterConfig, {**(entry or {}), "name": name}, ("clusters", name), problem)
+        if cluster is not None:
+            config.configured[str(name)] = cluster
+    for name, entry in _mapping(data, "presets", problem).items():
+        preset = _model(Preset, {**(entry or {}), "name": name}, ("presets", name), problem)
+        if preset is not None:
+            config.preset_map[str(name)] = preset
+    for section in ("keys", "secrets"):
+        for name, value in _mapping(data, section, problem).items():
+            if not isinstance(value, str):
+                problem((section, name), "expected a string" + (" (quote it)" if section == "secrets" else ""))
+            else:
+                getattr(config, section)[str(name)] = value
+    default = data.get("default_cluster", "local")
+    if not isinstance(default, str):
+        problem(("default_cluster",), "expected a cluster name")
+    else:
+        config.default_cluster = default
+        for name, preset in config.preset_map.items():
+            if preset.cluster and preset.cluster not in config.configured and preset.cluster not in ("local", "docker"):
+                problem(("presets", name, "cluster"), f"unknown cluster `{preset.cluster}`")
+    if problems:
+        raise ConfigError("\n".join(p.format() for p in problems), problems)
+    return config
+
+
+def _mapping(data: dict, key: str, problem: Any) -> dict:
+    value = data.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        problem((key,), "expected a mapping of names to entries")
+        return {}
+    return value
+
+
+def _model(model: type[BaseModel], value: Any, where: tuple, problem: Any) -> Any:
+    if not isinstance(value, dict):
+        problem(where, "expected a mapping")
+        return None
+    try:
+        return model.model_validate(value)
+    except ValidationError as exc:
+        for err in exc.errors():
+            loc = tuple(err["loc"])
+            message = err["msg"]
+            if err["type"] == "extra_forbidden":
+                fields = ", ".join(f for f in model.model_fields if f not in ("name", "builtin"))
+                message = f"unknown field; expected one of {fields}"
+            problem(where + loc, message, key=err["type"] == "extra_forbidden")
+        return None
+
+
+def docker_engine_answers(timeout: float = 0.5) -> bool:
+    """True when a Docker engine answers `GET /_ping` at DOCKER_HOST (unix:// or tcp://) or the
+    default socket. An ssh:// host is not probed (that would need a login): it counts as present."""
+    host = os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+    url = urlparse(host)
+    try:
+        if url.scheme == "unix":
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            address: Any = url.path
+        elif url.scheme in ("tcp", "http", "https"):
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            address = (url.hostname or "127.0.0.1", url.port or 2375)
+            if url.scheme == "https" or os.environ.get("DOCKER_TLS_VERIFY"):
+                sock.settimeout(timeout)
+                sock.connect(address)
+                sock.close()
+                return True
+        elif url.scheme == "ssh":
+            return True
+        else:
+            return False
+        sock.settimeout(timeout)
+        with sock:
+            sock.connect(address)
+            sock.sendall(b"GET /_ping HTTP/1.0\r\nHost: docker\r\n\r\n")
+            return sock.recv(64).split(b" ", 2)[1:2] == [b"200"]
+    except (OSError, IndexError):
+        return False

@@ -32,8 +32,27 @@ spec problems raise `core.spec.errors.SpecError`. The engine never prints.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-from typing import Any
+import json
+import os
+import secrets as _secrets
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from core import logs
+from core.paths import home_path, run_dir
+from core.store import Store, db_path
+
+if TYPE_CHECKING:  # pydantic stays out of `vessl-tui ps`
+    from core.backends.base import Backend, ClusterCheck, RunContext
+    from core.config import ClusterConfig, Config, Preset
+    from core.resolve import Resolution
+    from core.spec.runspec import RunSpec
 
 FINAL_STATUSES = frozenset({"succeeded", "failed", "stopped", "terminated", "lost"})
 ACTIVE_STATUSES = frozenset({"pending", "provisioning", "running"})
@@ -105,3 +124,412 @@ class Plan:
     ports: list[int]
     env: dict[str, str]  # secret values shown as ********
     warnings: list[str] = field(default_factory=list)
+
+
+#: A run whose supervisor has not claimed it yet is left alone this long by `reconcile`.
+STARTUP_GRACE_SECONDS = 60.0
+_RECORD_FIELDS = tuple(f.name for f in fields(RunRecord))
+_PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)
+
+
+def record_from_row(row: dict[str, Any]) -> RunRecord:
+    return RunRecord(**{name: row[name] for name in _RECORD_FIELDS if name in row})
+
+
+class Engine:
+    """The façade over the store, the config, the backends and the supervisors. Cheap to construct:
+    the store opens on first use, the config loads on first use, backends import on first use."""
+
+    def __init__(self, home: Path | None = None):
+        self.home = home or home_path()
+        self._store: Store | None = None
+        self._config: Config | None = None
+        self._children: list[subprocess.Popen] = []
+
+    # --- plumbing -------------------------------------------------------------------------
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            self._store = Store(db_path(self.home))
+        return self._store
+
+    @property
+    def config(self) -> "Config":
+        if self._config is None:
+            from core.config import ConfigError, load_config
+
+            try:
+                self._config = load_config()
+            except ConfigError as exc:
+                raise EngineError(str(exc)) from None
+        return self._config
+
+    def _cluster(self, name: str | None) -> "ClusterConfig":
+        from core.config import ConfigError
+
+        try:
+            return self.config.cluster(name)
+        except ConfigError as exc:
+            raise EngineError(str(exc)) from None
+
+    def _row(self, ref: str, with_spec: bool = False) -> dict[str, Any]:
+        found = self.store.find(ref)
+        if not found:
+            raise EngineError(f"no run matches `{ref}`; `vessl-tui ps --all` lists runs by id and name.")
+        if len(found) > 1:
+            ids = ", ".join(r["id"] for r in found[:5])
+            raise EngineError(f"`{ref}` matches {len(found)} runs ({ids}); give more of the id.")
+        return self.store.run(found[0]["id"], with_spec=True) if with_spec else found[0]  # type: ignore[return-value]
+
+    def _reap(self) -> None:
+        self._children = [p for p in self._children if p.poll() is None]
+
+    def _spawn_supervisor(self, run_id: str, payload: dict[str, Any]) -> None:
+        """Start the run's supervisor detached (own session); secrets go through its stdin only."""
+        from core.config import SECRET_ENV_PREFIX
+
+        self._reap()
+        env = {k: v for k, v in os.environ.items() if not k.startswith(SECRET_ENV_PREFIX)}
+        env["VESSL_TUI_HOME"] = str(self.home)
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [_PACKAGE_ROOT, env.get("PYTHONPATH")]))
+        folder = run_dir(run_id, self.home)
+        folder.mkdir(parents=True, exist_ok=True)
+        log_fd = logs.open_append(logs.provision_log(run_id, self.home))
+        try:
+            child = subprocess.Popen(
+                [sys.executable, "-m", "core.supervisor", run_id],
+                stdin=subprocess.PIPE,
+                stdout=log_fd,
+                stderr=log_fd,
+                cwd=folder,
+                env=env,
+                start_new_session=True,
+            )
+        finally:
+            os.close(log_fd)
+        assert child.stdin is not None
+        child.stdin.write(json.dumps(payload).encode())
+        child.stdin.close()
+        self._children.append(child)
+
+    # --- submit ---------------------------------------------------------------------------
+
+    def _prepare(self, spec: "RunSpec", cluster: str | None) -> tuple["ClusterConfig", "Backend", "Resolution"]:
+        from core.backends import backend_for
+        from core.backends.base import BackendError
+        from core.resolve import ResolveError, resolve
+
+        notes = []
+        if cluster is None and spec.resources.cluster:
+            known = {c.name for c in self.config.clusters()}
+            if spec.resources.cluster in known:
+                cluster = spec.resources.cluster
+            else:
+                notes.append(f"the spec's cluster `{spec.resources.cluster}` is not configured here: "
+                             f"using {self.config.default_cluster}")
+        target = self._cluster(cluster)
+        try:
+            backend = backend_for(target)
+        except BackendError as exc:
+            raise EngineError(str(exc)) from None
+        problems = backend.validate(spec)
+        if problems:
+            raise EngineError(problems[0] if len(problems) == 1 else " ".join(problems))
+        res = spec.resources
+        asks = res.preset or res.cpu or res.memory_gb or res.gpu.wanted
+        capacity = backend.check().capacity if asks else None
+        try:
+            resolution = resolve(spec, target, self.config, capacity if asks else None)
+        except ResolveError as exc:
+            raise EngineError(str(exc)) from None
+        if not asks:
+            resolution.warnings.clear()
+        resolution.warnings[:0] = notes + backend.warnings(spec)
+        return target, backend, resolution
+
+    def _secret_values(self, spec: "RunSpec") -> dict[str, str]:
+        from core.config import SECRET_ENV_PREFIX
+        from core.spec.runspec import SECRET_PLACEHOLDER
+
+        values: dict[str, str] = {}
+        for var in spec.env:
+            if var.secret_ref:
+                value = self.config.secret(var.secret_ref)
+                if value is None:
+                    raise EngineError(
+                        f"secret `{var.secret_ref}` (for {var.name}) is not defined; add it under `secrets:` in "
+                        f"{self.config.path} or set {SECRET_ENV_PREFIX}{var.secret_ref}."
+                    )
+                values[var.name] = value
+            elif var.from_client_env and var.value is None:
+                value = os.environ.get(var.name)
+                if value is None:
+                    raise EngineError(f"{var.name} comes from your environment but is not set; export it and submit again.")
+                values[var.name] = value
+            elif var.secret and var.value is not None:
+                if var.value == SECRET_PLACEHOLDER:
+                    raise EngineError(f"the value of secret {var.name} is not known; submit the spec file again.")
+                values[var.name] = var.value
+        return values
+
+    def plan(self, path: str | os.PathLike, cluster: str | None = None, document: int = 0) -> Plan:
+        from core.spec import load_spec
+
+        return self.plan_spec(load_spec(path, document), cluster)
+
+    def plan_spec(self, spec: "RunSpec", cluster: str | None = None) -> Plan:
+        from core.spec.runspec import SECRET_PLACEHOLDER
+
+        target, _backend, resolution = self._prepare(spec, cluster)
+        return Plan(
+            name=self._name(spec),
+            cluster=target.name,
+            cluster_kind=target.kind,
+            preset=resolution.preset,
+            resources={k: v for k, v in resolution.as_dict().items() if v not in (None, [], 0)},
+            image=spec.image,
+            commands=[c.command if c.command else f"(wait {c.wait:g}s)" for c in spec.commands],
+            volumes=[f"{v.kind} {v.source} -> {v.path}" for v in spec.volumes],
+            ports=[p.container_port for p in spec.ports],
+            env={
+                v.name: SECRET_PLACEHOLDER if (v.secret or v.secret_ref or v.from_client_env) else (v.value or "")
+                for v in spec.env
+            },
+            warnings=resolution.warnings,
+        )
+
+    @staticmethod
+    def _name(spec: "RunSpec") -> str:
+        if spec.name:
+            return spec.name
+        return Path(spec.source_file).stem.split(".")[0] or "run" if spec.source_file else "run"
+
+    def submit(self, path: str | os.PathLike, cluster: str | None = None, document: int = 0) -> RunRecord:
+        from core.spec import load_spec
+
+        return self.submit_spec(load_spec(path, document), cluster)
+
+    def submit_spec(
+        self,
+        spec: "RunSpec",
+        cluster: str | None = None,
+        labels: dict[str, str] | None = None,
+        extra_env: dict[str, str] | None = None,
+    ) -> RunRecord:
+        from core.spec.runspec import EnvVar
+
+        target, _backend, resolution = self._prepare(spec, cluster)
+        secret_values = self._secret_values(spec)
+        stored = spec.redacted()
+        for name, value in (extra_env or {}).items():
+            stored.env = [v for v in stored.env if v.name != name] + [EnvVar(name=name, value=value)]
+        run_id = _secrets.token_hex(4)
+        while self.store.run(run_id) is not None:
+            run_id = _secrets.token_hex(4)
+        now = time.time()
+        row = {
+            "id": run_id,
+            "name": self._name(spec),
+            "status": "pending",
+            "cluster": target.name,
+            "created_at": now,
+            "kind": spec.kind,
+            "gpus": resolution.gpus,
+            "ports": [p.container_port for p in spec.ports],
+            "source_file": spec.source_file,
+            "preset": resolution.preset,
+            "tags": list(spec.tags),
+            "labels": dict(labels or {}),
+            "spec_json": stored.model_dump_json(),
+            "resources": {**resolution.as_dict(), "cluster_config": target.model_dump(mode="json")},
+        }
+        self.store.insert_run(row, event="submitted")
+        provision = logs.ProvisionLog(logs.provision_log(run_id, self.home))
+        for note in resolution.warnings:
+            provision(f"note: {note}")
+        self._spawn_supervisor(run_id, {"mode": "start", "secrets": secret_values, "expected_pid": None})
+        return self.get(run_id)
+
+    # --- runs -----------------------------------------------------------------------------
+
+    def list_runs(
+        self, include_finished: bool = True, limit: int | None = None, labels: dict[str, str] | None = None
+    ) -> list[RunRecord]:
+        return [record_from_row(r) for r in self.store.list_runs(include_finished, limit, labels)]
+
+    def get(self, ref: str) -> RunRecord:
+        return record_from_row(self._row(ref))
+
+    def events(self, run_id: str) -> list[Event]:
+        return [Event(**e) for e in self.store.events(run_id)]
+
+    def data_version(self) -> int:
+        return self.store.data_version()
+
+    def stop(self, ref: str) -> RunRecord:
+        row = self._row(ref)
+        if row["status"] in FINAL_STATUSES:
+            return record_from_row(row)
+        self.store.update_run(row["id"], stop_requested=1, event="stop requested", only_if_active=True)
+        from core.backends.local import process_alive
+
+        if not process_alive(row["supervisor_pid"], row["id"]) and row["supervisor_pid"] is not None:
+            self.reconcile()
+        return self.get(row["id"])
+
+    def wait(self, ref: str, timeout: float | None = None) -> RunRecord:
+        run_id = self._row(ref)["id"]
+        deadline = None if timeout is None else time.monotonic() + timeout
+        delay = 0.02
+        while True:
+            record = self.get(run_id)
+            if record.final or (deadline is not None and time.monotonic() >= deadline):
+                return record
+            time.sleep(delay)
+            delay = min(0.25, delay * 1.5)
+
+    def rerun(self, ref: str) -> RunRecord:
+        """A new run from the stored spec (secrets: the source file again when they were inline)."""
+        from core.spec import load_spec
+        from core.spec.runspec import SECRET_PLACEHOLDER, RunSpec
+
+        row = self._row(ref, with_spec=True)
+        spec = RunSpec.model_validate_json(row["spec_json"])
+        if any(v.secret and v.value == SECRET_PLACEHOLDER for v in spec.env) or spec.registry_password:
+            source = spec.source_file
+            if not source or not Path(source).exists():
+                raise EngineError(
+                    f"run {row['id']} had inline secrets, which are not kept, and its file "
+                    f"{source or '(none)'} is gone; submit the file again."
+                )
+            spec = load_spec(source, spec.document_index)
+        cluster = row["cluster"]
+        return self.submit_spec(spec, cluster=cluster, labels=row["labels"] or None)
+
+    def remove(self, ref: str, force: bool = False) -> None:
+        row = self._row(ref)
+        if row["status"] not in FINAL_STATUSES:
+            if not force:
+                raise EngineError(f"run {row['id']} is {row['status']}; stop it first, or remove it with --force.")
+            self.stop(row["id"])
+            row = record_from_row(self.store.run(row["id"]) or row).__dict__
+            self.wait(row["id"], timeout=60)
+        handle = row.get("handle")
+        if handle:
+            try:
+                context = self.run_context(row["id"])
+                from core.backends import backend_for
+
+                backend_for(context.cluster).cleanup(context, handle)
+            except Exception as exc:  # what is left behind is named in the error
+                raise EngineError(f"could not clean up after run {row['id']}: {exc}") from None
+        shutil.rmtree(run_dir(row["id"], self.home), ignore_errors=True)
+        self.store.delete_run(row["id"])
+
+    # --- logs -----------------------------------------------------------------------------
+
+    def _log_path(self, run_id: str, provisioning: bool) -> Path:
+        return (logs.provision_log if provisioning else logs.output_log)(run_id, self.home)
+
+    def read_log(self, run_id: str, offset: int = 0, provisioning: bool = False, limit: int = 1 << 20) -> tuple[bytes, int]:
+        return logs.read(self._log_path(run_id, provisioning), offset, limit)
+
+    def follow_log(
+        self, run_id: str, offset: int = 0, provisioning: bool = False, stop: Callable[[], bool] | None = None
+    ) -> Iterator[bytes]:
+        def done() -> bool:
+            row = self.store.run(run_id)
+            return row is None or row["status"] in FINAL_STATUSES
+
+        return logs.follow(self._log_path(run_id, provisioning), offset, done, stop)
+
+    # --- reconcile ------------------------------------------------------------------------
+
+    def reconcile(self) -> list[RunRecord]:
+        """Find active runs whose supervisor died: reattach a new supervisor when the work lives,
+        record the exit status the work left, or mark the run lost. Returns the runs it changed."""
+        from core.backends.local import process_alive, work_state
+
+        self._reap()
+        changed = []
+        for row in self.store.active_runs():
+            pid = row["supervisor_pid"]
+            if pid is None and time.time() - row["created_at"] < STARTUP_GRACE_SECONDS:
+                continue
+            if process_alive(pid, row["id"]):
+                continue
+            handle = row["handle"]
+            state, code = work_state(handle) if handle and handle.get("backend") == "local" else (None, None)
+            if handle and state in (None, "running"):
+                self._spawn_supervisor(row["id"], {"mode": "reattach", "expected_pid": pid})
+            elif state == "exited":
+                self._finalize(row, pid, code)  # type: ignore[arg-type]
+            else:
+                why = "its supervisor died and the work is gone" if handle else "its supervisor died before the work started"
+                self._set_final(row, pid, "lost", None, why)
+            changed.append(self.get(row["id"]))
+        return changed
+
+    def _finalize(self, row: dict[str, Any], pid: int | None, code: int) -> None:
+        from core.backends.local import exit_info
+
+        stopped = self.store.conn.execute("SELECT stop_requested FROM runs WHERE id = ?", (row["id"],)).fetchone()[0]
+        info = exit_info(code)
+        status = "stopped" if stopped else ("succeeded" if code == 0 else "failed")
+        reason = "stopped by request" if stopped else info.reason
+        self._set_final(row, pid, status, code, (reason + "; " if reason else "") + "ended while no supervisor watched it")
+
+    def _set_final(self, row: dict[str, Any], pid: int | None, status: str, code: int | None, reason: str) -> None:
+        from core.store import transaction
+
+        with transaction(self.store.conn) as conn:
+            updated = conn.execute(
+                "UPDATE runs SET status = ?, exit_code = ?, reason = ?, ended_at = ? "
+                "WHERE id = ? AND supervisor_pid IS ? AND status IN ('pending', 'provisioning', 'running')",
+                (status, code, reason, time.time(), row["id"], pid),
+            ).rowcount
+            if updated:
+                Store._event(conn, row["id"], "status", status, reason)
+        logs.ProvisionLog(logs.provision_log(row["id"], self.home))(f"status {status}: {reason}")
+
+    # --- clusters -------------------------------------------------------------------------
+
+    def clusters(self) -> list["ClusterConfig"]:
+        return self.config.clusters()
+
+    def presets(self) -> list["Preset"]:
+        return self.config.presets()
+
+    def backend(self, name: str) -> "Backend":
+        from core.backends import backend_for
+        from core.backends.base import BackendError
+
+        try:
+            return backend_for(self._cluster(name))
+        except BackendError as exc:
+            raise EngineError(str(exc)) from None
+
+    def check_cluster(self, name: str) -> "ClusterCheck":
+        return self.backend(name).check()
+
+    def run_context(self, run_id: str) -> "RunContext":
+        """The context of a run for capability calls (ports, shell, metrics); secrets redacted."""
+        from core.backends.base import RunContext
+        from core.config import ClusterConfig
+        from core.paths import artifacts_dir
+        from core.spec.runspec import RunSpec
+
+        row = self._row(run_id, with_spec=True)
+        cluster_json = (row.get("resources") or {}).get("cluster_config")
+        cluster = ClusterConfig.model_validate(cluster_json) if cluster_json else self._cluster(row["cluster"])
+        return RunContext(
+            run_id=row["id"],
+            spec=RunSpec.model_validate_json(row["spec_json"]),
+            cluster=cluster,
+            run_dir=run_dir(row["id"], self.home),
+            log_path=logs.output_log(row["id"], self.home),
+            provision=logs.ProvisionLog(logs.provision_log(row["id"], self.home)),
+            attempt=row["attempt"],
+            artifacts_dir=artifacts_dir(row["id"], self.home),
+        )

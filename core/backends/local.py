@@ -1,0 +1,419 @@
+"""The local backend: a run's commands as processes on this machine, in a process group of their own.
+
+Each attempt writes a script (`attempt-N.sh`: every command by `bash -c` in its workdir, `wait`
+entries as `sleep`) and starts it under a tiny bash wrapper in a new session:
+
+    wrapper (session leader) ── bash attempt-N.sh (own process group: what `stop` signals)
+      records the script's pid in attempt-N.pid and, when it ends, its status in attempt-N.exit
+
+The work's stdout and stderr are the run's output log itself (O_APPEND), so the supervisor may die
+at any moment without losing a line, and any supervisor can learn the exit status later from the
+exit file. Paths of the spec (workdirs, volume paths) live under the run's work folder
+(`runs/<id>/work/`); an absolute `/code` means `work/code`.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlparse
+
+from core.backends.base import (
+    Backend,
+    BackendError,
+    Capacity,
+    ClusterCheck,
+    ExitInfo,
+    PortAccess,
+    RunContext,
+    RunMetrics,
+    ShellAccess,
+)
+
+if TYPE_CHECKING:
+    from core.spec.runspec import RunSpec, Volume
+
+WRAPPER = (
+    'set -m\n'  # job control: the script gets a process group of its own
+    'exec 3>&2 2>/dev/null\n'  # the wrapper's own job notices ("Terminated") stay out of the log
+    'bash "$1" </dev/null 2>&3 3>&- &\n'
+    'echo $! > "$2.tmp" && mv "$2.tmp" "$2"\n'
+    'wait $!\n'
+    'echo $? > "$3.tmp" && mv "$3.tmp" "$3"\n'
+)
+GIT_SCHEMES = ("git", "git+https", "git+ssh", "ssh")
+IMPORT_SCHEMES = ("", "file", "hostpath")
+MOUNT_SCHEMES = ("", "file", "hostpath")
+
+
+def work_dir(run_dir: Path) -> Path:
+    return run_dir / "work"
+
+
+def inside(work: Path, path: str | None) -> Path:
+    """Where a spec path lands on this machine: under the run's work folder."""
+    if not path:
+        return work
+    pure = PurePosixPath(path)
+    if pure.is_absolute():
+        pure = pure.relative_to("/")
+    if ".." in pure.parts:
+        raise BackendError(f"path `{path}` leaves the run's folder; use a path without `..`.")
+    return work / pure
+
+
+def _is_git(source: str) -> bool:
+    url = urlparse(source)
+    return url.scheme in GIT_SCHEMES or (url.scheme in ("http", "https") and url.path.rstrip("/").endswith(".git"))
+
+
+def _local_source(source: str, base: Path | None) -> Path:
+    url = urlparse(source)
+    if url.scheme in ("file", "hostpath"):
+        return Path(url.netloc + url.path) if url.netloc and not url.path.startswith("/") else Path(url.path)
+    path = Path(source).expanduser()
+    return path if path.is_absolute() or base is None else base / path
+
+
+# --- process state, readable by any client (no supervisor needed) ------------------------------
+
+
+def process_alive(pid: int | None, marker: str | None = None) -> bool:
+    """True when `pid` runs (not a zombie) and, when `marker` is given, its command line contains it
+    (so a recycled pid does not count)."""
+    if not pid or pid <= 0:
+        return False
+    proc = Path(f"/proc/{pid}")
+    if proc.parent.exists() and Path("/proc/self").exists():
+        try:
+            stat = (proc / "stat").read_text()
+            if stat.rsplit(")", 1)[1].split()[0] in ("Z", "X"):
+                return False
+            if marker is not None:
+                return marker.encode() in (proc / "cmdline").read_bytes()
+            return True
+        except (FileNotFoundError, ProcessLookupError, IndexError, PermissionError):
+            return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def read_exit(handle: dict[str, Any]) -> int | None:
+    """The exit status the wrapper recorded, or None while the work runs (or if none was written)."""
+    try:
+        return int(Path(handle["exit_file"]).read_text().strip())
+    except (FileNotFoundError, ValueError):
+        return None
+
+
+def exit_info(code: int) -> ExitInfo:
+    if code > 128:
+        try:
+            name = signal.Signals(code - 128).name
+        except ValueError:
+            name = f"signal {code - 128}"
+        return ExitInfo(code, f"killed by {name}")
+    return ExitInfo(code, None if code == 0 else f"exit code {code}")
+
+
+def work_state(handle: dict[str, Any]) -> tuple[str, int | None]:
+    """("exited", code) when an exit status was recorded, ("running", None) while the wrapper or the
+    work's process group lives, else ("gone", None)."""
+    code = read_exit(handle)
+    if code is not None:
+        return "exited", code
+    if process_alive(handle.get("wrapper_pid"), handle.get("marker")) or _group_alive(handle.get("pgid")):
+        code = read_exit(handle)
+        return ("exited", code) if code is not None else ("running", None)
+    code = read_exit(handle)
+    return ("exited", code) if code is not None else ("gone", None)
+
+
+def _group_alive(pgid: int | None) -> bool:
+    if not pgid:
+        return False
+    try:
+        os.killpg(pgid, 0)
+    except (ProcessLookupError, PermissionError):
+        return False
+    return True
+
+
+def _signal_group(pgid: int, sig: int) -> None:
+    try:
+        os.killpg(pgid, sig)
+    except ProcessLookupError:
+        pass
+
+
+class LocalBackend(Backend, PortAccess, ShellAccess, RunMetrics):
+    """Runs on this machine as processes. Capacity: CPUs, memory, GPUs via NVML when present."""
+
+    kind = "local"
+    writes_log_directly = True
+
+    # --- cluster ------------------------------------------------------------------------------
+
+    def check(self) -> ClusterCheck:
+        return ClusterCheck(True, "processes on this machine", self.capacity())
+
+    def capacity(self) -> Capacity:
+        try:
+            memory_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1024**3
+        except (ValueError, OSError):
+            memory_gb = None
+        cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+        return Capacity(cpus=float(cpus or 1), memory_gb=memory_gb, gpus=self._gpus())
+
+    def _gpus(self) -> list[dict[str, Any]]:
+        if self.cluster.gpus is not None:
+            return [{"name": name, "memory_gb": None, "index": i} for i, name in enumerate(self.cluster.gpus)]
+        from core.metrics import local_gpus
+
+        host = local_gpus()
+        return [
+            {"name": g.name, "memory_gb": (g.memory_total_mb or 0) / 1024 or None, "index": g.index}
+            for g in host.gpus
+        ]
+
+    # --- spec ---------------------------------------------------------------------------------
+
+    def validate(self, spec: "RunSpec") -> list[str]:
+        problems = []
+        for volume in spec.volumes:
+            problem = self._volume_problem(volume)
+            if problem:
+                problems.append(problem)
+        if not spec.commands:
+            problems.append("the spec has no commands to run; add `run` (VESSL) or `commands` (dstack).")
+        return problems
+
+    def _volume_problem(self, volume: "Volume") -> str | None:
+        scheme = urlparse(volume.source).scheme
+        where = f"{volume.kind} `{volume.source}` at {volume.path}"
+        if volume.kind == "import" and not (_is_git(volume.source) or scheme in IMPORT_SCHEMES):
+            return f"{where} is not supported on cluster {self.cluster.name} (local imports: git, local paths, file://)."
+        if volume.kind == "mount" and scheme not in MOUNT_SCHEMES:
+            return f"{where} is not supported on cluster {self.cluster.name} (local mounts: hostpath://, file://)."
+        if volume.kind == "named":
+            return f"named volume `{volume.source}` is not supported on cluster {self.cluster.name}; use a host path."
+        return None
+
+    def warnings(self, spec: "RunSpec") -> list[str]:
+        notes = []
+        if spec.image:
+            notes.append(f"image `{spec.image}` does not apply to local processes: commands run on this machine.")
+        if spec.python:
+            notes.append(f"python `{spec.python}` does not apply to local processes: the machine's python is used.")
+        return notes
+
+    # --- lifecycle ----------------------------------------------------------------------------
+
+    def prepare(self, ctx: RunContext) -> None:
+        work = work_dir(ctx.run_dir)
+        work.mkdir(parents=True, exist_ok=True)
+        for note in self.warnings(ctx.spec):
+            ctx.provision(note)
+        base = Path(ctx.spec.source_file).parent if ctx.spec.source_file else None
+        for volume in ctx.spec.volumes:
+            if ctx.stop_requested.is_set():
+                return
+            target = inside(work, volume.path)
+            if volume.kind == "import":
+                self._import(ctx, volume, target, base)
+            elif volume.kind in ("mount", "bind"):
+                source = _local_source(volume.source, base)
+                if not source.exists() and not volume.optional:
+                    raise BackendError(f"mount source {source} does not exist; create it or fix `{volume.source}`.")
+                target.parent.mkdir(parents=True, exist_ok=True)
+                if target.is_symlink() or target.exists():
+                    continue  # a retry: already in place
+                target.symlink_to(source)
+                ctx.provision(f"mounted {source} at {volume.path}")
+
+    def _import(self, ctx: RunContext, volume: "Volume", target: Path, base: Path | None) -> None:
+        if target.exists() and any(target.iterdir()) if target.is_dir() else target.exists():
+            ctx.provision(f"import {volume.source} already at {volume.path}")
+            return
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if _is_git(volume.source):
+            self._clone(ctx, volume, target)
+            return
+        source = _local_source(volume.source, base)
+        if not source.exists():
+            if volume.optional:
+                return
+            raise BackendError(f"import source {source} does not exist; fix `{volume.source}` in the spec.")
+        if source.is_dir():
+            shutil.copytree(source, target, symlinks=True, dirs_exist_ok=True)
+        else:
+            shutil.copy2(source, target)
+        ctx.provision(f"copied {source} to {volume.path}")
+
+    def _clone(self, ctx: RunContext, volume: "Volume", target: Path) -> None:
+        url = urlparse(volume.source)
+        source = url._replace(scheme="https").geturl() if url.scheme == "git" else volume.source
+        source = source.removeprefix("git+")
+        ref = volume.ref
+        ctx.provision(f"cloning {source}{' at ' + ref if ref else ''} into {volume.path}")
+        env = {**os.environ, "GIT_TERMINAL_PROMPT": "0"}
+        if ref and len(ref) >= 7 and all(c in "0123456789abcdef" for c in ref.lower()):
+            steps = [
+                ["git", "init", "-q", str(target)],
+                ["git", "-C", str(target), "fetch", "-q", "--depth", "1", source, ref],
+                ["git", "-C", str(target), "checkout", "-q", "FETCH_HEAD"],
+            ]
+        else:
+            steps = [["git", "clone", "-q", "--depth", "1", *(["--branch", ref] if ref else []), source, str(target)]]
+        for argv in steps:
+            done = subprocess.run(argv, capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL)
+            if done.returncode != 0:
+                detail = (done.stderr.strip().splitlines() or ["no output"])[-1]
+                raise BackendError(f"git could not fetch {source}: {detail}.")
+
+    def script(self, ctx: RunContext) -> str:
+        """The bash script of one attempt: each command by `bash -c` in its workdir, in order."""
+        work = work_dir(ctx.run_dir)
+        lines = [f"# run {ctx.run_id}, attempt {ctx.attempt}", "set -e"]
+        default = ctx.spec.working_dir
+        for command in ctx.spec.commands:
+            if command.wait:
+                lines.append(f"sleep {command.wait:g}")
+            if command.command:
+                folder = inside(work, command.workdir or default)
+                lines.append(f"mkdir -p {shlex.quote(str(folder))} && cd {shlex.quote(str(folder))}")
+                lines.append(f"bash -c {shlex.quote(command.command)}")
+        return "\n".join(lines) + "\n"
+
+    def environment(self, ctx: RunContext) -> dict[str, str]:
+        env = dict(os.environ)
+        for var in ctx.spec.env:
+            if var.value is not None:
+                env[var.name] = var.value
+        env["VESSL_TUI_RUN_ID"] = ctx.run_id
+        env["VESSL_TUI_ATTEMPT"] = str(ctx.attempt)
+        return env
+
+    def start(self, ctx: RunContext) -> dict[str, Any]:
+        prefix = ctx.run_dir / f"attempt-{ctx.attempt}"
+        script, pid_file, exit_file = (prefix.with_suffix(s) for s in (".sh", ".pid", ".exit"))
+        script.write_text(self.script(ctx))
+        for stale in (pid_file, exit_file):
+            stale.unlink(missing_ok=True)
+        log_fd = os.open(ctx.log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        marker = f"vessl-tui-run={ctx.run_id}"
+        try:
+            wrapper = subprocess.Popen(
+                ["bash", "-c", WRAPPER, marker, str(script), str(pid_file), str(exit_file)],
+                stdin=subprocess.DEVNULL,
+                stdout=log_fd,
+                stderr=log_fd,
+                cwd=work_dir(ctx.run_dir),
+                env=self.environment(ctx),
+                start_new_session=True,
+            )
+        finally:
+            os.close(log_fd)
+        self._child = wrapper  # keeps the Popen so that its exit is reaped
+        while not pid_file.exists():
+            if wrapper.poll() is not None and not pid_file.exists():
+                raise BackendError(f"the run's processes did not start (wrapper exit {wrapper.returncode}).")
+            time.sleep(0.002)
+        pid = int(pid_file.read_text())
+        return {
+            "backend": "local",
+            "wrapper_pid": wrapper.pid,
+            "pid": pid,
+            "pgid": pid,
+            "marker": marker,
+            "exit_file": str(exit_file),
+            "work_dir": str(work_dir(ctx.run_dir)),
+        }
+
+    def attach(self, ctx: RunContext, handle: dict[str, Any]) -> bool:
+        return work_state(handle)[0] != "gone"
+
+    def wait(self, ctx: RunContext, handle: dict[str, Any], timeout: float) -> ExitInfo | None:
+        deadline = time.monotonic() + timeout
+        while True:
+            child = getattr(self, "_child", None)
+            if child is not None:
+                child.poll()
+            state, code = work_state(handle)
+            if state == "exited":
+                return exit_info(code)  # type: ignore[arg-type]
+            if state == "gone":
+                return ExitInfo(None, "the run's processes vanished without recording an exit status")
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return None
+            time.sleep(min(0.05, remaining))
+
+    def stop(self, ctx: RunContext, handle: dict[str, Any], grace: float) -> None:
+        pgid = handle["pgid"]
+        _signal_group(pgid, signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        while _group_alive(pgid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if _group_alive(pgid):
+            ctx.provision(f"still running {grace:g}s after SIGTERM: sending SIGKILL")
+            _signal_group(pgid, signal.SIGKILL)
+
+    def finish(self, ctx: RunContext, handle: dict[str, Any]) -> None:
+        work = Path(handle.get("work_dir") or work_dir(ctx.run_dir))
+        for volume in ctx.spec.volumes:
+            if volume.kind != "export":
+                continue
+            source = inside(work, volume.path)
+            if not source.exists():
+                ctx.provision(f"export {volume.path}: nothing there to copy")
+                continue
+            if ctx.artifacts_dir is None:
+                continue
+            dest = ctx.artifacts_dir / PurePosixPath(volume.path).name
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            if source.is_dir():
+                shutil.copytree(source, dest, symlinks=True, dirs_exist_ok=True)
+            else:
+                shutil.copy2(source, dest)
+            ctx.provision(f"exported {volume.path} to {dest} (destination {volume.source})")
+
+    def cleanup(self, ctx: RunContext, handle: dict[str, Any] | None) -> None:
+        if handle and _group_alive(handle.get("pgid")):
+            _signal_group(handle["pgid"], signal.SIGKILL)
+
+    # --- capabilities -------------------------------------------------------------------------
+
+    def port_target(self, ctx: RunContext, handle: dict[str, Any], container_port: int) -> tuple[str, int]:
+        return "127.0.0.1", container_port
+
+    def shell_argv(self, ctx: RunContext, handle: dict[str, Any]) -> list[str]:
+        folder = handle.get("work_dir") or str(work_dir(ctx.run_dir))
+        return ["bash", "-c", f"cd {shlex.quote(folder)} && exec bash -i"]
+
+    def sample(self, ctx: RunContext, handle: dict[str, Any]) -> dict[str, float]:
+        """CPU seconds and resident memory of the run's process group (from /proc)."""
+        pgid, ticks, page = handle["pgid"], os.sysconf("SC_CLK_TCK"), os.sysconf("SC_PAGE_SIZE")
+        cpu = rss = 0.0
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except (FileNotFoundError, ProcessLookupError, IndexError):
+                continue
+            if int(fields[2]) == pgid:
+                cpu += (int(fields[11]) + int(fields[12])) / ticks
+                rss += int(fields[21]) * page
+        return {"cpu_seconds": cpu, "memory_bytes": rss}

@@ -1,0 +1,251 @@
+"""Headless run commands: run, ps, logs, stop, rerun, rm, show.
+
+RUN accepts a run id, a unique id prefix or a run name (its latest run). Errors a user can act on
+print one `error: …` sentence on stderr and exit 1; nothing here prints a traceback for bad input.
+`ps` never imports pydantic: it reads rows and prints.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from core.engine import FINAL_STATUSES, Engine, EngineError, RunRecord
+from core.spec.errors import SpecError
+
+RECENT_SECONDS = 3600.0
+
+
+def fail(message: str) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(1)
+
+
+def user_errors(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn the errors a user can act on into one `error:` line and exit code 1."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from core.backends.base import BackendError
+
+        try:
+            return func(*args, **kwargs)
+        except SpecError as exc:
+            for problem in exc.problems:
+                click.echo(problem.format(), err=True)
+            sys.exit(1)
+        except (EngineError, BackendError) as exc:
+            fail(str(exc))
+
+    return wrapper
+
+
+def engine() -> Engine:
+    """An engine after reconciling: every client repairs runs whose supervisor died."""
+    eng = Engine()
+    eng.reconcile()
+    return eng
+
+
+def age(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    seconds = max(0, int(seconds))
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def stream(eng: Engine, run_id: str, provisioning: bool = False) -> None:
+    out = sys.stdout.buffer
+    for chunk in eng.follow_log(run_id, provisioning=provisioning):
+        out.write(chunk)
+        out.flush()
+
+
+def follow_to_end(eng: Engine, record: RunRecord) -> None:
+    """Stream the run's log, then exit with its exit code (Ctrl-C detaches: the run goes on)."""
+    try:
+        stream(eng, record.id)
+        final = eng.wait(record.id)
+    except KeyboardInterrupt:
+        click.echo(f"\ndetached; run {record.id} goes on (vessl-tui logs {record.id} -f).", err=True)
+        sys.exit(130)
+    if final.status != "succeeded":
+        click.echo(f"run {final.id} {final.status}" + (f": {final.reason}" if final.reason else ""), err=True)
+    sys.exit(final.exit_code if final.exit_code is not None else (0 if final.status == "succeeded" else 1))
+
+
+@click.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--cluster", "-c", help="Cluster to run on (default: the config's default, `local`).")
+@click.option("--follow", "-f", is_flag=True, help="Stream the logs and exit with the run's exit code.")
+@click.option("--dry-run", is_flag=True, help="Print the plan; start nothing.")
+@click.option("--document", "-d", default=0, show_default=True, help="Index of the YAML document in FILE.")
+@user_errors
+def run(file: str, cluster: str | None, follow: bool, dry_run: bool, document: int) -> None:
+    """Submit FILE as a run. Prints the run id as the last line and returns, unless --follow."""
+    eng = engine()
+    if dry_run:
+        plan = eng.plan(file, cluster, document)
+        for note in plan.warnings:
+            click.echo(f"warning: {note}", err=True)
+        rows = [
+            ("name", plan.name),
+            ("cluster", f"{plan.cluster} ({plan.cluster_kind})"),
+            ("preset", plan.preset or "-"),
+            ("resources", ", ".join(f"{k}={v}" for k, v in plan.resources.items()) or "-"),
+            ("image", plan.image or "-"),
+            ("ports", ", ".join(map(str, plan.ports)) or "-"),
+        ]
+        for key, value in rows:
+            click.echo(f"{key + ':':11}{value}")
+        click.echo("volumes:" + ("" if plan.volumes else "    -"))
+        for volume in plan.volumes:
+            click.echo(f"  {volume}")
+        click.echo("env:" + ("" if plan.env else "        -"))
+        for name, value in plan.env.items():
+            click.echo(f"  {name}={value}")
+        click.echo("commands:")
+        for command in plan.commands:
+            click.echo("  " + command.replace("\n", "\n  ").rstrip())
+        return
+    record = eng.submit(file, cluster, document)
+    for note in _notes(eng, record.id):
+        click.echo(f"warning: {note}", err=True)
+    if follow:
+        click.echo(f"run {record.id} ({record.name}) on {record.cluster}", err=True)
+        follow_to_end(eng, record)
+    click.echo(record.id)
+
+
+def _notes(eng: Engine, run_id: str) -> list[str]:
+    text, _ = eng.read_log(run_id, provisioning=True)
+    return [line.split(" note: ", 1)[1] for line in text.decode(errors="replace").splitlines() if " note: " in line]
+
+
+@click.command()
+@click.option("--all", "-a", "show_all", is_flag=True, help="Every run (default: active and the last hour's).")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list of runs.")
+@click.option("--label", "labels", multiple=True, metavar="KEY=VALUE", help="Only runs with this label.")
+@user_errors
+def ps(show_all: bool, as_json: bool, labels: tuple[str, ...]) -> None:
+    """List runs, newest first."""
+    wanted = dict(label.split("=", 1) for label in labels if "=" in label)
+    eng = engine()
+    runs = eng.list_runs(labels=wanted or None)
+    if not show_all:
+        recent = time.time() - RECENT_SECONDS
+        runs = [r for r in runs if not r.final or (r.ended_at or r.created_at) >= recent]
+    if as_json:
+        click.echo(json.dumps([r.as_json() for r in runs], indent=2))
+        return
+    now = time.time()
+    header = f"{'ID':9} {'NAME':20} {'STATUS':12} {'CLUSTER':10} {'GPU':7} {'AGE':5} {'EXIT':>4}  REASON"
+    click.echo(header)
+    for r in runs:
+        exit_code = "-" if r.exit_code is None else str(r.exit_code)
+        reason = r.reason if r.status in ("failed", "lost", "terminated") and r.reason else ""
+        click.echo(
+            f"{r.id:9} {r.name[:20]:20} {r.status:12} {r.cluster[:10]:10} {r.gpus:7} "
+            f"{age(now - r.created_at):5} {exit_code:>4}  {reason}".rstrip()
+        )
+
+
+@click.command()
+@click.argument("run_ref", metavar="RUN")
+@click.option("--follow", "-f", is_flag=True, help="Keep printing until the run ends.")
+@click.option("--provisioning", "-p", is_flag=True, help="The provisioning log instead of the output.")
+@user_errors
+def logs(run_ref: str, follow: bool, provisioning: bool) -> None:
+    """Print a run's log exactly as written."""
+    eng = engine()
+    record = eng.get(run_ref)
+    if follow:
+        try:
+            stream(eng, record.id, provisioning)
+        except KeyboardInterrupt:
+            sys.exit(130)
+        return
+    out, offset = sys.stdout.buffer, 0
+    while True:
+        chunk, offset = eng.read_log(record.id, offset, provisioning)
+        if not chunk:
+            break
+        out.write(chunk)
+    out.flush()
+
+
+@click.command()
+@click.argument("run_refs", metavar="RUN...", nargs=-1, required=True)
+@click.option("--wait", "-w", is_flag=True, help="Return once the runs have stopped.")
+@user_errors
+def stop(run_refs: tuple[str, ...], wait: bool) -> None:
+    """Stop runs (SIGTERM, then SIGKILL after the spec's stop_duration, default 10 s)."""
+    eng = engine()
+    records = [eng.get(ref) for ref in run_refs]  # every ref checked before anything stops
+    for record in records:
+        record = eng.stop(record.id)
+        if wait:
+            record = eng.wait(record.id)
+        state = record.status if record.status in FINAL_STATUSES else "stopping"
+        click.echo(f"{record.id} {state}")
+
+
+@click.command()
+@click.argument("run_ref", metavar="RUN")
+@click.option("--follow", "-f", is_flag=True, help="Stream the logs and exit with the run's exit code.")
+@user_errors
+def rerun(run_ref: str, follow: bool) -> None:
+    """Run a run's stored spec again; prints the new run id as the last line."""
+    eng = engine()
+    record = eng.rerun(run_ref)
+    if follow:
+        follow_to_end(eng, record)
+    click.echo(record.id)
+
+
+@click.command()
+@click.argument("run_refs", metavar="RUN...", nargs=-1, required=True)
+@click.option("--force", is_flag=True, help="Stop active runs first.")
+@user_errors
+def rm(run_refs: tuple[str, ...], force: bool) -> None:
+    """Remove finished runs: their row, logs and folder (exported artifacts stay)."""
+    eng = engine()
+    records = [eng.get(ref) for ref in run_refs]
+    for record in records:
+        eng.remove(record.id, force=force)
+        click.echo(f"{record.id} removed")
+
+
+@click.command()
+@click.argument("run_ref", metavar="RUN")
+@click.option("--json", "as_json", is_flag=True, help="Print the run and its events as JSON.")
+@user_errors
+def show(run_ref: str, as_json: bool) -> None:
+    """Show one run: its record and its history."""
+    eng = engine()
+    record = eng.get(run_ref)
+    events = eng.events(record.id)
+    if as_json:
+        data = record.as_json()
+        data["events"] = [e.__dict__ for e in events]
+        click.echo(json.dumps(data, indent=2))
+        return
+    for key, value in record.as_json().items():
+        if value in (None, [], {}):
+            continue
+        if key.endswith("_at") and isinstance(value, float):
+            value = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(value))
+        click.echo(f"{key + ':':16}{value}")
+    click.echo("events:")
+    for event in events:
+        stamp = time.strftime("%H:%M:%S", time.localtime(event.at))
+        click.echo(f"  {stamp} {event.kind:7} {event.status or '':12} {event.message or ''}".rstrip())

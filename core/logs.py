@@ -1,0 +1,99 @@
+"""Run logs: append-only files on disk, read with a byte cursor. Nothing grows in memory with a log.
+
+    output_log(run_id)       runs/<id>/output.log     the work's stdout and stderr, interleaved as written
+    provision_log(run_id)    runs/<id>/provision.log  what the supervisor did (staging, attempts, errors)
+    read(path, offset, limit) -> (bytes, next_offset)
+    follow(path, offset, done) -> Iterator[bytes]   chunks until `done()` is true and the file drained
+    ProvisionLog(path)       one timestamped line per call, appended
+
+The work of a local run writes straight into its output log (an O_APPEND file descriptor), so no
+line depends on the supervisor staying alive.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from core.paths import run_dir
+
+CHUNK = 1 << 20
+OUTPUT_LOG = "output.log"
+PROVISION_LOG = "provision.log"
+
+
+def output_log(run_id: str, home: Path | None = None) -> Path:
+    return run_dir(run_id, home) / OUTPUT_LOG
+
+
+def provision_log(run_id: str, home: Path | None = None) -> Path:
+    return run_dir(run_id, home) / PROVISION_LOG
+
+
+def open_append(path: Path) -> int:
+    """An O_APPEND file descriptor on `path` (created 0600): concurrent writers never overwrite."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+
+
+def read(path: Path, offset: int = 0, limit: int = CHUNK) -> tuple[bytes, int]:
+    """Up to `limit` bytes of `path` from byte `offset`, and the offset to read from next.
+    A missing file reads as empty."""
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(offset)
+            data = fh.read(limit)
+    except FileNotFoundError:
+        return b"", offset
+    return data, offset + len(data)
+
+
+def size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
+
+
+def follow(
+    path: Path,
+    offset: int = 0,
+    done: Callable[[], bool] = lambda: True,
+    stop: Callable[[], bool] | None = None,
+    poll: float = 0.05,
+    max_poll: float = 0.5,
+) -> Iterator[bytes]:
+    """Yield new bytes of `path` as they are written, until `done()` is true and everything written
+    before that moment has been yielded (or `stop()` is true). Polls with a back-off while idle."""
+    delay = poll
+    while True:
+        if stop is not None and stop():
+            return
+        finished = done()  # read the state before draining: no byte written before the end is missed
+        while True:
+            data, offset = read(path, offset)
+            if not data:
+                break
+            delay = poll
+            yield data
+        if finished:
+            return
+        time.sleep(delay)
+        delay = min(max_poll, delay * 1.5)
+
+
+class ProvisionLog:
+    """Appends timestamped lines to a run's provisioning log (one `write` per line)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def __call__(self, line: str) -> None:
+        stamp = time.strftime("%Y-%m-%d %H:%M:%S")
+        fd = open_append(self.path)
+        try:
+            os.write(fd, f"{stamp} {line.rstrip()}\n".encode())
+        finally:
+            os.close(fd)

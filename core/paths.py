@@ -1,0 +1,41 @@
+"""Where vessl-tui keeps its state and reads its config. Imports nothing heavy (the CLI's cold path).
+
+    home_path()            VESSL_TUI_HOME, else the platform user-data dir: store, logs, artifacts
+    config_path()          VESSL_TUI_CONFIG, else the platform user-config dir's config.yaml
+    run_dir(run_id)        home_path()/runs/<id>/  (logs, scripts, the work's folder, exit code)
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def config_path() -> Path:
+    """`VESSL_TUI_CONFIG`, else the platform user-config dir's `config.yaml`."""
+    env = os.environ.get("VESSL_TUI_CONFIG")
+    if env:
+        return Path(env).expanduser()
+    from platformdirs import user_config_dir
+
+    return Path(user_config_dir("vessl-tui")) / "config.yaml"
+
+
+def home_path() -> Path:
+    """`VESSL_TUI_HOME`, else the platform user-data dir. Holds the store, logs and artifacts."""
+    env = os.environ.get("VESSL_TUI_HOME")
+    if env:
+        return Path(env).expanduser()
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("vessl-tui"))
+
+
+def run_dir(run_id: str, home: Path | None = None) -> Path:
+    """The folder of one run on this machine."""
+    return (home or home_path()) / "runs" / run_id
+
+
+def artifacts_dir(run_id: str, home: Path | None = None) -> Path:
+    """Where a run's exports are copied after it ends."""
+    return (home or home_path()) / "artifacts" / run_id

@@ -1,0 +1,292 @@
+"""The supervisor: one detached process per run (own session, no terminal) that drives its backend.
+
+    python -m core.supervisor RUN_ID          (started by the engine; stdin: one JSON object)
+
+stdin carries `{"mode": "start" | "reattach", "secrets": {NAME: value}, "expected_pid": int | null}`
+and is then closed: secrets reach the supervisor only this way (never argv, its environment, the
+store or a file). stdout and stderr go to the run's provisioning log.
+
+Life of a run: pending → provisioning (prepare) → running (start, then wait while heart-beating,
+watching for a stop request and `max_duration`) → succeeded | failed | stopped | terminated; a
+failure covered by `retry` starts the next attempt (recorded as an event). In "reattach" mode the
+supervisor takes over a run whose supervisor died: the work goes on and is waited for again, or the
+run is marked lost when the work is gone. Only one supervisor owns a run: it claims the row by
+compare-and-set on `supervisor_pid`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from core.backends.base import Backend, ExitInfo, RunContext
+    from core.store import Store
+
+HEARTBEAT_SECONDS = 5.0
+POLL_SECONDS = 0.1
+DEFAULT_RETRY_DURATION = 3600.0
+
+
+class Supervisor:
+    """Drives one run to a final status. Every store write is one short transaction."""
+
+    def __init__(self, run_id: str, store: "Store", payload: dict[str, Any]):
+        from core.logs import ProvisionLog, output_log, provision_log
+        from core.paths import artifacts_dir, run_dir
+
+        self.run_id = run_id
+        self.store = store
+        self.secrets: dict[str, str] = payload.get("secrets") or {}
+        self.provision = ProvisionLog(provision_log(run_id))
+        self.run_dir = run_dir(run_id)
+        self.log_path = output_log(run_id)
+        self.artifacts = artifacts_dir(run_id)
+        self.last_heartbeat = 0.0
+        self.stream_thread: threading.Thread | None = None
+
+    # --- setup ----------------------------------------------------------------------------
+
+    def context(self, row: dict[str, Any]) -> "RunContext":
+        from core.backends import backend_for
+        from core.backends.base import RunContext
+        from core.config import ClusterConfig, load_config
+        from core.spec.runspec import RunSpec
+
+        spec = RunSpec.model_validate_json(row["spec_json"])
+        for var in spec.env:
+            if var.name in self.secrets:
+                var.value = self.secrets[var.name]
+                var.secret = True
+        cluster_json = (row.get("resources") or {}).get("cluster_config")
+        cluster = ClusterConfig.model_validate(cluster_json) if cluster_json else load_config().cluster(row["cluster"])
+        self.backend: Backend = backend_for(cluster)
+        self.resources = row.get("resources") or {}
+        gpu_indices = self.resources.get("gpu_indices")
+        if gpu_indices is not None and self.backend.kind == "local":
+            from core.spec.runspec import EnvVar
+
+            spec.env.append(EnvVar(name="CUDA_VISIBLE_DEVICES", value=",".join(map(str, gpu_indices))))
+        return RunContext(
+            run_id=self.run_id,
+            spec=spec,
+            cluster=cluster,
+            run_dir=self.run_dir,
+            log_path=self.log_path,
+            provision=self.provision,
+            attempt=row["attempt"],
+            artifacts_dir=self.artifacts,
+        )
+
+    # --- state ----------------------------------------------------------------------------
+
+    def set_status(self, status: str, message: str | None = None, **fields: Any) -> None:
+        if status in ("succeeded", "failed", "stopped", "terminated", "lost"):
+            fields.setdefault("ended_at", time.time())
+        self.store.update_run(self.run_id, status=status, event=message, **fields)
+        self.provision(f"status {status}" + (f": {message}" if message else ""))
+
+    def stop_wanted(self) -> str | None:
+        """"stopped" or "terminated" when asked to stop (by a client, or by `max_duration`)."""
+        row = self.store.conn.execute(
+            "SELECT stop_requested, stop_reason FROM runs WHERE id = ?", (self.run_id,)
+        ).fetchone()
+        if row is None:
+            return "stopped"  # the run was removed
+        return "stopped" if row[0] else None
+
+    def beat(self) -> None:
+        now = time.monotonic()
+        if now - self.last_heartbeat >= HEARTBEAT_SECONDS:
+            self.store.heartbeat(self.run_id)
+            self.last_heartbeat = now
+
+    # --- the run --------------------------------------------------------------------------
+
+    def run(self, mode: str) -> None:
+        row = self.store.run(self.run_id, with_spec=True)
+        if row is None:
+            return
+        ctx = self.context(row)
+        if mode == "reattach":
+            handle = row.get("handle")
+            if not handle or not self.backend.attach(ctx, handle):
+                why = "its supervisor died and the work is gone" if handle else "its supervisor died before the work started"
+                self.set_status("lost", why, reason=why)
+                return
+            self.store.add_event(self.run_id, "note", message="supervisor reattached to the running work")
+            self.provision("supervisor reattached")
+            outcome = self.watch(ctx, handle, row)
+        else:
+            outcome = self.first_attempt(ctx, row)
+        if outcome is not None:
+            self.attempts(ctx, row, *outcome)
+
+    def first_attempt(self, ctx: "RunContext", row: dict[str, Any]) -> tuple[dict[str, Any], "ExitInfo", str] | None:
+        from core.backends.base import BackendError
+
+        self.set_status("provisioning")
+        try:
+            self.backend.prepare(ctx)
+            if self.stop_wanted():
+                self.set_status("stopped", "stopped before it started", reason="stopped before it started")
+                return None
+            handle = self.backend.start(ctx)
+        except BackendError as exc:
+            self.set_status("failed", str(exc), reason=str(exc))
+            return None
+        self.set_status("running", started_at=time.time(), handle=handle)
+        row["started_at"] = time.time()
+        return self.watch(ctx, handle, row)
+
+    def attempts(self, ctx: "RunContext", row: dict[str, Any], handle: dict[str, Any], info: "ExitInfo", ended: str) -> None:
+        """Finish the run, or start the next attempt while `retry` allows it."""
+        from core.backends.base import BackendError
+
+        while True:
+            status = ended if ended != "exited" else ("succeeded" if info.exit_code == 0 else "failed")
+            retry = self.retry_allowed(ctx, row, status)
+            if retry is None:
+                break
+            self.provision(f"attempt {ctx.attempt} {status} ({info.reason}); {retry}")
+            ctx.attempt += 1
+            self.store.add_event(self.run_id, "attempt", status="failed", message=f"attempt {ctx.attempt - 1}: {info.reason}")
+            self.store.update_run(self.run_id, attempt=ctx.attempt, event=f"attempt {ctx.attempt} started")
+            try:
+                handle = self.backend.start(ctx)
+            except BackendError as exc:
+                info, ended = type(info)(None, str(exc)), "failed"
+                break
+            self.store.update_run(self.run_id, handle=handle)
+            info, ended = self.watch(ctx, handle, row)[1:]
+        try:
+            self.backend.finish(ctx, handle)
+        except Exception as exc:  # exports are best effort: the run's outcome stands
+            self.provision(f"copying exports failed: {exc}")
+        status = ended if ended != "exited" else ("succeeded" if info.exit_code == 0 else "failed")
+        reason = info.reason
+        if status == "terminated":
+            reason = f"max_duration of {ctx.spec.max_duration:g}s reached"
+        elif status == "stopped":
+            reason = "stopped by request"
+        self.set_status(status, reason, exit_code=info.exit_code, reason=reason)
+
+    def retry_allowed(self, ctx: "RunContext", row: dict[str, Any], status: str) -> str | None:
+        """A sentence when another attempt should run, else None."""
+        retry = ctx.spec.retry
+        if status != "failed" or retry is None or "error" not in retry.on_events:
+            return None
+        if retry.limit is not None and ctx.attempt >= retry.limit:
+            return None
+        duration = retry.duration if retry.duration is not None else (None if retry.limit else DEFAULT_RETRY_DURATION)
+        if duration is not None and time.time() - (row.get("started_at") or time.time()) > duration:
+            return None
+        if any(v.secret and v.value in (None, "********") for v in ctx.spec.env):
+            self.provision("cannot retry: this supervisor took over the run and does not hold its secrets")
+            return None
+        return f"retrying as attempt {ctx.attempt + 1}"
+
+    def watch(self, ctx: "RunContext", handle: dict[str, Any], row: dict[str, Any]) -> tuple[dict[str, Any], "ExitInfo", str]:
+        """Wait for the work to end, enforcing stop requests and max_duration.
+        Returns (handle, how it ended, "exited" | "stopped" | "terminated")."""
+        self.follow_output(ctx, handle)
+        started = row.get("started_at") or time.time()
+        deadline = started + ctx.spec.max_duration if ctx.spec.max_duration else None
+        ended = "exited"
+        while True:
+            info = self.backend.wait(ctx, handle, POLL_SECONDS)
+            if info is not None:
+                break
+            self.beat()
+            if ended == "exited":
+                if self.stop_wanted():
+                    ended = "stopped"
+                elif deadline is not None and time.time() >= deadline:
+                    ended = "terminated"
+                if ended != "exited":
+                    ctx.stop_requested.set()
+                    self.provision(f"{'stop requested' if ended == 'stopped' else 'max_duration reached'}: "
+                                   f"SIGTERM, SIGKILL after {ctx.spec.grace_seconds:g}s")
+                    self.backend.stop(ctx, handle, ctx.spec.grace_seconds)
+        if self.stream_thread is not None:
+            self.stream_thread.join()
+            self.stream_thread = None
+        return handle, info, ended
+
+    def follow_output(self, ctx: "RunContext", handle: dict[str, Any]) -> None:
+        """For backends that do not write the log themselves: append their output in a thread."""
+        if self.backend.writes_log_directly:
+            return
+        from core.logs import open_append, size
+
+        def pump() -> None:
+            fd = open_append(self.log_path)
+            try:
+                for chunk in self.backend.stream(ctx, handle, size(self.log_path)):
+                    os.write(fd, chunk)
+            except Exception as exc:  # the run goes on; its end is learnt from `wait`
+                self.provision(f"log streaming stopped: {exc}")
+            finally:
+                os.close(fd)
+
+        self.stream_thread = threading.Thread(target=pump, name="log-stream", daemon=True)
+        self.stream_thread.start()
+
+
+def claim(store: "Store", run_id: str, expected_pid: int | None) -> bool:
+    """Become the run's supervisor: compare-and-set `supervisor_pid` from `expected_pid` to ours."""
+    from core.store import transaction
+
+    with transaction(store.conn) as conn:
+        changed = conn.execute(
+            "UPDATE runs SET supervisor_pid = ?, heartbeat_at = ? WHERE id = ? AND supervisor_pid IS ?",
+            (os.getpid(), time.time(), run_id, expected_pid),
+        ).rowcount
+    return bool(changed)
+
+
+def main(run_id: str, payload: dict[str, Any]) -> int:
+    from core.store import Store
+
+    store = Store()
+    if not claim(store, run_id, payload.get("expected_pid")):
+        return 0  # another supervisor owns the run
+    supervisor = Supervisor(run_id, store, payload)
+    try:
+        supervisor.run(payload.get("mode", "start"))
+    except Exception as exc:
+        reason = f"the supervisor failed: {type(exc).__name__}: {exc}"
+        supervisor.provision(reason)
+        store.update_run(run_id, status="failed", reason=reason, ended_at=time.time(), event=reason, only_if_active=True)
+        raise
+    return 0
+
+
+def read_payload() -> dict[str, Any]:
+    text = sys.stdin.read()
+    sys.stdin.close()
+    return json.loads(text) if text.strip() else {}
+
+
+def __getattr__(name: str) -> Any:
+    """`supervise_command`: the hidden `vessl-tui supervise RUN_ID` (click loads only when used)."""
+    if name != "supervise_command":
+        raise AttributeError(name)
+    import click
+
+    @click.command(name="supervise", hidden=True)
+    @click.argument("run_id")
+    def supervise(run_id: str) -> None:
+        sys.exit(main(run_id, read_payload()))
+
+    return supervise
+
+
+if __name__ == "__main__":
+    os.umask(0o077)
+    sys.exit(main(sys.argv[1], read_payload()))
