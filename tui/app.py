@@ -1,0 +1,223 @@
+"""The vessl-tui workstation: areas as MODES, number keys to switch, a command palette with
+"Area: action" commands, a `?` overlay of the current screen's keys, dark/light theme, keys
+remappable from the config file by binding id, and worker failures shown as notifications.
+
+| Key | Id | Action |
+| --- | --- | --- |
+| 1..5 | app.area.runs … app.area.tunnels | Switch area: runs, revisions, clusters, gpus, tunnels |
+| ? | app.help | The keys of the current screen |
+| ctrl+p | (palette) | Command palette |
+| ctrl+t | app.theme | Dark / light theme |
+| ctrl+q | app.quit | Quit |
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable
+from functools import partial
+from typing import Any
+
+from textual.app import App
+from textual.binding import Binding
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.dom import DOMNode
+from textual.screen import Screen
+from textual.worker import Worker, WorkerState
+
+from tui.screens.clusters import ClustersScreen
+from tui.screens.gpus import GpusScreen
+from tui.screens.help import HelpScreen
+from tui.screens.revisions import RevisionsScreen
+from tui.screens.runs import RunsScreen
+from tui.screens.tunnels import TunnelsScreen
+from tui.widgets.area_bar import AREAS
+from tui.workers import describe_error
+
+AREA_SCREENS: dict[str, type[Screen]] = {
+    "runs": RunsScreen,
+    "revisions": RevisionsScreen,
+    "clusters": ClustersScreen,
+    "gpus": GpusScreen,
+    "tunnels": TunnelsScreen,
+}
+
+
+def area_title(node: DOMNode) -> str:
+    """The palette prefix of a binding's owner: its screen's area ("Runs"), or "App"."""
+    if isinstance(node, App):
+        return "App"
+    screen = node if isinstance(node, Screen) else node.screen
+    return str(getattr(screen, "AREA", "App")).capitalize()
+
+
+def binding_rows(screen: Screen) -> list[tuple[str, str, str]]:
+    """(key, what it does, binding id) of every key active on `screen`, for the help overlay."""
+    app = screen.app
+    rows = []
+    seen = set()
+    for active in screen.active_bindings.values():
+        binding = active.binding
+        if binding.system or not binding.description or (binding.id, binding.action) in seen:
+            continue
+        seen.add((binding.id, binding.action))
+        keys = [k for k, a in screen.active_bindings.items() if a.binding is binding]
+        display = ", ".join(app.get_key_display(Binding(k, binding.action)) for k in keys) or binding.key
+        rows.append((display, binding.tooltip or binding.description, binding.id or ""))
+    return rows
+
+
+class AreaCommands(Provider):
+    """Palette commands: "Go: <area>", every key of the current screen, and every area's keys."""
+
+    def _commands(self) -> Iterable[tuple[str, Callable[[], Any], str]]:
+        app = self.app
+        current = self.screen
+        names = set()
+        for area in AREAS:
+            yield f"Go: {area}", partial(app.switch_mode, area), f"Switch to the {area} area"
+        yield "App: toggle dark/light theme", app.action_toggle_theme, "Switch between dark and light"
+        for active in current.active_bindings.values():
+            binding = active.binding
+            if binding.system or not binding.description or binding.action in ("quit", "command_palette"):
+                continue
+            name = f"{area_title(active.node)}: {binding.tooltip or binding.description}"
+            if name not in names:
+                names.add(name)
+                yield name, partial(app.run_action, binding.action, active.node), binding.id or ""
+        for area, screen_class in AREA_SCREENS.items():
+            for binding in screen_class.BINDINGS:
+                if not isinstance(binding, Binding) or not binding.description:
+                    continue
+                name = f"{area.capitalize()}: {binding.tooltip or binding.description}"
+                if name not in names:
+                    names.add(name)
+                    yield name, partial(app.run_in_area, area, binding.action), binding.id or ""
+
+    async def discover(self) -> Hits:
+        for name, callback, help_text in self._commands():
+            yield DiscoveryHit(name, callback, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for name, callback, help_text in self._commands():
+            score = matcher.match(name)
+            if score > 0:
+                yield Hit(score, matcher.highlight(name), callback, help=help_text)
+
+
+def config_keymap() -> dict[str, str]:
+    """Binding id -> key(s) from the config file's `keys:` section (empty when there is none)."""
+    import core.config as config
+
+    load = getattr(config, "load_config", None)
+    if load is not None:
+        return dict(getattr(load(), "keys", None) or {})
+    path = config.config_path()
+    if not path.is_file():
+        return {}
+    import yaml
+
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    keys = data.get("keys") if isinstance(data, dict) else None
+    return {str(k): str(v) for k, v in (keys or {}).items()}
+
+
+class VesslApp(App):
+    """The workstation. `engine`, `tunnels`, `clock` and `gpu_sampler` can be given (tests);
+    by default the engine is made on first use, in the worker that needs it."""
+
+    TITLE = "vessl-tui"
+    CSS_PATH = "app.tcss"
+    MODES = {area: screen for area, screen in AREA_SCREENS.items()}
+    DEFAULT_MODE = "runs"
+    COMMANDS = App.COMMANDS | {AreaCommands}
+    BINDINGS = [
+        *(Binding(str(n), f"switch_mode('{area}')", area.capitalize(), id=f"app.area.{area}", show=False)
+          for n, area in enumerate(AREAS, 1)),
+        Binding("question_mark", "help", "Help", id="app.help"),
+        Binding("ctrl+t", "toggle_theme", "Theme", id="app.theme", show=False),
+        Binding("ctrl+q", "quit", "Quit", id="app.quit", show=False, priority=True),
+    ]
+
+    def __init__(
+        self,
+        *,
+        engine: Any = None,
+        tunnels: Any = None,
+        clock: Callable[[], float] | None = None,
+        gpu_sampler: Callable[[Any], Any] | None = None,
+        keymap: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__()
+        self._engine = engine
+        self._engine_lock = threading.Lock()
+        self._tunnels = tunnels
+        self.clock = clock or time.time
+        self._gpu_sampler = gpu_sampler
+        self._keymap_override = keymap
+        self.run_names: dict[str, str] = {}
+
+    @property
+    def engine(self) -> Any:
+        """The engine (made on first use; call from workers: making it opens the store)."""
+        with self._engine_lock:
+            if self._engine is None:
+                from core.engine import Engine
+
+                self._engine = Engine()
+            return self._engine
+
+    @property
+    def tunnels(self) -> Any:
+        if self._tunnels is None:
+            from core.tunnels import TunnelManager
+
+            self._tunnels = TunnelManager()
+        return self._tunnels
+
+    @property
+    def gpu_sampler(self) -> Callable[[Any], Any]:
+        if self._gpu_sampler is None:
+            from core.metrics import host_gpus
+
+            self._gpu_sampler = host_gpus
+        return self._gpu_sampler
+
+    def on_mount(self) -> None:
+        try:
+            keymap = self._keymap_override if self._keymap_override is not None else config_keymap()
+        except Exception as exc:  # noqa: BLE001 - a broken config must not stop the workstation
+            keymap = {}
+            self.notify(f"Key bindings from the config were not applied: {describe_error(exc)}", severity="warning")
+        if keymap:
+            self.set_keymap(keymap)
+
+    def on_unmount(self) -> None:
+        if self._tunnels is not None:
+            self._tunnels.close_all()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """The one place where a failed worker becomes a notification (one sentence)."""
+        if event.state == WorkerState.ERROR:
+            self.notify(describe_error(event.worker.error), title="Error", severity="error", timeout=8)
+
+    async def run_in_area(self, area: str, action: str) -> None:
+        """Switch to `area`, then run `action` on its screen (palette commands of other areas)."""
+        await self.switch_mode(area)
+        await self.run_action(action, self.screen)
+
+    def action_help(self) -> None:
+        if isinstance(self.screen, HelpScreen):
+            return
+        title = str(getattr(self.screen, "AREA", "app")).capitalize()
+        self.push_screen(HelpScreen(title, binding_rows(self.screen)))
+
+    def action_toggle_theme(self) -> None:
+        self.theme = "textual-light" if self.current_theme.dark else "textual-dark"
+
+
+def run_app() -> None:
+    """Open the workstation (what `vessl-tui` with no arguments does)."""
+    VesslApp().run()

@@ -1,0 +1,180 @@
+"""Clusters & presets: every cluster with its kind, reachability and capacity; presets with what
+they ask; test a connection; trust an SSH host key after seeing its fingerprint.
+
+| Key | Id | Action |
+| --- | --- | --- |
+| t | clusters.test | Test the connection to the cluster under the cursor |
+| k | clusters.trust | Trust the cluster's SSH host key (shows the fingerprint, confirm) |
+| ctrl+l | clusters.reload | Reload clusters and presets from the config |
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer
+
+from tui.workers import ReportsWorkerErrors
+
+from core.backends.base import ClusterCheck
+from tui.screens.modals import ConfirmModal
+from tui.widgets.area_bar import AreaBar
+
+CLUSTER_COLUMNS = (("name", "NAME"), ("kind", "KIND"), ("reach", "REACHABLE"), ("cpus", "CPUS"),
+                   ("mem", "MEMORY"), ("gpus", "GPUS"), ("message", "MESSAGE"))
+PRESET_COLUMNS = (("name", "PRESET"), ("cpu", "CPU"), ("memory", "MEMORY"), ("gpu", "GPU"), ("cluster", "CLUSTER"),
+                  ("description", "DESCRIPTION"))
+
+
+def capacity_cells(check: ClusterCheck | None) -> tuple[Text, str, str, str, str]:
+    """(reachable, cpus, memory, gpus, message) cells for one cluster check (None: checking)."""
+    if check is None:
+        return Text("checking", style="dim"), "-", "-", "-", ""
+    reach = Text("yes", style="green") if check.reachable else Text("no", style="bold red")
+    cap = check.capacity
+    if cap is None:
+        return reach, "-", "-", "-", check.message
+    cpus = "-" if cap.cpus is None else f"{cap.cpus:g}"
+    mem = "-" if cap.memory_gb is None else f"{cap.memory_gb:.0f}G"
+    names: dict[str, int] = {}
+    for gpu in cap.gpus:
+        names[gpu.get("name", "GPU")] = names.get(gpu.get("name", "GPU"), 0) + 1
+    gpus = ", ".join(f"{n}×{name}" for name, n in names.items()) or "none"
+    return reach, cpus, mem, gpus, check.message
+
+
+class ClustersScreen(ReportsWorkerErrors, Screen):
+    """Clusters (top) and presets (bottom)."""
+
+    AREA = "clusters"
+    BINDINGS = [
+        Binding("t", "test", "Test", id="clusters.test", tooltip="Test the connection to the cluster"),
+        Binding("k", "trust", "Trust key", id="clusters.trust", tooltip="Trust the cluster's SSH host key"),
+        Binding("ctrl+l", "reload", "Reload", id="clusters.reload", tooltip="Reload clusters and presets"),
+    ]
+
+    class Listed(Message):
+        def __init__(self, clusters: list, presets: list) -> None:
+            super().__init__()
+            self.clusters = clusters
+            self.presets = presets
+
+    class Checked(Message):
+        def __init__(self, name: str, check: ClusterCheck) -> None:
+            super().__init__()
+            self.name = name
+            self.check = check
+
+    class HostKey(Message):
+        def __init__(self, name: str, state: str, key_type: str, fingerprint: str) -> None:
+            super().__init__()
+            self.name = name
+            self.state = state
+            self.key_type = key_type
+            self.fingerprint = fingerprint
+
+    def compose(self) -> ComposeResult:
+        yield AreaBar("clusters", id="area-bar")
+        clusters: DataTable = DataTable(id="clusters-table", cursor_type="row")
+        for key, label in CLUSTER_COLUMNS:
+            clusters.add_column(label, key=key)
+        yield clusters
+        presets: DataTable = DataTable(id="presets-table", cursor_type="row")
+        for key, label in PRESET_COLUMNS:
+            presets.add_column(label, key=key)
+        yield presets
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#clusters-table").border_title = "Clusters"
+        self.query_one("#presets-table").border_title = "Presets"
+        self.action_reload()
+
+    @work(thread=True, exclusive=True, group="clusters-list", exit_on_error=False)
+    def _list(self) -> None:
+        engine = self.app.engine
+        self.post_message(self.Listed(engine.clusters(), engine.presets()))
+
+    @work(thread=True, group="clusters-check", exit_on_error=False)
+    def _check(self, name: str) -> None:
+        self.post_message(self.Checked(name, self.app.engine.check_cluster(name)))
+
+    @on(Listed)
+    def _listed(self, event: Listed) -> None:
+        table = self.query_one("#clusters-table", DataTable)
+        table.clear()
+        for cluster in event.clusters:
+            table.add_row(Text(cluster.name), cluster.kind, *capacity_cells(None), key=cluster.name)
+            self._check(cluster.name)
+        presets = self.query_one("#presets-table", DataTable)
+        presets.clear()
+        for preset in event.presets:
+            presets.add_row(Text(preset.name), "-" if preset.cpu is None else f"{preset.cpu:g}", preset.memory or "-",
+                            "-" if preset.gpu is None else str(preset.gpu), preset.cluster or "any",
+                            Text(preset.description or ""), key=preset.name)
+
+    @on(Checked)
+    def _checked(self, event: Checked) -> None:
+        table = self.query_one("#clusters-table", DataTable)
+        if event.name not in {key.value for key in table.rows}:
+            return
+        for column, value in zip(("reach", "cpus", "mem", "gpus", "message"), capacity_cells(event.check)):
+            table.update_cell(event.name, column, value if isinstance(value, Text) else Text(value))
+
+    def _current(self) -> str | None:
+        table = self.query_one("#clusters-table", DataTable)
+        if not table.row_count:
+            return None
+        return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+
+    def action_reload(self) -> None:
+        self._list()
+
+    def action_test(self) -> None:
+        name = self._current()
+        if name:
+            for column, value in zip(("reach", "cpus", "mem", "gpus", "message"), capacity_cells(None)):
+                self.query_one("#clusters-table", DataTable).update_cell(name, column, value)
+            self._check(name)
+
+    def action_trust(self) -> None:
+        name = self._current()
+        if name:
+            self._host_key(name)
+
+    @work(thread=True, group="clusters-key", exit_on_error=False)
+    def _host_key(self, name: str) -> None:
+        from core.backends.base import HostKeys
+
+        backend = self.app.engine.backend(name)
+        if not isinstance(backend, HostKeys):
+            self.app.call_from_thread(self.notify, f"{name} has no SSH host key to trust.", severity="warning")
+            return
+        self.post_message(self.HostKey(name, *backend.host_key_status()))
+
+    @on(HostKey)
+    def _ask_trust(self, event: HostKey) -> None:
+        if event.state == "known":
+            self.notify(f"The host key of {event.name} is already trusted ({event.key_type} {event.fingerprint}).")
+            return
+        if event.state == "changed":
+            self.notify(f"The host key of {event.name} CHANGED ({event.key_type} {event.fingerprint}); "
+                        "remove the old key from known_hosts yourself if the change is expected.", severity="error")
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._trust(event.name)
+
+        self.app.push_screen(ConfirmModal(f"Trust the host key of {event.name}?", f"{event.key_type} {event.fingerprint}"),
+                             answered)
+
+    @work(thread=True, group="clusters-key", exit_on_error=False)
+    def _trust(self, name: str) -> None:
+        fingerprint = self.app.engine.backend(name).trust_host_key()
+        self.app.call_from_thread(self.notify, f"Trusted {name} ({fingerprint}).")
+        self._check(name)

@@ -1,0 +1,330 @@
+"""Run detail: one run's live log, its provisioning log, status, spec summary, metrics, ports and
+tunnels, and the actions on it.
+
+| Key | Id | Action |
+| --- | --- | --- |
+| escape | detail.back | Back to the runs |
+| / | detail.search | Search the whole log (n / N jump between matches) |
+| p | detail.provisioning | Show / hide the provisioning log |
+| i | detail.info | Show / hide the spec summary and history |
+| s | detail.stop | Stop the run (confirm) |
+| r | detail.rerun | Rerun the run |
+| x | detail.shell | Shell inside the run (the TUI steps aside until it exits) |
+| t | detail.tunnel | Open tunnels to the run's ports |
+| T | detail.close_tunnels | Close the run's tunnels |
+| ctrl+s | detail.save | Save the log to a file |
+| f, w, n, N, g, G | log.* | Follow, wrap, next/previous match, top, bottom (in the log) |
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Footer, Input, Static
+
+from tui.workers import ReportsWorkerErrors
+
+from core.engine import Event, RunRecord
+from tui.screens.modals import ConfirmModal, PromptModal
+from tui.widgets.format import age, run_duration, size
+from tui.widgets.log_view import LogView
+from tui.widgets.status import status_text
+
+POLL_SECONDS = 1.0
+METRICS_SECONDS = 2.0
+
+
+def header_text(run: RunRecord, now: float, tunnels: list) -> Text:
+    """`name  status  12m  cluster  GPU  ports 6006→127.0.0.1:6006 (open)`."""
+    text = Text(f" {run.name} ", style="bold")
+    text.append_text(status_text(run.status))
+    text.append(f"  age {age(run.created_at, now)}  dur {run_duration(run.started_at, run.ended_at, now)}")
+    text.append(f"  {run.cluster}")
+    if run.gpus and run.gpus != "-":
+        text.append(f"  {run.gpus}")
+    if run.exit_code is not None:
+        text.append(f"  exit {run.exit_code}", style="bold" if run.exit_code else "")
+    if run.reason and run.final:
+        text.append(f" ({run.reason})")
+    if run.ports:
+        open_ports = {t.remote_port: t for t in tunnels}
+        shown = []
+        for port in run.ports:
+            tunnel = open_ports.get(port)
+            shown.append(f"{port}→127.0.0.1:{tunnel.local_port} ({tunnel.state})" if tunnel else f"{port} (no tunnel)")
+        text.append("  ports " + ", ".join(shown))
+    return text
+
+
+def info_text(run: RunRecord, events: list[Event]) -> Text:
+    """The run's spec summary and history, for the info pane."""
+    text = Text()
+    rows = [("id", run.id), ("kind", run.kind or "-"), ("cluster", run.cluster), ("preset", run.preset or "-"),
+            ("gpus", run.gpus or "-"), ("ports", ", ".join(map(str, run.ports)) or "-"),
+            ("file", run.source_file or "-"), ("attempt", str(run.attempt)),
+            ("tags", ", ".join(run.tags) or "-"),
+            ("labels", ", ".join(f"{k}={v}" for k, v in sorted(run.labels.items())) or "-")]
+    for key, value in rows:
+        text.append(f"{key:>8} ", style="bold")
+        text.append(f"{value}\n")
+    text.append("history\n", style="bold")
+    for event in events[-8:]:
+        what = event.status or event.kind
+        text.append(f"  {what}", style="bold")
+        text.append(f"  {event.message or ''}\n")
+    return text
+
+
+class RunDetailScreen(ReportsWorkerErrors, Screen):
+    """One run: logs first, everything else one key away."""
+
+    AREA = "run"
+    BINDINGS = [
+        Binding("escape", "back", "Back", id="detail.back", tooltip="Back to the runs"),
+        Binding("slash", "search", "Search", id="detail.search", tooltip="Search the log"),
+        Binding("p", "provisioning", "Prov. log", id="detail.provisioning", tooltip="Show or hide the provisioning log"),
+        Binding("i", "info", "Info", id="detail.info", tooltip="Show or hide the spec summary and history"),
+        Binding("s", "stop", "Stop", id="detail.stop", tooltip="Stop this run"),
+        Binding("r", "rerun", "Rerun", id="detail.rerun", tooltip="Rerun this run"),
+        Binding("x", "shell", "Shell", id="detail.shell", tooltip="Open a shell inside this run"),
+        Binding("t", "tunnel", "Tunnel", id="detail.tunnel", tooltip="Open tunnels to this run's ports"),
+        Binding("T", "close_tunnels", "Close tunnels", id="detail.close_tunnels", show=False,
+                tooltip="Close this run's tunnels"),
+        Binding("ctrl+s", "save", "Save log", id="detail.save", tooltip="Save the log to a file"),
+    ]
+
+    class Updated(Message):
+        """The run's record (and history) as last read from the store."""
+
+        def __init__(self, run: RunRecord, events: list[Event]) -> None:
+            super().__init__()
+            self.run = run
+            self.events = events
+
+    class Metrics(Message):
+        """A CPU/memory sample of the run (latest value wins)."""
+
+        def __init__(self, text: str) -> None:
+            super().__init__()
+            self.text = text
+
+    class ShellReady(Message):
+        """The argv of a shell in the run, ready to get the terminal."""
+
+        def __init__(self, argv: list[str]) -> None:
+            super().__init__()
+            self.argv = argv
+
+    def __init__(self, run_id: str) -> None:
+        super().__init__()
+        self.run_id = run_id
+        self.run: RunRecord | None = None
+
+    def compose(self) -> ComposeResult:
+        engine_reader = self._reader
+        yield Static(f" {self.run_id}", id="detail-header")
+        yield LogView(reader=engine_reader(False), is_final=self._is_final, id="log")
+        yield LogView(reader=engine_reader(True), is_final=self._is_final, id="prov-log", classes="hidden")
+        yield Static("", id="detail-info", classes="hidden")
+        yield Static("", id="detail-metrics")
+        yield Input(placeholder="search the log", id="log-search", classes="hidden")
+        yield Footer()
+
+    def _reader(self, provisioning: bool):
+        def read(offset: int, limit: int) -> tuple[bytes, int]:
+            return self.app.engine.read_log(self.run_id, offset, provisioning=provisioning, limit=limit)
+
+        return read
+
+    def _is_final(self) -> bool:
+        return self.app.engine.get(self.run_id).final
+
+    @property
+    def log(self) -> LogView:
+        return self.query_one("#log", LogView)
+
+    def on_mount(self) -> None:
+        self.log.border_title = "Log"
+        self.query_one("#prov-log", LogView).border_title = "Provisioning"
+        self.log.start()
+        self.query_one("#prov-log", LogView).start()
+        self.log.focus()
+        self._load()
+        self.set_interval(POLL_SECONDS, self._load)
+        self.set_interval(METRICS_SECONDS, self._sample)
+
+    # --- workers --------------------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="detail-load", exit_on_error=False)
+    def _load(self) -> None:
+        engine = self.app.engine
+        run = engine.get(self.run_id)
+        self.post_message(self.Updated(run, engine.events(run.id)))
+
+    @work(thread=True, exclusive=True, group="detail-metrics", exit_on_error=False)
+    def _sample(self) -> None:
+        from core.backends.base import RunMetrics
+
+        run = self.run
+        if run is None or run.final or not run.handle:
+            return
+        engine = self.app.engine
+        backend = engine.backend(run.cluster)
+        if not isinstance(backend, RunMetrics):
+            return
+        sample = backend.sample(engine.run_context(run.id), run.handle)
+        cpu = sample.get("cpu_percent")
+        mem, limit = sample.get("memory_bytes"), sample.get("memory_limit_bytes")
+        text = f" cpu {cpu:.0f}%" if cpu is not None else " cpu -"
+        text += f"  mem {size(mem)}" + (f"/{size(limit)}" if limit else "")
+        self.post_message(self.Metrics(text))
+
+    @work(thread=True, group="detail-tunnel", exit_on_error=False)
+    def _open_tunnels(self) -> None:
+        run = self.app.engine.get(self.run_id)
+        if not run.ports:
+            self.app.call_from_thread(self.notify, f"{run.name} declares no ports.", severity="warning")
+            return
+        open_ports = {t.remote_port for t in self.app.tunnels.list(run.id) if t.is_open}
+        for port in run.ports:
+            if port not in open_ports:
+                tunnel = self.app.tunnels.open_for_run(self.app.engine, run.id, port)
+                self.app.call_from_thread(self.notify, f"Port {port} of {run.name}: {tunnel.url}")
+        self.post_message(self.Updated(run, self.app.engine.events(run.id)))
+
+    @work(thread=True, group="detail-shell", exit_on_error=False)
+    def _prepare_shell(self) -> None:
+        from core.backends.base import ShellAccess
+
+        engine = self.app.engine
+        run = engine.get(self.run_id)
+        if run.final:
+            self.app.call_from_thread(self.notify, f"{run.name} is {run.status}: there is no shell to open.", severity="warning")
+            return
+        backend = engine.backend(run.cluster)
+        if not isinstance(backend, ShellAccess):
+            self.app.call_from_thread(self.notify, f"The {run.cluster} cluster offers no shell.", severity="warning")
+            return
+        self.post_message(self.ShellReady(backend.shell_argv(engine.run_context(run.id), run.handle or {})))
+
+    @work(thread=True, group="detail-action", exit_on_error=False)
+    def _act(self, verb: str) -> None:
+        engine = self.app.engine
+        if verb == "stop":
+            run = engine.stop(self.run_id)
+            self.app.call_from_thread(self.notify, f"Stopping {run.name}.")
+        else:
+            run = engine.rerun(self.run_id)
+            self.app.call_from_thread(self.notify, f"Rerun of {run.name}: {run.id}.")
+
+    # --- messages -------------------------------------------------------------------------------
+
+    @on(Updated)
+    def _updated(self, event: Updated) -> None:
+        self.run = event.run
+        tunnels = [t for t in self.app.tunnels.list(event.run.id) if t.is_open]
+        self.query_one("#detail-header", Static).update(header_text(event.run, self.app.clock(), tunnels))
+        self.query_one("#detail-info", Static).update(info_text(event.run, event.events))
+
+    @on(Metrics)
+    def _metrics(self, event: Metrics) -> None:
+        self.query_one("#detail-metrics", Static).update(event.text)
+
+    @on(LogView.StateChanged)
+    def _log_state(self, event: LogView.StateChanged) -> None:
+        view = event.view
+        parts = ["Log" if view.id == "log" else "Provisioning"]
+        parts.append("follow" if view.follow else "paused")
+        if view.wrap:
+            parts.append("wrap")
+        if view.query:
+            current, total = view.match_position
+            parts.append(f"/{view.query} {current}/{total}")
+        if view.ended:
+            parts.append("ended")
+        view.border_title = " ─ ".join(parts)
+
+    @on(ShellReady)
+    def _shell(self, event: ShellReady) -> None:
+        import subprocess  # the terminal handoff: the backend's shell program gets the tty
+
+        try:
+            with self.app.suspend():
+                code = subprocess.call(event.argv)
+        except OSError as exc:
+            self.notify(f"Could not start the shell ({exc.strerror}).", severity="error")
+            return
+        self.notify(f"Shell exited with {code}.")
+
+    # --- actions --------------------------------------------------------------------------------
+
+    def action_back(self) -> None:
+        search = self.query_one("#log-search", Input)
+        if search.has_focus:
+            search.add_class("hidden")
+            self.log.focus()
+            return
+        self.app.pop_screen()
+
+    def action_search(self) -> None:
+        search = self.query_one("#log-search", Input)
+        search.remove_class("hidden")
+        search.focus()
+
+    @on(Input.Submitted, "#log-search")
+    def _search(self, event: Input.Submitted) -> None:
+        event.input.add_class("hidden")
+        target = self.query_one("#prov-log", LogView) if self.query_one("#prov-log").has_class("-active") else self.log
+        target.search(event.value)
+        target.focus()
+
+    def action_provisioning(self) -> None:
+        prov = self.query_one("#prov-log", LogView)
+        showing = prov.has_class("hidden")
+        prov.set_class(not showing, "hidden")
+        prov.set_class(showing, "-active")
+        (prov if showing else self.log).focus()
+
+    def action_info(self) -> None:
+        self.query_one("#detail-info").toggle_class("hidden")
+
+    def action_stop(self) -> None:
+        name = self.run.name if self.run else self.run_id
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._act("stop")
+
+        self.app.push_screen(ConfirmModal(f"Stop {name}?"), answered)
+
+    def action_rerun(self) -> None:
+        self._act("rerun")
+
+    def action_shell(self) -> None:
+        self._prepare_shell()
+
+    def action_tunnel(self) -> None:
+        self._open_tunnels()
+
+    def action_close_tunnels(self) -> None:
+        for tunnel in self.app.tunnels.list(self.run_id):
+            self.app.tunnels.close(tunnel)
+        self.notify("Closed this run's tunnels.")
+        self._load()
+
+    def action_save(self) -> None:
+        name = self.run.name if self.run else self.run_id
+        default = str(Path(os.getcwd()) / f"{name}-{self.run_id[:8]}.log")
+
+        def answered(path: str | None) -> None:
+            if path:
+                self.log.save_to(Path(path).expanduser())
+
+        self.app.push_screen(PromptModal("Save the log to", value=default), answered)

@@ -1,0 +1,561 @@
+"""A log pane over a run's log file that never holds the whole log in memory.
+
+The log is read by byte offsets through a `LogReader` (`engine.read_log`). A tail worker reads
+what is new, in batches, and a `LineFeeder` turns bytes into a sparse line index (the byte offset
+of every `STRIDE`-th line) plus the decoded text of the newest lines. Lines scrolled into view that
+are not cached are read back by block in a worker. Memory stays bounded: 8 bytes per `STRIDE`
+lines for the index plus `CACHE_BLOCKS` blocks of text, whatever the log's size.
+
+Rendering uses the Line API (`ScrollView.render_line`): only visible lines become Strips.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from array import array
+from bisect import bisect_left
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from itertools import accumulate, islice
+from pathlib import Path
+
+from rich.text import Text
+from textual import on, work
+from textual.binding import Binding
+from textual.geometry import Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+from textual.worker import get_current_worker
+
+from tui.workers import ReportsWorkerErrors
+
+STRIDE = 64
+CACHE_BLOCKS = 64
+MAX_LINE_CHARS = 4000
+READ_LIMIT = 1 << 20
+BATCH_BYTES = 4 << 20
+BATCH_SECONDS = 0.05
+MAX_MATCHES = 100_000
+
+LogReader = Callable[[int, int], "tuple[bytes, int]"]
+"""`reader(offset, limit) -> (data, next_offset)`: bytes of the log from `offset` (blocking)."""
+
+
+def display_text(raw: str) -> str:
+    """A log line as a terminal shows it: the text after the last carriage return, tabs expanded."""
+    if "\r" in raw:
+        raw = raw.rstrip("\r").rsplit("\r", 1)[-1]
+    if "\t" in raw:
+        raw = raw.expandtabs(8)
+    return raw[:MAX_LINE_CHARS]
+
+
+@dataclass
+class LogBatch:
+    """What one read of new bytes changed: index checkpoints, counts, and the newest blocks' text."""
+
+    checkpoints: list[int]
+    line_count: int
+    size: int
+    partial: str
+    blocks: dict[int, list[str]] = field(default_factory=dict)
+    widest: int = 0
+
+
+class LineFeeder:
+    """Indexes an append-only byte stream fed in order (runs in the tail worker, not the UI).
+
+    Line `n` starts at byte `checkpoint[n // STRIDE]` plus the lines before it in its block.
+    Only the last `keep_blocks` blocks of new lines are decoded, the rest are only counted.
+    """
+
+    def __init__(self, stride: int = STRIDE, keep_blocks: int = CACHE_BLOCKS) -> None:
+        self.stride = stride
+        self.keep_blocks = keep_blocks
+        self.line_count = 0
+        self.size = 0
+        self._rest = b""
+        self._block_lines: list[str] = []
+
+    def feed(self, data: bytes) -> LogBatch:
+        stride = self.stride
+        base = self.size - len(self._rest)
+        data = self._rest + data
+        self.size += len(data) - len(self._rest)
+        cut = data.rfind(b"\n") + 1
+        complete, self._rest = data[:cut], data[cut:]
+        n0 = self.line_count
+        parts = complete.split(b"\n")[:-1] if complete else []
+        count = len(parts)
+        first = (-(n0 + 1)) % stride
+        checkpoints = [base + a for a in islice(accumulate(len(p) + 1 for p in parts), first, None, stride)]
+        # decode only the newest blocks: from a block boundary at most keep_blocks blocks back
+        end = n0 + count
+        keep_from = max(n0, ((end - self.keep_blocks * stride) // stride) * stride)
+        blocks: dict[int, list[str]] = {}
+        widest = 0
+        if count:
+            block_lines = self._block_lines if keep_from == n0 else []
+            for b in range(keep_from // stride, end // stride + 1):
+                lo, hi = max(keep_from, b * stride), min(end, (b + 1) * stride)
+                lines = [display_text(p.decode("utf-8", "replace")) for p in parts[lo - n0 : hi - n0]]
+                if lines:
+                    widest = max(widest, max(map(len, lines)))
+                if b * stride < n0 <= lo:
+                    lines = block_lines + lines
+                blocks[b] = lines
+            self._block_lines = list(blocks.get(end // stride, []))
+        self.line_count = end
+        partial = display_text(self._rest.decode("utf-8", "replace")) if self._rest else ""
+        return LogBatch(checkpoints, self.line_count, self.size, partial, blocks, max(widest, len(partial)))
+
+
+def search_lines(reader: LogReader, query: str, end: int, limit: int = MAX_MATCHES) -> array:
+    """Line numbers (0-based, unique, ascending) of lines containing `query`, case-insensitive,
+    scanning bytes [0, end) of the log; at most `limit` of them."""
+    pattern = re.compile(re.escape(query.encode("utf-8")), re.IGNORECASE)
+    found = array("q")
+    offset, line, rest = 0, 0, b""
+    while offset < end and len(found) < limit:
+        data, nxt = reader(offset, min(READ_LIMIT, end - offset))
+        if not data:
+            break
+        offset = nxt
+        chunk = rest + data
+        cut = chunk.rfind(b"\n") + 1 if offset < end else len(chunk)
+        chunk, rest = chunk[:cut], chunk[cut:]
+        pos, current = 0, line
+        for match in pattern.finditer(chunk):
+            current += chunk.count(b"\n", pos, match.start())
+            pos = match.start()
+            if not found or found[-1] != current:
+                found.append(current)
+                if len(found) >= limit:
+                    break
+        line += chunk.count(b"\n")
+    return found
+
+
+class LogView(ReportsWorkerErrors, ScrollView, can_focus=True):
+    """A live, searchable log pane.
+
+    | Key | Id | Action |
+    | --- | --- | --- |
+    | f | log.follow | Follow new lines on/off |
+    | w | log.wrap | Wrap long lines on/off |
+    | n | log.next_match | Next search match |
+    | N | log.previous_match | Previous search match |
+    | g / home | log.top | Jump to the top |
+    | G / end | log.bottom | Jump to the bottom (and follow) |
+    """
+
+    BINDINGS = [
+        Binding("f", "toggle_follow", "Follow", id="log.follow"),
+        Binding("w", "toggle_wrap", "Wrap", id="log.wrap"),
+        Binding("n", "next_match", "Next match", id="log.next_match"),
+        Binding("N", "previous_match", "Prev match", id="log.previous_match", show=False),
+        Binding("g,home", "top", "Top", id="log.top", show=False),
+        Binding("G,end", "bottom", "Bottom", id="log.bottom", show=False),
+    ]
+
+    COMPONENT_CLASSES = {"log-view--match", "log-view--current-match", "log-view--loading"}
+
+    DEFAULT_CSS = """
+    LogView { background: $surface; }
+    LogView > .log-view--match { background: $warning 60%; color: $text; }
+    LogView > .log-view--current-match { background: $accent; color: $text; text-style: bold; }
+    LogView > .log-view--loading { color: $text-muted; }
+    """
+
+    follow: reactive[bool] = reactive(True)
+    """Keep the newest line in view as lines arrive."""
+    wrap: reactive[bool] = reactive(False)
+    """Wrap long lines to the pane's width instead of scrolling sideways."""
+    query: reactive[str] = reactive("")
+    """The search text (highlighted in visible lines); empty for none."""
+
+    class Appended(Message):
+        """New lines were read from the log (posted by the tail worker)."""
+
+        def __init__(self, view: "LogView", batch: LogBatch) -> None:
+            super().__init__()
+            self.view = view
+            self.batch = batch
+
+    class BlocksLoaded(Message):
+        """Blocks of older lines were read back for display."""
+
+        def __init__(self, blocks: dict[int, list[str]]) -> None:
+            super().__init__()
+            self.blocks = blocks
+
+    class SearchDone(Message):
+        """A search over the whole log finished."""
+
+        def __init__(self, view: "LogView", query: str, matches: array) -> None:
+            super().__init__()
+            self.view = view
+            self.query = query
+            self.matches = matches
+
+    class StateChanged(Message):
+        """Follow, wrap, or the search position changed (for a title line)."""
+
+        def __init__(self, view: "LogView") -> None:
+            super().__init__()
+            self.view = view
+
+    def __init__(
+        self,
+        *,
+        reader: LogReader | None = None,
+        is_final: Callable[[], bool] | None = None,
+        poll_interval: float = 0.1,
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self.reader = reader
+        self.is_final = is_final or (lambda: False)
+        self.poll_interval = poll_interval
+        self.line_count = 0
+        self.size_bytes = 0
+        self.partial = ""
+        self.ended = False
+        self._checkpoints = array("q", [0])
+        self._blocks: OrderedDict[int, list[str]] = OrderedDict()
+        self._wanted: set[int] = set()
+        self._widest = 0
+        self._matches = array("q")
+        self._match_index = -1
+        self._pattern: re.Pattern[str] | None = None
+        self._wrap_rows: tuple[tuple, list[Strip]] | None = None
+
+    # --- public API -----------------------------------------------------------------------------
+
+    @property
+    def lines_shown(self) -> int:
+        """Complete lines plus a trailing line without its newline yet."""
+        return self.line_count + (1 if self.partial else 0)
+
+    @property
+    def matches(self) -> array:
+        return self._matches
+
+    @property
+    def match_position(self) -> tuple[int, int]:
+        """(1-based index of the current match or 0, number of matches)."""
+        return (self._match_index + 1, len(self._matches))
+
+    def start(self) -> None:
+        """Begin reading the log (from the start) and keep reading while the run writes it."""
+        if self.reader is not None:
+            self._tail()
+
+    def get_line(self, number: int) -> str | None:
+        """The text of line `number` when it is cached, else None (and it is fetched for display)."""
+        if number == self.line_count and self.partial:
+            return self.partial
+        if not 0 <= number < self.line_count:
+            return None
+        block = self._blocks.get(number // STRIDE)
+        if block is None or len(block) <= number % STRIDE:
+            self._want(number // STRIDE)
+            return None
+        self._blocks.move_to_end(number // STRIDE)
+        return block[number % STRIDE]
+
+    def search(self, query: str) -> None:
+        """Find every line containing `query` (whole log, in a worker); highlight and jump to the first
+        match after the current position."""
+        self.query = query
+        self._matches = array("q")
+        self._match_index = -1
+        if query and self.reader is not None:
+            self._search(query, self.size_bytes)
+        self.post_message(self.StateChanged(self))
+
+    def save_to(self, path: Path) -> None:
+        """Copy the whole log to `path` (in a worker); a notification says where it went."""
+        self._save(Path(path))
+
+    # --- workers --------------------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="log-tail", exit_on_error=False)
+    def _tail(self) -> None:
+        worker = get_current_worker()
+        feeder = LineFeeder()
+        offset = 0
+        reader = self.reader
+        assert reader is not None
+        while not worker.is_cancelled:
+            started, pending = time.monotonic(), []
+            while time.monotonic() - started < BATCH_SECONDS and sum(map(len, pending)) < BATCH_BYTES:
+                data, offset = reader(offset, READ_LIMIT)
+                if not data:
+                    break
+                pending.append(data)
+            if pending:
+                self.post_message(self.Appended(self, feeder.feed(b"".join(pending))))
+                while self.message_queue_size > 8 and not worker.is_cancelled:
+                    time.sleep(0.01)
+                continue
+            if self.is_final():
+                data, offset = reader(offset, READ_LIMIT)
+                if not data:
+                    self.ended = True
+                    self.post_message(self.StateChanged(self))
+                    return
+                self.post_message(self.Appended(self, feeder.feed(data)))
+                continue
+            time.sleep(self.poll_interval)
+
+    @work(thread=True, exclusive=True, group="log-load", exit_on_error=False)
+    def _load_blocks(self, wanted: list[int], checkpoints: list[tuple[int, int]]) -> None:
+        reader = self.reader
+        assert reader is not None
+        loaded: dict[int, list[str]] = {}
+        for block, (start, end) in zip(wanted, checkpoints):
+            data, offset = b"", start
+            while offset < end:
+                chunk, offset = reader(offset, min(READ_LIMIT, end - offset))
+                if not chunk:
+                    break
+                data += chunk
+            text = data.decode("utf-8", "replace").split("\n")[:STRIDE]
+            loaded[block] = [display_text(line) for line in text]
+        self.post_message(self.BlocksLoaded(loaded))
+
+    @work(thread=True, exclusive=True, group="log-search", exit_on_error=False)
+    def _search(self, query: str, end: int) -> None:
+        assert self.reader is not None
+        self.post_message(self.SearchDone(self, query, search_lines(self.reader, query, end)))
+
+    @work(thread=True, group="log-save", exit_on_error=False)
+    def _save(self, path: Path) -> None:
+        reader = self.reader
+        assert reader is not None
+        offset = 0
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "wb") as out:
+            while True:
+                data, offset = reader(offset, READ_LIMIT)
+                if not data:
+                    break
+                out.write(data)
+        self.app.call_from_thread(self.notify, f"Saved the log ({offset} bytes) to {path}.")
+
+    def _want(self, block: int) -> None:
+        if block not in self._wanted:
+            self._wanted.add(block)
+            if len(self._wanted) == 1:
+                self.call_after_refresh(self._request_blocks)
+
+    def _request_blocks(self) -> None:
+        wanted = sorted(self._wanted)
+        ranges = []
+        for block in wanted:
+            start = self._checkpoints[block]
+            end = self._checkpoints[block + 1] if block + 1 < len(self._checkpoints) else self.size_bytes
+            ranges.append((start, end))
+        if wanted and self.reader is not None:
+            self._load_blocks(wanted, ranges)
+
+    # --- message handlers -----------------------------------------------------------------------
+
+    @on(Appended)
+    def _on_appended(self, event: Appended) -> None:
+        event.stop()
+        batch = event.batch
+        self._checkpoints.extend(batch.checkpoints)
+        self.line_count, self.size_bytes, self.partial = batch.line_count, batch.size, batch.partial
+        for block, lines in batch.blocks.items():
+            self._blocks[block] = lines
+            self._blocks.move_to_end(block)
+        self._evict()
+        self._widest = max(self._widest, batch.widest)
+        self._update_virtual_size()
+        if self.follow:
+            self.scroll_end(animate=False, immediate=True, x_axis=False)
+        self._wrap_rows = None
+        self.refresh()
+
+    @on(BlocksLoaded)
+    def _on_blocks_loaded(self, event: BlocksLoaded) -> None:
+        event.stop()
+        for block, lines in event.blocks.items():
+            self._wanted.discard(block)
+            current = self._blocks.get(block)
+            if current is None or len(current) < len(lines):
+                self._blocks[block] = lines
+            self._widest = max(self._widest, max(map(len, lines), default=0))
+        self._evict()
+        self._update_virtual_size()
+        self._wrap_rows = None
+        self.refresh()
+
+    @on(SearchDone)
+    def _on_search_done(self, event: SearchDone) -> None:
+        if event.query != self.query:
+            return
+        self._matches = event.matches
+        if len(self._matches):
+            self._match_index = -1
+            self.action_next_match()
+        else:
+            self.post_message(self.StateChanged(self))
+
+    def _evict(self) -> None:
+        keep = max(CACHE_BLOCKS, self.size.height // STRIDE + 4)
+        last = self.line_count // STRIDE
+        while len(self._blocks) > keep:
+            oldest = next(iter(self._blocks))
+            if oldest == last:
+                self._blocks.move_to_end(oldest)
+                continue
+            del self._blocks[oldest]
+
+    def _update_virtual_size(self) -> None:
+        width = self.size.width if self.wrap else self._widest + 1
+        self.virtual_size = Size(width, self.lines_shown)
+
+    # --- watchers -------------------------------------------------------------------------------
+
+    def watch_follow(self, follow: bool) -> None:
+        if follow and self.is_mounted:
+            self.scroll_end(animate=False, immediate=True, x_axis=False)
+        self.post_message(self.StateChanged(self))
+
+    def watch_wrap(self) -> None:
+        self._wrap_rows = None
+        if self.is_mounted:
+            self._update_virtual_size()
+            self.scroll_to(x=0, animate=False)
+            self.refresh()
+        self.post_message(self.StateChanged(self))
+
+    def watch_query(self, query: str) -> None:
+        self._pattern = re.compile(re.escape(query), re.IGNORECASE) if query else None
+        self._wrap_rows = None
+        self.refresh()
+
+    def on_resize(self) -> None:
+        self._wrap_rows = None
+        self._update_virtual_size()
+
+    # --- rendering ------------------------------------------------------------------------------
+
+    def _line_text(self, number: int) -> Text:
+        raw = self.get_line(number)
+        if raw is None:
+            return Text("…", style=self.get_component_rich_style("log-view--loading"), end="")
+        text = Text.from_ansi(raw, end="") if "\x1b" in raw else Text(raw, end="")
+        if self._pattern is not None:
+            current = self._match_index >= 0 and self._matches[self._match_index] == number
+            style = self.get_component_rich_style("log-view--current-match" if current else "log-view--match")
+            for match in self._pattern.finditer(text.plain):
+                text.stylize(style, match.start(), match.end())
+        return text
+
+    def render_line(self, y: int) -> Strip:
+        if self.wrap:
+            rows = self._wrapped_rows()
+            return rows[y] if y < len(rows) else Strip.blank(self.size.width, self.rich_style)
+        scroll_x, scroll_y = self.scroll_offset
+        number = scroll_y + y
+        width = self.size.width
+        if number >= self.lines_shown:
+            return Strip.blank(width, self.rich_style)
+        segments = list(self._line_text(number).render(self.app.console))
+        strip = Strip(segments).crop_extend(scroll_x, scroll_x + width, self.rich_style)
+        return strip.apply_style(self.rich_style)
+
+    def _wrapped_rows(self) -> list[Strip]:
+        """Screen rows in wrap mode: from the top line down, or, at the bottom, from the last line up."""
+        width, height = self.size.width, self.size.height
+        at_bottom = self.follow or self.scroll_offset.y >= self.max_scroll_y
+        key = (self.scroll_offset.y, width, height, self.lines_shown, at_bottom, self._match_index)
+        if self._wrap_rows is not None and self._wrap_rows[0] == key:
+            return self._wrap_rows[1]
+        console = self.app.console
+
+        def rows_of(number: int) -> list[Strip]:
+            lines = self._line_text(number).wrap(console, max(1, width))
+            return [
+                Strip(list(line.render(console)), line.cell_len).extend_cell_length(width, self.rich_style)
+                for line in lines
+            ] or [Strip.blank(width, self.rich_style)]
+
+        rows: list[Strip] = []
+        if at_bottom:
+            number = self.lines_shown - 1
+            while number >= 0 and len(rows) < height:
+                rows[:0] = rows_of(number)
+                number -= 1
+            rows = rows[-height:]
+        else:
+            number = self.scroll_offset.y
+            while number < self.lines_shown and len(rows) < height:
+                rows.extend(rows_of(number))
+                number += 1
+        self._wrap_rows = (key, rows)
+        return rows
+
+    # --- actions --------------------------------------------------------------------------------
+
+    def action_toggle_follow(self) -> None:
+        self.follow = not self.follow
+
+    def action_toggle_wrap(self) -> None:
+        self.wrap = not self.wrap
+
+    def action_top(self) -> None:
+        self.follow = False
+        self.scroll_home(animate=False, immediate=True)
+
+    def action_bottom(self) -> None:
+        self.follow = True
+
+    def action_scroll_up(self) -> None:
+        self.follow = False
+        super().action_scroll_up()
+
+    def action_page_up(self) -> None:
+        self.follow = False
+        super().action_page_up()
+
+    def on_mouse_scroll_up(self) -> None:
+        self.follow = False
+
+    def _jump_to_match(self) -> None:
+        line = self._matches[self._match_index]
+        self.follow = False
+        self.scroll_to(y=max(0, line - self.size.height // 2), animate=False, immediate=True)
+        self._wrap_rows = None
+        self.refresh()
+        self.post_message(self.StateChanged(self))
+
+    def _center_line(self) -> int:
+        return self.scroll_offset.y + self.size.height // 2
+
+    def action_next_match(self) -> None:
+        if not len(self._matches):
+            return
+        if self._match_index < 0:
+            center = 0 if self.follow else self._center_line()
+            after = bisect_left(self._matches, center)
+            self._match_index = after if after < len(self._matches) else 0
+        else:
+            self._match_index = (self._match_index + 1) % len(self._matches)
+        self._jump_to_match()
+
+    def action_previous_match(self) -> None:
+        if not len(self._matches):
+            return
+        self._match_index = (self._match_index - 1) % len(self._matches) if self._match_index >= 0 else len(self._matches) - 1
+        self._jump_to_match()
