@@ -1,0 +1,578 @@
+"""Runs on SSH hosts (cluster kind "ssh"), over the host's one shared paramiko connection.
+
+A run lives in its own folder on the host, `<work_root or ~/.vessl-tui>/runs/<run id>/`:
+
+    run.sh       the run's commands (no secrets: they travel in the environment)
+    wrapper.sh   started with `setsid nohup`, so the run outlives the connection; it writes
+    pid          the wrapper's pid = the run's process group and session id,
+    log          stdout and stderr of the commands, appended,
+    exit_code    the commands' exit status, once they ended (absent after SIGKILL),
+    work/        the default working directory; imports land and exports are taken here.
+
+Env and secrets reach the host on the exec channel's stdin (`sh -s` reads a script that exports
+them and starts the wrapper): never on a command line (`ps`), never in a file. `stream` reads the
+log over SFTP from a byte offset and reconnects with backoff when the link drops; `stop` sends
+SIGTERM to the run's process group, then SIGKILL after the grace; `attach` checks the pid (or a
+written exit code) from any client.
+
+Interactive runs: with `interactive.jupyter`, Jupyter is started on the host's 127.0.0.1:8888
+(token in JUPYTER_TOKEN, never on the command line) when `jupyter` is installed there; when it is
+not, the provisioning log says so and the run goes on without it. `idle_timeout` becomes Jupyter's
+`shutdown_no_activity_timeout` (Jupyter stops itself, the run goes on); `max_duration` (VESSL
+`max_runtime`) is enforced by the run's supervisor, which stops the run (status terminated).
+
+`runtime: docker` runs the same specs in containers of the host's Docker engine, reached by the
+Docker backend at `ssh://user@host:port`; host keys are still verified here first.
+"""
+
+from __future__ import annotations
+
+import secrets
+import shlex
+import stat
+import time
+from collections.abc import Iterator
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, Any
+
+from core.backends.base import (
+    Backend,
+    BackendError,
+    Capacity,
+    ClusterCheck,
+    ExitInfo,
+    HostKeys,
+    PortAccess,
+    RunContext,
+    RunMetrics,
+    ShellAccess,
+)
+from core.sshconn import SshConnection, SshError, _pool_get, host_key_status, resolve_target, trust_host_key
+
+if TYPE_CHECKING:
+    from core.config import ClusterConfig
+    from core.spec.runspec import RunSpec
+
+JUPYTER_PORT = 8888
+RECONNECT_DEADLINE_S = 300.0
+_READ_CHUNK = 1 << 20
+
+WRAPPER = """\
+echo $$ > pid.tmp && mv pid.tmp pid
+trap ':' TERM INT HUP
+{shell} ./run.sh >> log 2>&1
+code=$?
+echo $code > exit_code.tmp && mv exit_code.tmp exit_code
+"""
+
+
+def q(value: str | PurePosixPath) -> str:
+    return shlex.quote(str(value))
+
+
+def remote_run_dir(root: str, run_id: str) -> str:
+    return str(PurePosixPath(root) / "runs" / run_id)
+
+
+def run_script(spec: "RunSpec", jupyter: bool) -> str:
+    """The commands of `spec` as a POSIX shell script run from the run folder; the first failing
+    command ends it with its exit status."""
+    lines = ["trap ':' TERM INT HUP", 'cd "$VESSL_TUI_RUN_DIR/work" || exit 1']
+    if spec.shell:
+        lines.append(f"RUN_SHELL={q(spec.shell)}")
+    else:
+        lines.append("if command -v bash >/dev/null 2>&1; then RUN_SHELL=bash; else RUN_SHELL=sh; fi")
+    if jupyter:
+        idle = spec.interactive.idle_timeout if spec.interactive else None
+        cull = f" --ServerApp.shutdown_no_activity_timeout={int(idle)}" if idle else ""
+        lines.append(f"jupyter lab --no-browser --allow-root --ip=127.0.0.1 --port={JUPYTER_PORT} "
+                     f"--ServerApp.port_retries=0{cull} > ../jupyter.log 2>&1 &")
+    default_dir = spec.working_dir
+    for step, command in enumerate(spec.commands):
+        if command.wait is not None:
+            lines.append(f"sleep {float(command.wait):g} || exit $?")
+            continue
+        if not command.command:
+            continue
+        workdir = command.workdir or default_dir
+        cd = f"mkdir -p {q(workdir)} && cd {q(workdir)} && " if workdir else ""
+        body = command.command if command.command.endswith("\n") else command.command + "\n"
+        marker = f"VESSL_TUI_STEP_{step}_{secrets.token_hex(4)}"
+        lines.append(f"cat > ../step-{step}.sh <<'{marker}'\n{body}{marker}")
+        lines.append(f'( {cd}exec "$RUN_SHELL" "$VESSL_TUI_RUN_DIR/step-{step}.sh" ) || exit $?')
+    return "\n".join(lines) + "\n"
+
+
+def env_exports(env: dict[str, str]) -> str:
+    return "".join(f"export {name}={q(value)}\n" for name, value in env.items())
+
+
+def launch_script(run_dir: str, env: dict[str, str], script: str, shell: str = "sh") -> str:
+    """What `sh -s` reads on stdin to start a run: exports, the run folder, the detached wrapper.
+    Prints the wrapper's pid."""
+    marker = f"VESSL_TUI_EOF_{secrets.token_hex(8)}"
+    return (
+        "set -e\n"
+        + env_exports(env)
+        + f"mkdir -p {q(run_dir)}/work && cd {q(run_dir)}\n"
+        + "rm -f pid exit_code\n"
+        + f"cat > run.sh <<'{marker}'\n{script}{marker}\n"
+        + f"cat > wrapper.sh <<'{marker}'\n{WRAPPER.format(shell=shell)}{marker}\n"
+        + "setsid nohup sh ./wrapper.sh </dev/null >/dev/null 2>&1 &\n"
+        + "i=0; while [ ! -s pid ] && [ $i -lt 500 ]; do sleep 0.01; i=$((i+1)); done\n"
+        + "cat pid\n"
+    )
+
+
+def status_command(run_dir: str, pid: int) -> str:
+    """Prints the exit code when written, else "running" or "gone" (ended without one)."""
+    return (f"cat {q(run_dir)}/exit_code 2>/dev/null || {{ kill -0 -{pid} 2>/dev/null && echo running; }} "
+            "|| echo gone")
+
+
+def stop_command(pid: int, grace: float) -> str:
+    ticks = max(0, int(grace * 10))
+    return (f"kill -TERM -{pid} 2>/dev/null || exit 0; i=0; while kill -0 -{pid} 2>/dev/null; do "
+            f"if [ $i -ge {ticks} ]; then kill -KILL -{pid} 2>/dev/null; break; fi; sleep 0.1; i=$((i+1)); done")
+
+
+def _exit_info(text: str) -> ExitInfo | None:
+    text = text.strip()
+    if text == "running":
+        return None
+    if text.lstrip("-").isdigit():
+        code = int(text)
+        return ExitInfo(code, f"signal {code - 128}" if code > 128 else None)
+    return ExitInfo(None, "the run's processes ended without an exit code (killed)")
+
+
+class SshBackend(Backend, PortAccess, ShellAccess, RunMetrics, HostKeys):
+    """Processes on an SSH host, detached from the connection that started them."""
+
+    kind = "ssh"
+
+    def __new__(cls, cluster: "ClusterConfig", *args: Any, **kw: Any) -> "SshBackend":
+        if cls is SshBackend and cluster.runtime == "docker":
+            return super().__new__(SshDockerBackend)
+        return super().__new__(cls)
+
+    def __init__(self, cluster: "ClusterConfig"):
+        super().__init__(cluster)
+        self.target = resolve_target(cluster)
+        self._home: str | None = None
+
+    # --- connection ------------------------------------------------------------------------------
+
+    def connection(self) -> SshConnection:
+        """The host's shared connection (connected; one attempt)."""
+        conn = _pool_get(self.target)
+        conn.ensure()
+        return conn
+
+    def _run(self, command: str, stdin: bytes = b"", deadline: float = RECONNECT_DEADLINE_S,
+             timeout: float | None = 60.0) -> tuple[int, str, str]:
+        """Run a command, reconnecting with backoff for up to `deadline` seconds if the link is down."""
+        conn = _pool_get(self.target)
+        end = time.monotonic() + deadline
+        while True:
+            try:
+                conn.ensure(deadline=max(0.0, end - time.monotonic()))
+                return conn.run(command, stdin=stdin, timeout=timeout)
+            except SshError as exc:
+                if not exc.retryable or time.monotonic() >= end:
+                    raise
+                time.sleep(0.2)
+
+    def _root(self) -> str:
+        root = self.cluster.work_root or "~/.vessl-tui"
+        if root.startswith("~"):
+            if self._home is None:
+                self._home = self._run("printf %s \"$HOME\"")[1]
+            root = self._home + root[1:]
+        return root
+
+    def _dir(self, ctx: RunContext, handle: dict[str, Any] | None = None) -> str:
+        return (handle or {}).get("dir") or remote_run_dir(self._root(), ctx.run_id)
+
+    # --- Backend ---------------------------------------------------------------------------------
+
+    def check(self) -> ClusterCheck:
+        from core.metrics import NVIDIA_SMI_COMMAND, parse_sampler_output
+
+        try:
+            conn = self.connection()
+            _, out, _ = conn.run("getconf _NPROCESSORS_ONLN; grep MemTotal /proc/meminfo; "
+                                 "df -Pk . | tail -1", timeout=30)
+            code, smi, err = conn.run(NVIDIA_SMI_COMMAND, timeout=30)
+        except SshError as exc:
+            return ClusterCheck(False, str(exc))
+        lines = out.splitlines() + ["", "", ""]
+        capacity = Capacity(
+            cpus=float(lines[0]) if lines[0].strip().isdigit() else None,
+            memory_gb=int(lines[1].split()[1]) / 1024 / 1024 if len(lines[1].split()) > 1 else None,
+            disk_gb=int(lines[2].split()[3]) / 1024 / 1024 if len(lines[2].split()) > 3 else None,
+        )
+        gpus = parse_sampler_output(smi + err, code, host=self.cluster.name)
+        if self.cluster.gpus is not None:
+            capacity.gpus = [{"name": name, "memory_gb": None, "index": i} for i, name in enumerate(self.cluster.gpus)]
+        else:
+            capacity.gpus = [{"name": g.name, "index": g.index,
+                              "memory_gb": None if g.memory_total_mb is None else g.memory_total_mb / 1024}
+                             for g in gpus.gpus]
+        return ClusterCheck(True, f"{self.target.label} reachable", capacity,
+                            details={"gpu_state": gpus.state, "gpu_message": gpus.message})
+
+    def validate(self, spec: "RunSpec") -> list[str]:
+        problems = []
+        if spec.nodes > 1:
+            problems.append(f"cluster {self.cluster.name} is one SSH host; it cannot run {spec.nodes} nodes.")
+        for volume in spec.volumes:
+            if volume.kind in ("import", "export") and _transfer_kind(volume.source) is None:
+                problems.append(f"{volume.kind} from {volume.source} is not supported on SSH hosts; "
+                                "use a git URL or a local path.")
+        return problems
+
+    def warnings(self, spec: "RunSpec") -> list[str]:
+        if spec.image:
+            return [f"`image` is ignored on cluster {self.cluster.name} (runtime: process); "
+                    "set `runtime: docker` on the cluster to run in containers."]
+        return []
+
+    def prepare(self, ctx: RunContext) -> None:
+        ctx.provision(f"connecting to {self.target.label}")
+        self._run("true", deadline=30.0)
+        run_dir = self._dir(ctx)
+        exports = [_remote_path(run_dir, v.path) for v in ctx.spec.volumes if v.kind == "export"]
+        self._run(f"mkdir -p {q(run_dir)}/work " + " ".join(q(p) for p in exports))
+        for volume in ctx.spec.volumes:
+            if ctx.stop_requested.is_set():
+                return
+            if volume.kind == "import":
+                self._import(ctx, run_dir, volume)
+        if ctx.spec.interactive and ctx.spec.interactive.jupyter:
+            if self._run("command -v jupyter")[0] == 0:
+                ctx.provision(f"Jupyter will listen on 127.0.0.1:{JUPYTER_PORT} of {self.target.hostname}")
+            else:
+                ctx.provision(f"Jupyter is not installed on {self.target.hostname}; the run starts without it "
+                              "(install jupyterlab there to get a notebook).")
+
+    def _import(self, ctx: RunContext, run_dir: str, volume: Any) -> None:
+        dest = _remote_path(run_dir, volume.path)
+        how = _transfer_kind(volume.source)
+        if how == "git":
+            url = _git_url(volume.source)
+            ctx.provision(f"cloning {url} into {dest} on {self.target.hostname}")
+            branch = f"--branch {q(volume.ref)} " if volume.ref else ""
+            code, out, err = self._run(f"rm -rf {q(dest)} && git clone -q --depth 1 {branch}{q(url)} {q(dest)}",
+                                       timeout=600)
+            if code != 0:
+                raise BackendError(f"git clone of {url} failed on {self.target.hostname}: "
+                                   f"{(err or out).strip().splitlines()[-1] if (err or out).strip() else code}.")
+        elif how == "upload":
+            local = Path(_local_path(volume.source)).expanduser()
+            if not local.exists():
+                raise BackendError(f"the import {volume.source} does not exist on this machine; fix the path.")
+            ctx.provision(f"uploading {local} to {dest} on {self.target.hostname}")
+            sftp = self.connection().sftp()
+            try:
+                _upload(sftp, local, dest)
+            finally:
+                sftp.close()
+
+    def _env(self, ctx: RunContext, run_dir: str, jupyter_token: str | None) -> dict[str, str]:
+        import os
+
+        env: dict[str, str] = {}
+        for var in ctx.spec.env:
+            if var.value is not None:
+                env[var.name] = var.value
+            elif var.from_client_env and var.name in os.environ:
+                env[var.name] = os.environ[var.name]
+        env.update(VESSL_TUI_RUN_ID=ctx.run_id, VESSL_TUI_RUN_DIR=run_dir)
+        if jupyter_token:
+            env["JUPYTER_TOKEN"] = jupyter_token
+        return env
+
+    def start(self, ctx: RunContext) -> dict[str, Any]:
+        run_dir = self._dir(ctx)
+        jupyter = bool(ctx.spec.interactive and ctx.spec.interactive.jupyter)
+        if jupyter and self._run("command -v jupyter")[0] != 0:
+            jupyter = False
+        token = secrets.token_hex(16) if jupyter else None
+        script = launch_script(run_dir, self._env(ctx, run_dir, token), run_script(ctx.spec, jupyter))
+        code, out, err = self._run("sh -s", stdin=script.encode(), deadline=30.0)
+        pid = out.strip().splitlines()[-1] if out.strip() else ""
+        if code != 0 or not pid.isdigit():
+            detail = (err or out).strip().splitlines()
+            raise BackendError(f"could not start the run on {self.target.hostname}: "
+                               f"{detail[-1] if detail else f'exit {code}'}.")
+        handle: dict[str, Any] = {"host": self.target.label, "dir": run_dir, "pid": int(pid)}
+        if jupyter:
+            handle["jupyter_port"] = JUPYTER_PORT
+        return handle
+
+    def attach(self, ctx: RunContext, handle: dict[str, Any]) -> bool:
+        code, out, _ = self._run(status_command(handle["dir"], handle["pid"]), deadline=30.0)
+        return out.strip() != "gone"
+
+    def _status(self, handle: dict[str, Any], deadline: float) -> ExitInfo | None:
+        return _exit_info(self._run(status_command(handle["dir"], handle["pid"]), deadline=deadline)[1])
+
+    def stream(self, ctx: RunContext, handle: dict[str, Any], offset: int) -> Iterator[bytes]:
+        log = f"{handle['dir']}/log"
+        sftp = None
+        idle = 0.05
+        ended = False
+        while True:
+            try:
+                if sftp is None:
+                    sftp = self._sftp()
+                data = _read_at(sftp, log, offset)
+            except (SshError, OSError, EOFError):
+                _close(sftp)
+                sftp = None
+                time.sleep(0.2)
+                continue
+            if data:
+                offset += len(data)
+                idle = 0.05
+                yield data
+                continue
+            if ended:
+                _close(sftp)
+                return
+            if idle >= 0.4:  # quiet for a while: has the run ended? (then drain once more)
+                try:
+                    ended = self._status(handle, deadline=RECONNECT_DEADLINE_S) is not None
+                except SshError:
+                    pass
+                if ended:
+                    continue
+            time.sleep(idle)
+            idle = min(idle * 2, 0.5)
+
+    def _sftp(self) -> Any:
+        conn = _pool_get(self.target)
+        conn.ensure(deadline=RECONNECT_DEADLINE_S)
+        return conn.sftp()
+
+    def wait(self, ctx: RunContext, handle: dict[str, Any], timeout: float) -> ExitInfo | None:
+        end = time.monotonic() + timeout
+        while True:
+            try:
+                info = self._status(handle, deadline=max(0.0, end - time.monotonic()))
+            except SshError as exc:
+                if not exc.retryable:
+                    raise
+                info = None
+            if info is not None or time.monotonic() >= end:
+                return info
+            time.sleep(min(0.25, max(0.0, end - time.monotonic())))
+
+    def stop(self, ctx: RunContext, handle: dict[str, Any], grace: float) -> None:
+        self._run(stop_command(handle["pid"], grace), deadline=60.0, timeout=grace + 30)
+
+    def finish(self, ctx: RunContext, handle: dict[str, Any]) -> None:
+        exports = [v for v in ctx.spec.volumes if v.kind == "export"]
+        if not exports or ctx.artifacts_dir is None:
+            return
+        sftp = self._sftp()
+        try:
+            for volume in exports:
+                remote = _remote_path(handle["dir"], volume.path)
+                local = ctx.artifacts_dir / PurePosixPath(volume.path.rstrip("/")).name
+                ctx.provision(f"downloading {remote} from {self.target.hostname} to {local}")
+                try:
+                    _download(sftp, remote, local)
+                except FileNotFoundError:
+                    ctx.provision(f"export {volume.path} was not written by the run; nothing to download")
+        finally:
+            sftp.close()
+
+    def cleanup(self, ctx: RunContext, handle: dict[str, Any] | None) -> None:
+        run_dir = self._dir(ctx, handle)
+        if handle and handle.get("pid"):
+            self._run(stop_command(handle["pid"], 0), deadline=30.0)
+        self._run(f"rm -rf {q(run_dir)}", deadline=30.0)
+
+    # --- capabilities ----------------------------------------------------------------------------
+
+    def port_target(self, ctx: RunContext, handle: dict[str, Any], container_port: int) -> tuple[str, int]:
+        return ("127.0.0.1", container_port)
+
+    def needs_tunnel(self) -> bool:
+        return True
+
+    def shell_argv(self, ctx: RunContext, handle: dict[str, Any]) -> list[str]:
+        t = self.target
+        argv = ["ssh", "-t", "-p", str(t.port), "-o", f"UserKnownHostsFile={t.known_hosts}",
+                "-o", "StrictHostKeyChecking=yes"]
+        for key in t.key_files:
+            argv += ["-i", key]
+        if t.proxy_jump:
+            argv += ["-J", t.proxy_jump]
+        workdir = f"{self._dir(ctx, handle)}/work"
+        return argv + [f"{t.user}@{t.hostname}", f"cd {q(workdir)} && exec \"${{SHELL:-sh}}\" -l"]
+
+    def sample(self, ctx: RunContext, handle: dict[str, Any]) -> dict[str, float]:
+        _, out, _ = self._run(f"ps -o pcpu=,rss= --sid {int(handle['pid'])}", deadline=10.0)
+        cpu = mem = 0.0
+        for line in out.splitlines():
+            parts = line.split()
+            if len(parts) == 2:
+                cpu += float(parts[0])
+                mem += float(parts[1]) * 1024
+        return {"cpu_percent": cpu, "memory_bytes": mem}
+
+    def host_key_status(self) -> tuple[str, str, str]:
+        return host_key_status(self.target)
+
+    def trust_host_key(self) -> str:
+        return trust_host_key(self.target)
+
+
+class SshDockerBackend(SshBackend):
+    """`runtime: docker`: the Docker backend on the host's engine over ssh://; host keys checked here."""
+
+    def __init__(self, cluster: "ClusterConfig"):
+        super().__init__(cluster)
+        from core.backends.docker import DockerBackend
+
+        t = self.target
+        self.docker = DockerBackend(cluster.model_copy(update={"kind": "docker", "host": f"ssh://{t.user}@{t.hostname}:{t.port}"}))
+        self.writes_log_directly = self.docker.writes_log_directly
+
+    def check(self) -> ClusterCheck:
+        state, kind, fp = ("known", "", "")
+        try:
+            state, kind, fp = host_key_status(self.target)
+        except SshError as exc:
+            return ClusterCheck(False, str(exc))
+        if state != "known":
+            return ClusterCheck(False, f"the host key of {self.target.hostname} is {state} ({kind} {fp}); "
+                                       f"run `vessl-tui clusters trust {self.cluster.name}` if it is right.")
+        return self.docker.check()
+
+    def validate(self, spec: "RunSpec") -> list[str]:
+        return self.docker.validate(spec)
+
+    def warnings(self, spec: "RunSpec") -> list[str]:
+        return self.docker.warnings(spec)
+
+    def prepare(self, ctx: RunContext) -> None:
+        self.docker.prepare(ctx)
+
+    def start(self, ctx: RunContext) -> dict[str, Any]:
+        return self.docker.start(ctx)
+
+    def attach(self, ctx: RunContext, handle: dict[str, Any]) -> bool:
+        return self.docker.attach(ctx, handle)
+
+    def stream(self, ctx: RunContext, handle: dict[str, Any], offset: int) -> Iterator[bytes]:
+        return self.docker.stream(ctx, handle, offset)
+
+    def wait(self, ctx: RunContext, handle: dict[str, Any], timeout: float) -> ExitInfo | None:
+        return self.docker.wait(ctx, handle, timeout)
+
+    def stop(self, ctx: RunContext, handle: dict[str, Any], grace: float) -> None:
+        self.docker.stop(ctx, handle, grace)
+
+    def finish(self, ctx: RunContext, handle: dict[str, Any]) -> None:
+        self.docker.finish(ctx, handle)
+
+    def cleanup(self, ctx: RunContext, handle: dict[str, Any] | None) -> None:
+        self.docker.cleanup(ctx, handle)
+
+    def port_target(self, ctx: RunContext, handle: dict[str, Any], container_port: int) -> tuple[str, int]:
+        return self.docker.port_target(ctx, handle, container_port)
+
+    def sample(self, ctx: RunContext, handle: dict[str, Any]) -> dict[str, float]:
+        return self.docker.sample(ctx, handle)
+
+    def shell_argv(self, ctx: RunContext, handle: dict[str, Any]) -> list[str]:
+        return self.docker.shell_argv(ctx, handle)
+
+
+# --- transfers -----------------------------------------------------------------------------------
+
+
+def _remote_path(run_dir: str, path: str) -> str:
+    """A run path on the host: absolute as given, relative under the run's `work/` folder."""
+    return path if path.startswith("/") else str(PurePosixPath(run_dir) / "work" / path)
+
+
+def _transfer_kind(source: str) -> str | None:
+    """"git" (cloned on the host), "upload" (a path on this machine) or None (unsupported)."""
+    if source.startswith(("git://", "git+")) or source.endswith(".git"):
+        return "git"
+    if source.startswith(("file://", "hostpath://")) or "://" not in source:
+        return "upload"
+    return None
+
+
+def _git_url(source: str) -> str:
+    """git://github.com/o/r -> https://github.com/o/r; git:///srv/r.git -> /srv/r.git."""
+    if source.startswith("git+"):
+        return source[4:]
+    if source.startswith("git://"):
+        rest = source[len("git://"):]
+        return rest if rest.startswith("/") or "://" in rest else f"https://{rest}"
+    return source
+
+
+def _local_path(source: str) -> str:
+    for prefix in ("file://", "hostpath://"):
+        if source.startswith(prefix):
+            return source[len(prefix):]
+    return source
+
+
+def _read_at(sftp: Any, path: str, offset: int) -> bytes:
+    try:
+        with sftp.open(path, "rb") as f:
+            f.seek(offset)
+            return f.read(_READ_CHUNK)
+    except FileNotFoundError:
+        return b""
+
+
+def _close(sftp: Any) -> None:
+    if sftp is not None:
+        try:
+            sftp.close()
+        except Exception:  # noqa: BLE001 - a dead link may fail in any way while closing
+            pass
+
+
+def _upload(sftp: Any, local: Path, remote: str) -> None:
+    if local.is_dir():
+        try:
+            sftp.mkdir(remote)
+        except OSError:
+            pass
+        for child in local.iterdir():
+            _upload(sftp, child, f"{remote}/{child.name}")
+    else:
+        parent = str(PurePosixPath(remote).parent)
+        _mkdirs(sftp, parent)
+        sftp.put(str(local), remote)
+
+
+def _mkdirs(sftp: Any, path: str) -> None:
+    parts = PurePosixPath(path).parts
+    for i in range(1, len(parts) + 1):
+        sub = str(PurePosixPath(*parts[:i]))
+        try:
+            sftp.stat(sub)
+        except FileNotFoundError:
+            sftp.mkdir(sub)
+
+
+def _download(sftp: Any, remote: str, local: Path) -> None:
+    if stat.S_ISDIR(sftp.stat(remote).st_mode):
+        local.mkdir(parents=True, exist_ok=True)
+        for entry in sftp.listdir_attr(remote):
+            _download(sftp, f"{remote}/{entry.filename}", local / entry.filename)
+    else:
+        local.parent.mkdir(parents=True, exist_ok=True)
+        sftp.get(remote, str(local))
