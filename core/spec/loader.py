@@ -109,7 +109,9 @@ def _message(err: dict) -> str:
     kind, ctx, value = err["type"], err.get("ctx") or {}, err.get("input")
     if kind == "union_tag_invalid" or kind == "union_tag_not_found":
         expected = [SHAPE_NAMES.get(t.strip("' "), t) for t in str(ctx.get("expected_tags", "")).split(",")]
-        return f"expected {' or '.join(e for e in expected if e)}, got {_show(value)}"
+        expected = [e for e in expected if e and e != "nothing"]
+        listed = expected[0] if len(expected) == 1 else ", ".join(expected[:-1]) + " or " + expected[-1]
+        return f"expected {listed}, got {_show(value)}"
     if kind == "literal_error":
         return f"must be {ctx.get('expected', '')}; got {_show(value)}"
     if kind in ("string_type", "int_type", "float_type", "bool_type", "list_type", "dict_type",
