@@ -1,0 +1,643 @@
+"""The Docker backend: each run is one container on a Docker engine, driven by the docker SDK.
+
+The engine is the cluster's `host` (unix://, tcp://, or ssh://user@host through the SDK's own SSH
+transport), else a docker CLI `context`, else `DOCKER_HOST` / the default socket. `tls_verify` and
+`cert_path` work as they do for the docker CLI.
+
+Everything the backend creates carries the label `vessl-tui.run=<run id>`, so any client finds a
+run's containers and volumes again: `attach` reattaches by container id or by label, `cleanup`
+removes by label (named user volumes, labelled `vessl-tui.keep`, are kept). `stream` reads the
+container's log from the engine and skips the bytes the run's log file already holds, so a
+restarted supervisor continues without duplicates.
+
+Cluster `options` understood here: `network` (bridge, host or none; default: bridge when the
+engine has one, else host), `init` (run Docker's init as PID 1; default true), `image` (image for
+specs without one), `gpu_devices` (device ids to give GPU runs instead of a count), `credentials`
+(name -> {username, password} for private registries; else the config's secret of that name,
+"USER:PASSWORD"; a spec without a credential lets the SDK read ~/.docker and its credential store).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import shlex
+import shutil
+import struct
+import subprocess
+import tarfile
+import tempfile
+import time
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from core.backends.base import (
+    Backend,
+    BackendError,
+    Capacity,
+    ClusterCheck,
+    ExitInfo,
+    PortAccess,
+    RunContext,
+    RunMetrics,
+    ShellAccess,
+)
+from core.backends import docker_spec
+from core.backends.docker_spec import GIB, KEEP_LABEL, RUN_LABEL, STAGE_PATH, StagedImport, VolumePlan
+
+if TYPE_CHECKING:
+    from core.spec.runspec import RunSpec
+
+DEFAULT_URL = "unix:///var/run/docker.sock"
+PULL_PROGRESS_EVERY = 2.0  # seconds between progress lines of one image pull
+HELPER_LABEL = "vessl-tui.helper"
+
+
+class DockerBackend(Backend, PortAccess, ShellAccess, RunMetrics):
+    """Runs RunSpecs as containers on one Docker engine."""
+
+    kind = "docker"
+
+    def __init__(self, cluster):
+        super().__init__(cluster)
+        self._client = None
+
+    # --- the engine ---------------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        """The engine's address as users write it."""
+        import os
+
+        if self.cluster.host:
+            return self.cluster.host
+        if self.cluster.context:
+            return f"docker context {self.cluster.context}"
+        return os.environ.get("DOCKER_HOST") or DEFAULT_URL
+
+    def unreachable(self) -> BackendError:
+        return BackendError(f"cannot reach the Docker engine at {self.url}: is dockerd running?")
+
+    def client(self):
+        """The docker SDK client, connected on first use; BackendError when the engine is down."""
+        if self._client is None:
+            with self.errors():
+                self._client = self._connect()
+        return self._client
+
+    def _connect(self):
+        import docker
+
+        cluster = self.cluster
+        if cluster.context:
+            context = docker.ContextAPI.get_context(cluster.context)
+            if context is None:
+                raise BackendError(f"docker context {cluster.context} does not exist: create it with "
+                                   "`docker context create` or fix `context:` in the config.")
+            return docker.DockerClient(base_url=context.Host, tls=context.TLSConfig or False)
+        if not cluster.host:
+            return docker.from_env()
+        return docker.DockerClient(base_url=cluster.host, tls=self._tls() or False)
+
+    def _tls(self):
+        cluster = self.cluster
+        if not (cluster.cert_path or cluster.tls_verify):
+            return None
+        from docker.tls import TLSConfig
+
+        folder = Path(cluster.cert_path or "~/.docker").expanduser()
+        verify = cluster.tls_verify is not False
+        return TLSConfig(
+            client_cert=(str(folder / "cert.pem"), str(folder / "key.pem")),
+            ca_cert=str(folder / "ca.pem") if verify else None,
+            verify=verify,
+        )
+
+    @contextlib.contextmanager
+    def errors(self, doing: str = "talk to it"):
+        """Turn SDK and transport failures into one-sentence BackendErrors."""
+        import docker.errors
+        import requests.exceptions
+
+        try:
+            yield
+        except BackendError:
+            raise
+        except (requests.exceptions.ConnectionError, ConnectionError, FileNotFoundError) as exc:
+            raise self.unreachable() from exc
+        except docker.errors.APIError as exc:
+            raise BackendError(f"the Docker engine at {self.url} could not {doing}: {_explain(exc)}.") from exc
+        except docker.errors.DockerException as exc:
+            if "API version" in str(exc) or "Connection" in str(exc):
+                raise self.unreachable() from exc
+            raise BackendError(f"the Docker engine at {self.url} could not {doing}: {exc}.") from exc
+
+    def check(self) -> ClusterCheck:
+        try:
+            with self.errors("report its capacity"):
+                info = self.client().info()
+        except BackendError as exc:
+            return ClusterCheck(False, str(exc))
+        gpus = [{"name": name, "memory_gb": None, "index": i} for i, name in enumerate(self.cluster.gpus or [])]
+        capacity = Capacity(cpus=info.get("NCPU"), memory_gb=round(info.get("MemTotal", 0) / GIB, 1), gpus=gpus)
+        nvidia = "nvidia" in (info.get("Runtimes") or {})
+        message = (f"Docker {info.get('ServerVersion', '?')} at {self.url}: {capacity.cpus} CPUs, "
+                   f"{capacity.memory_gb} GB memory" + (", NVIDIA runtime" if nvidia else ""))
+        details = {"server_version": info.get("ServerVersion"), "nvidia_runtime": nvidia,
+                   "runtimes": sorted(info.get("Runtimes") or {}), "operating_system": info.get("OperatingSystem")}
+        return ClusterCheck(True, message, capacity, details)
+
+    def has_nvidia_runtime(self) -> bool:
+        with self.errors("report its runtimes"):
+            return "nvidia" in (self.client().info().get("Runtimes") or {})
+
+    def _gpu_error(self, spec: "RunSpec") -> BackendError:
+        return BackendError(
+            f"the Docker engine at {self.url} has no NVIDIA runtime, so it cannot give this run "
+            f"{spec.resources.gpu.wanted} GPU(s): install the NVIDIA Container Toolkit there or remove "
+            "the GPU request from the spec.")
+
+    # --- submit-time checks -------------------------------------------------------------------
+
+    def image_of(self, spec: "RunSpec") -> str | None:
+        return spec.image or self.cluster.options.get("image")
+
+    def validate(self, spec: "RunSpec") -> list[str]:
+        problems = list(docker_spec.volume_plan(spec, "check").problems)
+        if not self.image_of(spec):
+            problems.append("a Docker cluster runs containers: set `image:` in the spec (e.g. image: python:3.11).")
+        if spec.nodes > 1:
+            problems.append(f"nodes: {spec.nodes} needs a multi-node scheduler: a Docker cluster runs one container.")
+        if spec.resources.gpu.wanted > 0:
+            try:
+                if not self.has_nvidia_runtime():
+                    problems.append(str(self._gpu_error(spec)))
+            except BackendError:
+                pass  # an unreachable engine is reported when the run is provisioned
+        return problems
+
+    # --- provisioning -------------------------------------------------------------------------
+
+    def _plan(self, ctx: RunContext) -> VolumePlan:
+        base = Path(ctx.spec.source_file).parent if ctx.spec.source_file else None
+        return docker_spec.volume_plan(ctx.spec, ctx.run_id, base)
+
+    def prepare(self, ctx: RunContext) -> None:
+        spec = ctx.spec
+        plan = self._plan(ctx)
+        if plan.problems:
+            raise BackendError(plan.problems[0])
+        image = self.image_of(spec)
+        if not image:
+            raise BackendError("a Docker cluster runs containers: set `image:` in the spec (e.g. image: python:3.11).")
+        client = self.client()
+        if spec.resources.gpu.wanted > 0 and not self.has_nvidia_runtime():
+            raise self._gpu_error(spec)
+        self.ensure_image(ctx, image)
+        if self.network_mode(spec) == "host" and (spec.ports or spec.service):
+            ctx.provision("the engine has no bridge network: the container shares the host's network, "
+                          "its ports are reachable at the host's own ports")
+        with self.errors("create the run's volumes"):
+            for volume in plan.create:
+                self._ensure_volume(ctx, client, volume)
+        for item in plan.imports:
+            if ctx.stop_requested.is_set():
+                return
+            self._stage_import(ctx, image, item)
+
+    def ensure_image(self, ctx: RunContext, image: str) -> None:
+        """Pull `image` unless the engine has it; progress goes to the provisioning log."""
+        import docker.errors
+
+        client = self.client()
+        with self.errors("look up the image"):
+            try:
+                client.images.get(image)
+                ctx.provision(f"image {image} is present on the engine")
+                return
+            except docker.errors.ImageNotFound:
+                pass
+        ctx.provision(f"pulling image {image}")
+        try:
+            with self.errors("pull the image"):
+                self._pull(ctx, image)
+        except BackendError as exc:
+            if str(exc) == str(self.unreachable()):
+                raise
+            reason = str(exc).split(": ", 1)[-1].rstrip(".")
+            raise BackendError(f"image {image} not found locally and could not be pulled: {reason}.") from exc
+        ctx.provision(f"pulled image {image}")
+
+    def _pull(self, ctx: RunContext, image: str) -> None:
+        from docker.utils import parse_repository_tag
+
+        repository, tag = parse_repository_tag(image)
+        api = self.client().api
+        last_progress = 0.0
+        seen: set[tuple[str, str]] = set()
+        for event in api.pull(repository, tag=tag or "latest", stream=True, decode=True,
+                              auth_config=self._auth_config(ctx.spec)):
+            if "error" in event:
+                raise BackendError(f"the Docker engine could not pull it: {event['error']}")
+            status, layer = event.get("status", ""), event.get("id", "")
+            if event.get("progress"):
+                now = time.monotonic()
+                if now - last_progress >= PULL_PROGRESS_EVERY:
+                    last_progress = now
+                    ctx.provision(f"{layer}: {status} {event['progress']}".strip())
+            elif (layer, status) not in seen:
+                seen.add((layer, status))
+                ctx.provision(f"{layer}: {status}" if layer else status)
+
+    def _auth_config(self, spec: "RunSpec") -> dict[str, str] | None:
+        """Registry credentials for the pull (never logged); None lets the SDK read ~/.docker."""
+        if spec.registry_username and spec.registry_password:
+            return {"username": spec.registry_username, "password": spec.registry_password}
+        name = spec.image_credential
+        if not name:
+            return None
+        stored = (self.cluster.options.get("credentials") or {}).get(name)
+        if isinstance(stored, dict) and "username" in stored and "password" in stored:
+            return {"username": str(stored["username"]), "password": str(stored["password"])}
+        from core.config import load_config
+
+        username, sep, password = (load_config().secret(name) or "").partition(":")
+        if not sep:
+            raise BackendError(f"image credential {name} is not configured: add `{name}: \"USER:PASSWORD\"` "
+                               "under `secrets:` in the config.")
+        return {"username": username, "password": password}
+
+    def network_mode(self, spec: "RunSpec") -> str:
+        """The cluster's `network` option, else bridge when the engine has one, else host."""
+        chosen = self.cluster.options.get("network")
+        if chosen:
+            return str(chosen)
+        with self.errors("list its networks"):
+            has_bridge = bool(self.client().networks.list(names=["bridge"]))
+        return "bridge" if has_bridge else "host"
+
+    def _ensure_volume(self, ctx: RunContext, client, volume: dict[str, Any]) -> None:
+        import docker.errors
+
+        try:
+            client.volumes.get(volume["name"])
+            ctx.provision(f"using existing volume {volume['name']}")
+        except docker.errors.NotFound:
+            client.volumes.create(**volume)
+            ctx.provision(f"created volume {volume['name']}")
+
+    def _stage_import(self, ctx: RunContext, image: str, item: StagedImport) -> None:
+        """Copy a local folder or a git clone into the import's volume through a helper container."""
+        with tempfile.TemporaryDirectory(prefix="vessl-tui-import-") as tmp:
+            source = Path(item.source)
+            if item.git:
+                ctx.provision(f"cloning {item.source} for {item.path}")
+                source = _git_clone(item.source, item.ref, Path(tmp) / "repo")
+            elif not source.exists():
+                raise BackendError(f"import source {item.source} for {item.path} does not exist on this machine: "
+                                   "fix the path in the spec.")
+            else:
+                ctx.provision(f"copying {item.source} into {item.path}")
+            archive = Path(tmp) / "import.tar"
+            with tarfile.open(archive, "w") as tar:
+                if source.is_dir():
+                    for child in sorted(source.iterdir()):
+                        if child.name != ".git":
+                            tar.add(child, arcname=child.name)
+                else:
+                    tar.add(source, arcname=source.name)
+            with self.errors("stage the import"):
+                helper = self.client().containers.create(
+                    image, entrypoint=["/bin/sh"], network_mode="none",
+                    labels={**docker_spec.run_labels(ctx.run_id), HELPER_LABEL: "import"},
+                    volumes={item.volume: {"bind": STAGE_PATH, "mode": "rw"}})
+                try:
+                    with open(archive, "rb") as data:
+                        helper.put_archive(STAGE_PATH, data)
+                finally:
+                    helper.remove(force=True)
+
+    # --- running ------------------------------------------------------------------------------
+
+    def start(self, ctx: RunContext) -> dict[str, Any]:
+        import docker.errors
+
+        spec = ctx.spec.model_copy(update={"image": self.image_of(ctx.spec)})
+        mode = self.network_mode(spec)
+        kwargs = docker_spec.container_kwargs(
+            spec, run_id=ctx.run_id, attempt=ctx.attempt, network_mode=mode, plan=self._plan(ctx),
+            device_ids=self.cluster.options.get("gpu_devices"), init=bool(self.cluster.options.get("init", True)))
+        client = self.client()
+        with self.errors("start the container"):
+            with contextlib.suppress(docker.errors.NotFound):
+                client.containers.get(kwargs["name"]).remove(force=True)  # left by an interrupted start
+            container = client.containers.create(**kwargs)
+            container.start()
+        ctx.provision(f"started container {kwargs['name']} ({container.short_id}), network {mode}")
+        # The log file may hold earlier attempts' output: `stream` offsets count from here.
+        log_base = ctx.log_path.stat().st_size if ctx.log_path.exists() else 0
+        return {"container_id": container.id, "name": kwargs["name"], "network_mode": mode, "log_base": log_base}
+
+    def _container(self, ctx: RunContext, handle: dict[str, Any] | None):
+        """The run's container: by the handle's id, else the newest one labelled with the run id."""
+        import docker.errors
+
+        client = self.client()
+        with self.errors("find the run's container"):
+            if handle and handle.get("container_id"):
+                with contextlib.suppress(docker.errors.NotFound):
+                    return client.containers.get(handle["container_id"])
+            found = client.containers.list(all=True, filters={"label": [f"{RUN_LABEL}={ctx.run_id}"]})
+            found = [c for c in found if HELPER_LABEL not in c.labels]
+            if not found:
+                return None
+            return max(found, key=lambda c: int(c.labels.get(docker_spec.ATTEMPT_LABEL, "0")))
+
+    def attach(self, ctx: RunContext, handle: dict[str, Any]) -> bool:
+        container = self._container(ctx, handle)
+        if container is None:
+            return False
+        handle.update(container_id=container.id, name=container.name)
+        return True
+
+    def stream(self, ctx: RunContext, handle: dict[str, Any], offset: int) -> Iterator[bytes]:
+        """The container's stdout and stderr as the engine stores them, from byte `offset` on."""
+        api = self.client().api
+        with self.errors("read the container's log"):
+            response = api._get(api._url("/containers/{0}/logs", handle["container_id"]),
+                                params={"stdout": 1, "stderr": 1, "follow": 1}, stream=True)
+            api._raise_for_status(response)
+        skip = max(offset - int(handle.get("log_base", 0)), 0)
+        try:
+            for chunk in demux_frames(_raw_chunks(response)):
+                if skip:
+                    if len(chunk) <= skip:
+                        skip -= len(chunk)
+                        continue
+                    chunk, skip = chunk[skip:], 0
+                yield chunk
+        finally:
+            response.close()
+
+    def wait(self, ctx: RunContext, handle: dict[str, Any], timeout: float) -> ExitInfo | None:
+        import docker.errors
+        import requests.exceptions
+
+        api = self.client().api
+        deadline = time.monotonic() + max(timeout, 0)
+        while True:
+            try:
+                with self.errors("report the container's state"):
+                    state = api.inspect_container(handle["container_id"])["State"]
+            except BackendError as exc:
+                if isinstance(exc.__cause__, docker.errors.NotFound):
+                    return ExitInfo(None, "the container was removed outside vessl-tui")
+                raise
+            if state.get("Status") in ("exited", "dead"):
+                return exit_info(state)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return None
+            with contextlib.suppress(requests.exceptions.RequestException):
+                api.wait(handle["container_id"], timeout=max(remaining, 0.05))
+
+    def stop(self, ctx: RunContext, handle: dict[str, Any], grace: float) -> None:
+        import docker.errors
+
+        with self.errors("stop the container"), contextlib.suppress(docker.errors.NotFound):
+            self.client().api.stop(handle["container_id"], timeout=max(0, math.ceil(grace)))
+
+    def finish(self, ctx: RunContext, handle: dict[str, Any]) -> None:
+        """Copy every export out of the (ended) container into its destination."""
+        import docker.errors
+
+        exports = self._plan(ctx).exports
+        if not exports:
+            return
+        artifacts = ctx.artifacts_dir or ctx.run_dir / "artifacts"
+        api = self.client().api
+        for path, local in exports:
+            dest = Path(local) if local else artifacts / path.strip("/")
+            try:
+                with self.errors("copy the export out"):
+                    stream, _ = api.get_archive(handle["container_id"], path)
+                    _extract_single_root(stream, dest)
+            except BackendError as exc:
+                if isinstance(exc.__cause__, docker.errors.NotFound):
+                    ctx.provision(f"export {path} does not exist in the container: nothing copied")
+                    continue
+                raise
+            ctx.provision(f"exported {path} to {dest}")
+
+    def cleanup(self, ctx: RunContext, handle: dict[str, Any] | None) -> None:
+        import docker.errors
+
+        client = self.client()
+        label = {"label": [f"{RUN_LABEL}={ctx.run_id}"]}
+        with self.errors("remove the run's containers and volumes"):
+            for container in client.containers.list(all=True, filters=label):
+                with contextlib.suppress(docker.errors.NotFound):
+                    container.remove(force=True, v=True)
+            for volume in client.volumes.list(filters=label):
+                if volume.attrs.get("Labels", {}).get(KEEP_LABEL) != "true":
+                    with contextlib.suppress(docker.errors.NotFound):
+                        volume.remove(force=True)
+
+    # --- capabilities -------------------------------------------------------------------------
+
+    def needs_tunnel(self) -> bool:
+        return self.url.startswith("ssh://")
+
+    def port_target(self, ctx: RunContext, handle: dict[str, Any], container_port: int) -> tuple[str, int]:
+        with self.errors("report the container's ports"):
+            info = self.client().api.inspect_container(handle["container_id"])
+        for proto in ("tcp", "udp"):
+            bindings = (info["NetworkSettings"].get("Ports") or {}).get(f"{container_port}/{proto}")
+            if bindings:
+                host_ip = bindings[0].get("HostIp") or "127.0.0.1"
+                return ("127.0.0.1" if host_ip in ("0.0.0.0", "::") else host_ip), int(bindings[0]["HostPort"])
+        if info["HostConfig"].get("NetworkMode") == "host":
+            return self._engine_host(), container_port
+        raise BackendError(f"port {container_port} of run {ctx.run_id} is not published: add it to the spec's ports.")
+
+    def _engine_host(self) -> str:
+        if self.url.startswith("tcp://"):
+            return self.url[len("tcp://"):].rsplit(":", 1)[0]
+        return "127.0.0.1"
+
+    def shell_argv(self, ctx: RunContext, handle: dict[str, Any]) -> list[str]:
+        docker_cli = shutil.which("docker")
+        if docker_cli is None:
+            raise BackendError("the docker command is not installed on this machine: install docker.io "
+                               "(or docker-ce-cli) to open a shell in a container.")
+        container = self._container(ctx, handle)
+        if container is None or container.status != "running":
+            raise BackendError(f"run {ctx.run_id} has no running container: a shell needs a running run.")
+        return [docker_cli, *self.cli_flags(), "exec", "-it", container.id,
+                "/bin/sh", "-c", "command -v bash >/dev/null 2>&1 && exec bash || exec sh"]
+
+    def cli_flags(self) -> list[str]:
+        """docker CLI flags that reach the same engine as this backend."""
+        cluster = self.cluster
+        if cluster.context:
+            return ["--context", cluster.context]
+        if not cluster.host:
+            return []
+        flags = ["-H", cluster.host]
+        if cluster.cert_path or cluster.tls_verify:
+            folder = Path(cluster.cert_path or "~/.docker").expanduser()
+            flags += ["--tlsverify" if cluster.tls_verify is not False else "--tls",
+                      f"--tlscacert={folder / 'ca.pem'}", f"--tlscert={folder / 'cert.pem'}",
+                      f"--tlskey={folder / 'key.pem'}"]
+        return flags
+
+    def sample(self, ctx: RunContext, handle: dict[str, Any]) -> dict[str, float]:
+        with self.errors("report the container's stats"):
+            stats = self.client().api.stats(handle["container_id"], stream=False)
+        return stats_sample(stats)
+
+
+# --- helpers (pure unless they say otherwise) -----------------------------------------------------
+
+
+def exit_info(state: dict[str, Any]) -> ExitInfo:
+    """ExitInfo from a container's `State`: OOM kills, engine errors and signals as the reason."""
+    code = state.get("ExitCode")
+    if state.get("OOMKilled"):
+        return ExitInfo(code, "OOMKilled")
+    if state.get("Error"):
+        return ExitInfo(code, state["Error"])
+    if code is not None and code > 128:
+        return ExitInfo(code, f"signal {code - 128}")
+    return ExitInfo(code)
+
+
+def stats_sample(stats: dict[str, Any]) -> dict[str, float]:
+    """CPU percent (of one core = 100) and memory bytes from one `docker stats` record."""
+    cpu, pre = stats.get("cpu_stats") or {}, stats.get("precpu_stats") or {}
+    cpu_delta = cpu.get("cpu_usage", {}).get("total_usage", 0) - pre.get("cpu_usage", {}).get("total_usage", 0)
+    system_delta = cpu.get("system_cpu_usage", 0) - pre.get("system_cpu_usage", 0)
+    cores = cpu.get("online_cpus") or len(cpu.get("cpu_usage", {}).get("percpu_usage") or []) or 1
+    percent = 100.0 * cores * cpu_delta / system_delta if system_delta > 0 and cpu_delta > 0 else 0.0
+    memory = stats.get("memory_stats") or {}
+    details = memory.get("stats") or {}
+    cache = details.get("total_inactive_file", details.get("inactive_file", details.get("cache", 0)))
+    out = {"cpu_percent": round(percent, 2), "memory_bytes": float(max(memory.get("usage", 0) - cache, 0))}
+    limit = memory.get("limit")
+    if limit:
+        out["memory_limit_bytes"] = float(limit)
+    return out
+
+
+def demux_frames(chunks: Iterable[bytes]) -> Iterator[bytes]:
+    """Payloads of Docker's multiplexed log stream (8-byte header: stream, 3 zero bytes, length).
+
+    Consecutive frames that arrive in one chunk are joined, so a fast producer costs one yield per
+    network read rather than one per line.
+    """
+    buffer = bytearray()
+    header = struct.Struct(">BxxxL")
+    for chunk in chunks:
+        buffer += chunk
+        out = bytearray()
+        pos = 0
+        while len(buffer) - pos >= 8:
+            (_, length) = header.unpack_from(buffer, pos)
+            if len(buffer) - pos - 8 < length:
+                break
+            out += buffer[pos + 8:pos + 8 + length]
+            pos += 8 + length
+        del buffer[:pos]
+        if out:
+            yield bytes(out)
+
+
+def _raw_chunks(response) -> Iterator[bytes]:
+    """Body bytes of a streamed HTTP response as they arrive (never waiting for a full buffer).
+
+    Docker sends log streams chunk-encoded, one HTTP chunk per log line; reading the socket in
+    blocks and undoing the chunking here costs far less than one read call per chunk.
+    """
+    fp = getattr(getattr(response.raw, "_fp", None), "fp", None)
+    if fp is None or not hasattr(fp, "read1"):
+        return iter(lambda: response.raw.read1(65536), b"")
+    blocks = iter(lambda: fp.read1(65536), b"")
+    if response.headers.get("Transfer-Encoding", "").lower() == "chunked":
+        return dechunk(blocks)
+    return blocks
+
+
+def dechunk(blocks: Iterable[bytes]) -> Iterator[bytes]:
+    """The payload of an HTTP/1.1 chunked body given as arbitrary blocks of its encoded bytes."""
+    buffer = bytearray()
+    for block in blocks:
+        buffer += block
+        out = bytearray()
+        pos = 0
+        while True:
+            eol = buffer.find(b"\r\n", pos)
+            if eol < 0:
+                break
+            size = int(bytes(buffer[pos:eol]).split(b";", 1)[0], 16)
+            if size == 0:
+                if out:
+                    yield bytes(out)
+                return
+            end = eol + 2 + size
+            if len(buffer) < end + 2:
+                break
+            out += buffer[eol + 2:end]
+            pos = end + 2
+        del buffer[:pos]
+        if out:
+            yield bytes(out)
+
+
+def _extract_single_root(stream: Iterable[bytes], dest: Path) -> None:
+    """Extract a `get_archive` tar into `dest`, dropping its single top-level folder name."""
+    with tempfile.TemporaryFile() as tmp:
+        for chunk in stream:
+            tmp.write(chunk)
+        tmp.seek(0)
+        with tarfile.open(fileobj=tmp) as tar:
+            members = tar.getmembers()
+            if len(members) == 1 and members[0].isfile():
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                members[0].name = dest.name
+                tar.extract(members[0], dest.parent, filter="data")
+                return
+            dest.mkdir(parents=True, exist_ok=True)
+            for member in members:
+                _, _, rest = member.name.partition("/")
+                if not rest:
+                    continue
+                member.name = rest
+                tar.extract(member, dest, filter="data")
+
+
+def _git_clone(url: str, ref: str | None, dest: Path) -> Path:
+    """Clone `url` (at `ref`) into `dest` with this machine's git; BackendError on failure."""
+    if shutil.which("git") is None:
+        raise BackendError(f"git is not installed on this machine: install git to import {url}.")
+    commands = [["git", "clone", "--quiet", url, str(dest)]] if ref else [
+        ["git", "clone", "--quiet", "--depth", "1", url, str(dest)]]
+    if ref:
+        commands.append(["git", "-C", str(dest), "checkout", "--quiet", ref])
+    for argv in commands:
+        done = subprocess.run(argv, capture_output=True, text=True, stdin=subprocess.DEVNULL,
+                              env={"GIT_TERMINAL_PROMPT": "0", "PATH": _path_env()})
+        if done.returncode != 0:
+            detail = (done.stderr.strip().splitlines() or ["git failed"])[-1]
+            raise BackendError(f"git {shlex.join(argv[1:2])} of {url} failed ({detail}): check the URL and ref.")
+    return dest
+
+
+def _path_env() -> str:
+    import os
+
+    return os.environ.get("PATH", "/usr/bin:/bin")
+
+
+def _explain(exc) -> str:
+    return str(getattr(exc, "explanation", None) or exc).rstrip(".")
