@@ -36,8 +36,9 @@ def _env_name(name: str) -> str:
 def _env_item(item: Any) -> str:
     if isinstance(item, dict):
         raise ValueError("expected `NAME=value` or `NAME`; YAML read a mapping here (is there a `: `?)")
+    item = _scalar_text(item)
     if not isinstance(item, str):
-        item = _scalar_text(item)
+        raise ValueError(f"expected `NAME=value` or `NAME`, got {'nothing' if item is None else item!r}")
     _env_name(item.split("=", 1)[0])
     return item
 

@@ -155,7 +155,7 @@ def parse_cpu(value: Any) -> tuple[str | None, Range | None]:
             count = None if value.get("count") is None else parse_count_range(value["count"])
             return (None if arch is None else str(arch).lower()), count
         return None, (parse_count_range(value) if value else None)
-    if isinstance(value, str) and ":" in value or isinstance(value, str) and value.strip().isalpha():
+    if isinstance(value, str) and (":" in value or any(c.isalpha() for c in value)):
         arch = count = None
         for token in value.replace(" ", "").split(":"):
             if not token:

@@ -270,11 +270,16 @@ def _document(doc: yamlpos.ParsedDocument, file: str) -> Document:
     ctx = _Context(doc, file, model, family, typ)
     try:
         parsed = model.model_validate(value)
+        spec = parsed.to_runspec()
     except ValidationError as exc:
         problems = sorted({ctx.translate(e) for e in exc.errors(include_url=False)},
                           key=lambda p: (p.line, p.column, p.message))
         return Document(file, doc.index, kind, problems=problems)
-    spec = parsed.to_runspec()
+    except Exception as exc:  # a validator bug must still come back as a problem, never a traceback
+        line, col = doc.start
+        return Document(file, doc.index, kind, problems=[Problem(
+            file, line, col, "", f"this document could not be validated ({type(exc).__name__}: {exc}); "
+                                 "please report it with the file")])
     spec.source_file = None if file.startswith("<") else file
     spec.source_text = doc.text
     spec.document_index = doc.index
