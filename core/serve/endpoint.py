@@ -213,23 +213,3 @@ class Endpoint:
             finally:
                 up.outstanding -= 1
                 traffic.inflight -= 1
-
-
-async def probe(host: str, port: int, path: str | None = None, timeout: float = 1.0) -> bool:
-    """Is a replica ready? TCP: the port accepts a connection. HTTP: `GET path` answers < 500."""
-    try:
-        reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
-    except (OSError, asyncio.TimeoutError):
-        return False
-    if not path:
-        writer.close()
-        return True
-    writer.close()
-    from aiohttp import ClientError, ClientSession, ClientTimeout
-
-    try:
-        async with ClientSession(timeout=ClientTimeout(total=timeout)) as session:
-            async with session.get(f"http://{host}:{port}{path}", allow_redirects=False) as resp:
-                return resp.status < 500
-    except (ClientError, asyncio.TimeoutError, OSError):
-        return False

@@ -73,23 +73,22 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 def probe_sync(host: str, port: int, path: str | None, timeout: float = 0.5) -> bool:
     """Blocking readiness check: TCP connect, or HTTP GET `path` answering < 500."""
-    try:
-        conn = socket.create_connection((host, port), timeout=timeout)
-    except OSError:
-        return False
-    conn.close()
     if not path:
-        return True
+        try:
+            socket.create_connection((host, port), timeout=timeout).close()
+            return True
+        except OSError:
+            return False
     import http.client
 
+    client = http.client.HTTPConnection(host, port, timeout=timeout)
     try:
-        client = http.client.HTTPConnection(host, port, timeout=timeout)
         client.request("GET", path)
-        status = client.getresponse().status
-        client.close()
-        return status < 500
+        return client.getresponse().status < 500
     except (OSError, http.client.HTTPException):
         return False
+    finally:
+        client.close()
 
 
 @dataclass

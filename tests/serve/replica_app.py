@@ -34,7 +34,8 @@ class Handler(BaseHTTPRequestHandler):
 
 
 ThreadingHTTPServer.daemon_threads = True
-server = ThreadingHTTPServer(("127.0.0.1", int(os.environ["PORT"])), Handler)
+port = int(sys.argv[sys.argv.index("--port") + 1]) if "--port" in sys.argv else int(os.environ["PORT"])
+server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
 print(f"listening on {server.server_address[1]}", flush=True)
 sys.stdout.flush()
 server.serve_forever()

@@ -7,7 +7,7 @@ from collections import Counter
 
 import aiohttp
 
-from core.serve.endpoint import Endpoint, Upstream, probe
+from core.serve.endpoint import Endpoint, Upstream
 
 
 async def fetch_many(url: str, n: int, path: str = "/", concurrency: int = 8) -> list[tuple[int, str]]:
@@ -100,10 +100,12 @@ async def test_least_outstanding_prefers_the_idle_replica(replica_procs) -> None
         await ep.stop()
 
 
-async def test_readiness_probe_tcp_and_http(replica_procs) -> None:
-    _, port = replica_procs(1, 0)
-    assert await probe("127.0.0.1", port)
-    assert await probe("127.0.0.1", port, "/health")
+def test_readiness_probe_tcp_and_http(replica_procs) -> None:
+    from core.serve.keeper import probe_sync
     from tests.serve.conftest import free_port
 
-    assert not await probe("127.0.0.1", free_port())
+    _, port = replica_procs(1, 0)
+    assert probe_sync("127.0.0.1", port, None)
+    assert probe_sync("127.0.0.1", port, "/health")
+    assert not probe_sync("127.0.0.1", free_port(), None)
+    assert not probe_sync("127.0.0.1", free_port(), "/health")

@@ -1,0 +1,227 @@
+"""Revisions with real replicas (local processes serving HTTP) behind the service's endpoint.
+
+Everything runs for real: `vessl-tui revision` actions, the detached keeper process, the engine's
+supervised runs, the aiohttp endpoint. Waits poll the store; nothing asserts on wall time.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import signal
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+from click.testing import CliRunner
+
+from core.cli.main import cli
+from core.serve.actions import ServeActions
+from tests.serve.conftest import REPLICA_APP
+
+
+def service_yaml(name: str = "echo", replicas: str = "1..3", scaling: str = "", probe: bool = True) -> str:
+    text = (f"type: service\nname: {name}\ncommands:\n  - exec python3 {REPLICA_APP} --port $PORT\n"
+            f"port: 8000\nreplicas: {replicas}\n")
+    text += scaling or "scaling:\n  metric: rps\n  target: 1000\n"
+    if probe:
+        text += "probes:\n  - type: http\n    url: /health\n"
+    return text
+
+
+def cli_ok(*args: str) -> str:
+    result = CliRunner().invoke(cli, ["revision", *args], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def wait_until(predicate, timeout: float = 60.0, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def revision(ref: str):
+    return ServeActions().resolve(ref)
+
+
+def endpoint_of(service: str) -> str:
+    actions = ServeActions()
+    return wait_until(lambda: actions.live_endpoint(actions.store.service(service)), what="the endpoint")
+
+
+def get(url: str, path: str = "/") -> tuple[int, str]:
+    parsed = urlparse(url)
+    conn = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=10)
+    try:
+        conn.request("GET", path)
+        resp = conn.getresponse()
+        return resp.status, resp.read().decode()
+    finally:
+        conn.close()
+
+
+def running(ref: str, ready: int):
+    def check():
+        rev = revision(ref)
+        return rev.status == "running" and rev.ready == ready and rev
+    return check
+
+
+class Traffic(threading.Thread):
+    """Requests in a loop until stopped; counts answers per body prefix and every failure."""
+
+    def __init__(self, url: str, rate: float | None = None):
+        super().__init__(daemon=True)
+        self.url, self.rate = url, rate
+        self.halt = threading.Event()
+        self.ok: Counter = Counter()
+        self.failures: list[str] = []
+
+    def run(self) -> None:
+        while not self.halt.is_set():
+            try:
+                status, body = get(self.url)
+                if status == 200:
+                    self.ok[body.rsplit(" ", 1)[0]] += 1
+                else:
+                    self.failures.append(f"{status} {body}")
+            except OSError as exc:
+                self.failures.append(repr(exc))
+            if self.rate:
+                time.sleep(1 / self.rate)
+
+    def stop(self) -> None:
+        self.halt.set()
+        self.join()
+
+
+@pytest.fixture
+def spec_file(tmp_path: Path):
+    def write(text: str, name: str = "svc.yml") -> str:
+        path = tmp_path / name
+        path.write_text(text)
+        return str(path)
+    return write
+
+
+@pytest.fixture(autouse=True)
+def stop_everything():
+    yield
+    actions = ServeActions()
+    for rev in actions.store.revisions():
+        if rev.active:
+            actions.stop(f"{rev.service}:{rev.number}")
+    for svc in actions.store.services():
+        wait_until(lambda: not actions.live_endpoint(actions.store.service(svc.name)), what="the keeper to exit")
+
+
+def test_start_scale_1_3_1_without_a_failed_request(spec_file) -> None:
+    assert cli_ok("create", spec_file(service_yaml()), "--start").strip() == "echo:1 starting"
+    wait_until(running("echo:1", 1), what="one ready replica")
+    url = endpoint_of("echo")
+    traffic = Traffic(url)
+    traffic.start()
+    try:
+        cli_ok("scale", "echo:1", "3")
+        wait_until(running("echo:1", 3), what="three ready replicas")
+        before = dict(traffic.ok)
+        wait_until(lambda: all(traffic.ok[f"rev=? replica={i}"] > before.get(f"rev=? replica={i}", 0) + 5
+                               for i in range(3)), what="traffic on every replica")
+        cli_ok("scale", "echo:1", "1")
+        wait_until(running("echo:1", 1), what="back to one replica")
+        time.sleep(0.5)
+    finally:
+        traffic.stop()
+    assert traffic.failures == []
+    assert set(traffic.ok) == {"rev=? replica=0", "rev=? replica=1", "rev=? replica=2"}
+    listed = json.loads(cli_ok("list", "--json"))
+    assert [(r["number"], r["status"], r["replicas"], r["endpoint"]) for r in listed] == [(1, "running", "1/1", url)]
+    events = [e.message for e in ServeActions().store.events("echo", 1, kinds=("replica",))]
+    assert "replica 2 stopped" in events and "replica 1 stopped" in events
+
+
+def test_killed_replica_is_replaced_and_counted(spec_file) -> None:
+    cli_ok("create", spec_file(service_yaml(replicas="2")), "--start")
+    wait_until(running("echo:1", 2), what="two ready replicas")
+    url = endpoint_of("echo")
+    victim = ServeActions().store.replicas("echo", 1)[1]
+    _, body = wait_until(lambda: (lambda r: r if "replica=1" in r[1] else None)(get(url)), what="replica 1 answering")
+    os.kill(int(body.rsplit("pid=", 1)[1]), signal.SIGKILL)
+    wait_until(lambda: ServeActions().store.replicas("echo", 1)[1].restarts == 1, what="the restart")
+    wait_until(running("echo:1", 2), what="the replacement to be ready")
+    replaced = ServeActions().store.replicas("echo", 1)[1]
+    assert replaced.run_id != victim.run_id and replaced.restarts == 1 and replaced.last_exit
+    assert revision("echo:1").restarts == 1
+    shown = cli_ok("show", "echo:1")
+    assert "restarts 1" in shown and "restart 1 in" in shown
+
+
+def test_stop_reproduce_delete(spec_file) -> None:
+    cli_ok("create", spec_file(service_yaml(replicas="1")), "--start")
+    wait_until(running("echo:1", 1), what="a ready replica")
+    runs = [r.run_id for r in ServeActions().store.replicas("echo", 1)]
+    refused = CliRunner().invoke(cli, ["revision", "delete", "echo:1"])
+    assert refused.exit_code == 1
+    assert refused.output.strip() == "error: revision 1 of echo is running; stop it first or delete with --force."
+    assert cli_ok("stop", "echo:1").strip() == "echo:1 stopped"
+    wait_until(lambda: not ServeActions().live_endpoint(ServeActions().store.service("echo")), what="endpoint down")
+    from core.engine import Engine
+
+    wait_until(lambda: all(Engine().get(run_id).status == "stopped" for run_id in runs), what="replica runs stopped")
+    assert cli_ok("reproduce", "echo:1").strip() == "echo:2 created"
+    assert revision("echo:2").spec_json == revision("echo:1").spec_json
+    cli_ok("start", "echo:2")
+    wait_until(running("echo:2", 1), what="the reproduced revision running")
+    assert get(endpoint_of("echo"))[0] == 200
+    assert cli_ok("delete", "echo:2", "--force").strip() == "echo:2 deleted"
+    assert [r["number"] for r in json.loads(cli_ok("list", "--json"))] == [1]
+
+
+def test_weighted_split_between_two_revisions(spec_file) -> None:
+    path = spec_file(service_yaml(replicas="1").replace("--port $PORT", "--port $PORT --rev"))
+    cli_ok("create", path, "--start")
+    cli_ok("create", path, "--start")
+    wait_until(lambda: running("echo:1", 1)() and running("echo:2", 1)(), what="both revisions running")
+    url = endpoint_of("echo")
+    assert cli_ok("traffic", "echo", "1=90", "2=10").strip() == "echo: 1=90 2=10"
+    time.sleep(1.0)  # the keeper applies new weights within a tick
+    runs = {r.revision: r.run_id for r in ServeActions().store.replicas("echo")}
+    pids = Counter()
+    for _ in range(1000):
+        status, body = get(url)
+        assert status == 200
+        pids[body.rsplit("pid=", 1)[1]] += 1
+    shares = sorted(pids.values(), reverse=True)
+    assert len(runs) == 2 and len(shares) == 2
+    assert abs(shares[0] / 1000 - 0.90) <= 0.03 and abs(shares[1] / 1000 - 0.10) <= 0.03, pids
+
+
+def test_autoscaler_follows_load_within_bounds_without_flapping(spec_file) -> None:
+    scaling = ("scaling:\n  metric: rps\n  target: 4\n  scale_up_delay: 1s\n  scale_down_delay: 4s\n")
+    cli_ok("create", spec_file(service_yaml(replicas="1..3", scaling=scaling)), "--start")
+    wait_until(running("echo:1", 1), what="one ready replica")
+    url = endpoint_of("echo")
+    load = Traffic(url, rate=40)
+    load.start()
+    try:
+        wait_until(lambda: revision("echo:1").desired == 3, what="scale up to max")
+        wait_until(running("echo:1", 3), what="three ready replicas under load")
+    finally:
+        load.stop()
+    assert load.failures == []
+    wait_until(running("echo:1", 1), timeout=90, what="scale back down to min")
+    decisions = [e.message for e in ServeActions().store.events("echo", 1, kinds=("scale",))]
+    assert decisions and all("rps" in d for d in decisions), decisions
+    counts = [int(d.split(" -> ")[1].split()[0]) for d in decisions]
+    assert all(1 <= c <= 3 for c in counts)
+    directions = ["up" if "scale up" in d else "down" for d in decisions]
+    assert directions == sorted(directions, key=lambda d: d == "down"), decisions  # all ups, then all downs
