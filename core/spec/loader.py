@@ -190,7 +190,8 @@ def detect(value: Any) -> tuple[str | None, str | None, str | None]:
 _AMD_LIKE = re.compile(r"^(mi\d|gaudi|n150|n300|amd|intel|tenstorrent|tt$)", re.I)
 
 
-def _warnings(ctx: _Context, spec: RunSpec) -> list[Problem]:
+def _warnings(ctx: _Context, spec: RunSpec | None) -> list[Problem]:
+    """Deprecated forms and fields that mean nothing where the run goes; `spec` None: invalid document."""
     v, out = ctx.doc.value, []
     if ctx.family == "dstack":
         gpu = (v.get("resources") or {}).get("gpu") if isinstance(v.get("resources"), dict) else None
@@ -205,12 +206,12 @@ def _warnings(ctx: _Context, spec: RunSpec) -> list[Problem]:
         if "home_dir" in v:
             out.append(ctx.problem(("home_dir",), "`home_dir` is deprecated and has no effect", at_key=True,
                                    severity="warning"))
-        g = spec.resources.gpu
-        if spec.image is None and ctx.kind != "fleet" and not v.get("docker") and (
+        g = spec.resources.gpu if spec else None
+        if spec and spec.image is None and ctx.kind != "fleet" and not v.get("docker") and (
                 g.vendor in ("amd", "intel", "tenstorrent") or any(_AMD_LIKE.match(n) for n in g.names)):
             out.append(ctx.problem(("resources", "gpu"), "dstack needs an `image` for non-NVIDIA GPUs; "
                                                           "set `image:`", severity="warning"))
-    else:
+    elif spec is not None:
         res = spec.resources
         if res.cluster == "local":
             for field, path in (("image", ("image",)), ("node_names", ("resources", "node_names")),
@@ -219,10 +220,11 @@ def _warnings(ctx: _Context, spec: RunSpec) -> list[Problem]:
                     out.append(ctx.problem(path, f"`{path[-1]}` means nothing on the `local` cluster "
                                                  "(processes on this machine); it is ignored",
                                            at_key=True, severity="warning"))
-        if isinstance(v.get("resources"), dict) and "accelerators" in v["resources"]:
-            out.append(ctx.problem(("resources", "accelerators"), "`accelerators` is a legacy form; use "
-                                   "`requests: {nvidia.com/gpu: {device_type, quantity}}`", at_key=True,
-                                   severity="warning"))
+    if ctx.family == "vessl" and isinstance(v.get("resources"), dict) and "accelerators" in v["resources"]:
+        out.append(ctx.problem(("resources", "accelerators"), "`accelerators` is a legacy form; use "
+                               "`requests: {nvidia.com/gpu: {device_type, quantity}}`", at_key=True,
+                               severity="warning"))
+    if ctx.family == "vessl" and spec is not None:
         if spec.service and spec.ports and not any(
                 p.container_port == spec.service.port for p in spec.ports[:len(v.get("ports") or [])]):
             out.append(ctx.problem(("service", "expose"), f"port {spec.service.port} is not among `ports`",
@@ -272,7 +274,7 @@ def _document(doc: yamlpos.ParsedDocument, file: str) -> Document:
         parsed = model.model_validate(value)
         spec = parsed.to_runspec()
     except ValidationError as exc:
-        problems = sorted({ctx.translate(e) for e in exc.errors(include_url=False)},
+        problems = sorted({ctx.translate(e) for e in exc.errors(include_url=False)} | set(_warnings(ctx, None)),
                           key=lambda p: (p.line, p.column, p.message))
         return Document(file, doc.index, kind, problems=problems)
     except Exception as exc:  # a validator bug must still come back as a problem, never a traceback
