@@ -37,6 +37,7 @@ from urllib.parse import urlparse
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from core.engine import EngineError
 from core.paths import config_path, home_path  # noqa: F401  (re-exported: part of this module's contract)
 from core.spec.errors import Problem
 
@@ -79,7 +80,7 @@ class Preset(BaseModel):
     description: str | None = None
 
 
-class ConfigError(ValueError):
+class ConfigError(EngineError):
     """The config file is invalid, or names something unknown. `problems` point into the file."""
 
     def __init__(self, message: str, problems: list[Problem] | None = None):

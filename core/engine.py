@@ -132,6 +132,16 @@ _RECORD_FIELDS = tuple(f.name for f in fields(RunRecord))
 _PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)
 
 
+def _scrub(text: str, values: Any) -> str:
+    """`text` with every secret value (as it would appear in JSON) replaced by the placeholder."""
+    from core.spec.runspec import SECRET_PLACEHOLDER
+
+    for value in sorted(values, key=len, reverse=True):
+        if len(value) >= 4:
+            text = text.replace(json.dumps(value)[1:-1], SECRET_PLACEHOLDER)
+    return text
+
+
 def record_from_row(row: dict[str, Any]) -> RunRecord:
     return RunRecord(**{name: row[name] for name in _RECORD_FIELDS if name in row})
 
@@ -341,7 +351,7 @@ class Engine:
             "preset": resolution.preset,
             "tags": list(spec.tags),
             "labels": dict(labels or {}),
-            "spec_json": stored.model_dump_json(),
+            "spec_json": _scrub(stored.model_dump_json(), secret_values.values()),
             "resources": {**resolution.as_dict(), "cluster_config": target.model_dump(mode="json")},
         }
         self.store.insert_run(row, event="submitted")

@@ -371,6 +371,9 @@ class LocalBackend(Backend, PortAccess, ShellAccess, RunMetrics):
             _signal_group(pgid, signal.SIGKILL)
 
     def finish(self, ctx: RunContext, handle: dict[str, Any]) -> None:
+        if _group_alive(handle.get("pgid")):  # processes the commands left in the background
+            ctx.provision("stopping processes the commands left running")
+            self.stop(ctx, handle, ctx.spec.grace_seconds)
         work = Path(handle.get("work_dir") or work_dir(ctx.run_dir))
         for volume in ctx.spec.volumes:
             if volume.kind != "export":
