@@ -30,6 +30,7 @@ from __future__ import annotations
 import secrets
 import shlex
 import stat
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
@@ -85,8 +86,9 @@ def run_script(spec: "RunSpec", jupyter: bool) -> str:
     if jupyter:
         idle = spec.interactive.idle_timeout if spec.interactive else None
         cull = f" --ServerApp.shutdown_no_activity_timeout={int(idle)}" if idle else ""
-        lines.append(f"jupyter lab --no-browser --allow-root --ip=127.0.0.1 --port={JUPYTER_PORT} "
-                     f"--ServerApp.port_retries=0{cull} > ../jupyter.log 2>&1 &")
+        lines.append(f"if command -v jupyter >/dev/null 2>&1; then jupyter lab --no-browser --allow-root "
+                     f"--ip=127.0.0.1 --port={JUPYTER_PORT} --ServerApp.port_retries=0{cull} "
+                     "> ../jupyter.log 2>&1 & fi")
     default_dir = spec.working_dir
     for step, command in enumerate(spec.commands):
         if command.wait is not None:
@@ -109,18 +111,19 @@ def env_exports(env: dict[str, str]) -> str:
 
 def launch_script(run_dir: str, env: dict[str, str], script: str, shell: str = "sh") -> str:
     """What `sh -s` reads on stdin to start a run: exports, the run folder, the detached wrapper.
-    Prints the wrapper's pid."""
+    Prints the wrapper's pid, then the run folder's absolute path."""
     marker = f"VESSL_TUI_EOF_{secrets.token_hex(8)}"
     return (
         "set -e\n"
         + env_exports(env)
         + f"mkdir -p {q(run_dir)}/work && cd {q(run_dir)}\n"
+        + 'VESSL_TUI_RUN_DIR="$(pwd)"; export VESSL_TUI_RUN_DIR\n'
         + "rm -f pid exit_code\n"
         + f"cat > run.sh <<'{marker}'\n{script}{marker}\n"
         + f"cat > wrapper.sh <<'{marker}'\n{WRAPPER.format(shell=shell)}{marker}\n"
         + "setsid nohup sh ./wrapper.sh </dev/null >/dev/null 2>&1 &\n"
         + "i=0; while [ ! -s pid ] && [ $i -lt 500 ]; do sleep 0.01; i=$((i+1)); done\n"
-        + "cat pid\n"
+        + 'cat pid; echo "$VESSL_TUI_RUN_DIR"\n'
     )
 
 
@@ -159,7 +162,7 @@ class SshBackend(Backend, PortAccess, ShellAccess, RunMetrics, HostKeys):
     def __init__(self, cluster: "ClusterConfig"):
         super().__init__(cluster)
         self.target = resolve_target(cluster)
-        self._home: str | None = None
+        self._local = threading.local()  # one SFTP session per thread
 
     # --- connection ------------------------------------------------------------------------------
 
@@ -183,16 +186,31 @@ class SshBackend(Backend, PortAccess, ShellAccess, RunMetrics, HostKeys):
                     raise
                 time.sleep(0.2)
 
-    def _root(self) -> str:
-        root = self.cluster.work_root or "~/.vessl-tui"
-        if root.startswith("~"):
-            if self._home is None:
-                self._home = self._run("printf %s \"$HOME\"")[1]
-            root = self._home + root[1:]
-        return root
-
     def _dir(self, ctx: RunContext, handle: dict[str, Any] | None = None) -> str:
-        return (handle or {}).get("dir") or remote_run_dir(self._root(), ctx.run_id)
+        """The run folder: absolute once started (from the handle), before that relative to the
+        login directory, where both exec channels and SFTP start."""
+        if handle and handle.get("dir"):
+            return handle["dir"]
+        root = self.cluster.work_root or "~/.vessl-tui"
+        root = root[2:] or "." if root.startswith("~/") else ("." if root == "~" else root)
+        return remote_run_dir(root, ctx.run_id)
+
+    def _sftp(self, deadline: float = RECONNECT_DEADLINE_S) -> Any:
+        """This thread's SFTP session on the shared connection (renewed after a reconnect)."""
+        conn = _pool_get(self.target)
+        conn.ensure(deadline=deadline)
+        cached = getattr(self._local, "sftp", None)
+        if cached is not None and cached[0] == (id(conn), conn.connects) and conn.is_alive():
+            return cached[1]
+        _close(cached[1] if cached else None)
+        sftp = conn.sftp()
+        self._local.sftp = ((id(conn), conn.connects), sftp)
+        return sftp
+
+    def _forget_sftp(self) -> None:
+        cached = getattr(self._local, "sftp", None)
+        self._local.sftp = None
+        _close(cached[1] if cached else None)
 
     # --- Backend ---------------------------------------------------------------------------------
 
@@ -240,17 +258,19 @@ class SshBackend(Backend, PortAccess, ShellAccess, RunMetrics, HostKeys):
 
     def prepare(self, ctx: RunContext) -> None:
         ctx.provision(f"connecting to {self.target.label}")
-        self._run("true", deadline=30.0)
         run_dir = self._dir(ctx)
         exports = [_remote_path(run_dir, v.path) for v in ctx.spec.volumes if v.kind == "export"]
-        self._run(f"mkdir -p {q(run_dir)}/work " + " ".join(q(p) for p in exports))
+        jupyter = bool(ctx.spec.interactive and ctx.spec.interactive.jupyter)
+        check = "; command -v jupyter >/dev/null 2>&1 && echo jupyter" if jupyter else ""
+        code, out, err = self._run(f"mkdir -p {q(run_dir)}/work {' '.join(q(p) for p in exports)}{check}; true",
+                                   deadline=30.0)
         for volume in ctx.spec.volumes:
             if ctx.stop_requested.is_set():
                 return
             if volume.kind == "import":
                 self._import(ctx, run_dir, volume)
-        if ctx.spec.interactive and ctx.spec.interactive.jupyter:
-            if self._run("command -v jupyter")[0] == 0:
+        if jupyter:
+            if "jupyter" in out:
                 ctx.provision(f"Jupyter will listen on 127.0.0.1:{JUPYTER_PORT} of {self.target.hostname}")
             else:
                 ctx.provision(f"Jupyter is not installed on {self.target.hostname}; the run starts without it "
@@ -296,17 +316,16 @@ class SshBackend(Backend, PortAccess, ShellAccess, RunMetrics, HostKeys):
     def start(self, ctx: RunContext) -> dict[str, Any]:
         run_dir = self._dir(ctx)
         jupyter = bool(ctx.spec.interactive and ctx.spec.interactive.jupyter)
-        if jupyter and self._run("command -v jupyter")[0] != 0:
-            jupyter = False
         token = secrets.token_hex(16) if jupyter else None
         script = launch_script(run_dir, self._env(ctx, run_dir, token), run_script(ctx.spec, jupyter))
         code, out, err = self._run("sh -s", stdin=script.encode(), deadline=30.0)
-        pid = out.strip().splitlines()[-1] if out.strip() else ""
+        printed = out.strip().splitlines()
+        pid = printed[-2] if len(printed) >= 2 else ""
         if code != 0 or not pid.isdigit():
             detail = (err or out).strip().splitlines()
             raise BackendError(f"could not start the run on {self.target.hostname}: "
                                f"{detail[-1] if detail else f'exit {code}'}.")
-        handle: dict[str, Any] = {"host": self.target.label, "dir": run_dir, "pid": int(pid)}
+        handle: dict[str, Any] = {"host": self.target.label, "dir": printed[-1], "pid": int(pid)}
         if jupyter:
             handle["jupyter_port"] = JUPYTER_PORT
         return handle
@@ -316,21 +335,38 @@ class SshBackend(Backend, PortAccess, ShellAccess, RunMetrics, HostKeys):
         return out.strip() != "gone"
 
     def _status(self, handle: dict[str, Any], deadline: float) -> ExitInfo | None:
-        return _exit_info(self._run(status_command(handle["dir"], handle["pid"]), deadline=deadline)[1])
+        """The exit once written, else None while the wrapper lives; read over SFTP (the exit code
+        file, then /proc/PID/stat), falling back to a shell check where /proc is absent."""
+        end = time.monotonic() + deadline
+        while True:
+            try:
+                sftp = self._sftp(deadline=max(0.0, end - time.monotonic()))
+                written = _read_at(sftp, f"{handle['dir']}/exit_code", 0)
+                if written.strip():
+                    return _exit_info(written.decode())
+                proc = _read_at(sftp, f"/proc/{int(handle['pid'])}/stat", 0, missing=None)
+                if proc is None:
+                    return _exit_info(self._run(status_command(handle["dir"], handle["pid"]), deadline=deadline)[1])
+                if proc and proc.rsplit(b")", 1)[-1].split()[:1] not in ([b"Z"], [b"X"]):
+                    return None
+                written = _read_at(sftp, f"{handle['dir']}/exit_code", 0)  # it may have just ended
+                return _exit_info(written.decode() if written.strip() else "gone")
+            except (SshError, OSError, EOFError) as exc:
+                self._forget_sftp()
+                if (isinstance(exc, SshError) and not exc.retryable) or time.monotonic() >= end:
+                    raise SshError(f"lost the connection to {self.target.label} and could not get it back.",
+                                   retryable=True) from None
+                time.sleep(0.2)
 
     def stream(self, ctx: RunContext, handle: dict[str, Any], offset: int) -> Iterator[bytes]:
         log = f"{handle['dir']}/log"
-        sftp = None
         idle = 0.05
         ended = False
         while True:
             try:
-                if sftp is None:
-                    sftp = self._sftp()
-                data = _read_at(sftp, log, offset)
+                data = _read_at(self._sftp(), log, offset)
             except (SshError, OSError, EOFError):
-                _close(sftp)
-                sftp = None
+                self._forget_sftp()
                 time.sleep(0.2)
                 continue
             if data:
@@ -339,7 +375,7 @@ class SshBackend(Backend, PortAccess, ShellAccess, RunMetrics, HostKeys):
                 yield data
                 continue
             if ended:
-                _close(sftp)
+                self._forget_sftp()
                 return
             if idle >= 0.4:  # quiet for a while: has the run ended? (then drain once more)
                 try:
@@ -350,11 +386,6 @@ class SshBackend(Backend, PortAccess, ShellAccess, RunMetrics, HostKeys):
                     continue
             time.sleep(idle)
             idle = min(idle * 2, 0.5)
-
-    def _sftp(self) -> Any:
-        conn = _pool_get(self.target)
-        conn.ensure(deadline=RECONNECT_DEADLINE_S)
-        return conn.sftp()
 
     def wait(self, ctx: RunContext, handle: dict[str, Any], timeout: float) -> ExitInfo | None:
         end = time.monotonic() + timeout
@@ -377,17 +408,14 @@ class SshBackend(Backend, PortAccess, ShellAccess, RunMetrics, HostKeys):
         if not exports or ctx.artifacts_dir is None:
             return
         sftp = self._sftp()
-        try:
-            for volume in exports:
-                remote = _remote_path(handle["dir"], volume.path)
-                local = ctx.artifacts_dir / PurePosixPath(volume.path.rstrip("/")).name
-                ctx.provision(f"downloading {remote} from {self.target.hostname} to {local}")
-                try:
-                    _download(sftp, remote, local)
-                except FileNotFoundError:
-                    ctx.provision(f"export {volume.path} was not written by the run; nothing to download")
-        finally:
-            sftp.close()
+        for volume in exports:
+            remote = _remote_path(handle["dir"], volume.path)
+            local = ctx.artifacts_dir / PurePosixPath(volume.path.rstrip("/")).name
+            ctx.provision(f"downloading {remote} from {self.target.hostname} to {local}")
+            try:
+                _download(sftp, remote, local)
+            except FileNotFoundError:
+                ctx.provision(f"export {volume.path} was not written by the run; nothing to download")
 
     def cleanup(self, ctx: RunContext, handle: dict[str, Any] | None) -> None:
         run_dir = self._dir(ctx, handle)
@@ -527,13 +555,14 @@ def _local_path(source: str) -> str:
     return source
 
 
-def _read_at(sftp: Any, path: str, offset: int) -> bytes:
+def _read_at(sftp: Any, path: str, offset: int, missing: bytes | None = b"") -> bytes | None:
+    """Up to 1 MiB of a remote file from `offset`; `missing` when the file does not exist."""
     try:
         with sftp.open(path, "rb") as f:
             f.seek(offset)
             return f.read(_READ_CHUNK)
     except FileNotFoundError:
-        return b""
+        return missing
 
 
 def _close(sftp: Any) -> None:

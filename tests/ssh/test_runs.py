@@ -57,8 +57,9 @@ def test_stop_kills_what_ignores_term(start_run, backend) -> None:
     info = run.wait()
     assert info.exit_code is None and "killed" in (info.reason or "")
     pgid = run.handle["pid"]
-    ps = subprocess.run(["ps", "-eo", "pgid="], capture_output=True, text=True).stdout.split()
-    assert str(pgid) not in ps
+    ps = subprocess.run(["ps", "-eo", "pgid=,stat="], capture_output=True, text=True).stdout.splitlines()
+    alive = [line.split()[0] for line in ps if not line.split()[1].startswith("Z")]  # zombies are dead
+    assert str(pgid) not in alive
 
 
 def test_another_client_reattaches_and_reads_the_whole_log(start_run, cluster) -> None:
