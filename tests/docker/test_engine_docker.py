@@ -1,0 +1,169 @@
+"""Runs on a Docker cluster end to end: the engine, its detached supervisor, the CLI, a real engine."""
+
+from __future__ import annotations
+
+import os
+import pty
+import select
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import docker
+import pytest
+
+from core.engine import Engine
+from tests.conftest import REPO
+
+pytestmark = pytest.mark.docker
+
+
+@pytest.fixture
+def cluster(dockerd: str, config_file: Path) -> str:
+    """A config whose cluster `dk` is the test engine."""
+    config_file.write_text(f"clusters:\n  dk: {{kind: docker, host: '{dockerd}'}}\n")
+    return "dk"
+
+
+def write_spec(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "spec.yaml"
+    path.write_text(text)
+    return path
+
+
+def cli(*args: str, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "core.cli.main", *args], cwd=REPO, capture_output=True,
+                          text=True, timeout=120, **kwargs)
+
+
+def wait_for(predicate, timeout: float = 60.0, what: str = "the condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def labelled(dockerd: str, run_id: str) -> tuple[list, list]:
+    client = docker.DockerClient(base_url=dockerd)
+    try:
+        label = {"label": f"vessl-tui.run={run_id}"}
+        return client.containers.list(all=True, filters=label), client.volumes.list(filters=label)
+    finally:
+        client.close()
+
+
+def test_cli_run_follow_prints_the_output_and_exits_with_the_run_code(cluster, tmp_path):
+    spec = write_spec(tmp_path, "type: task\nname: follow\nimage: test/busybox\ncommands:\n  - echo hello\n  - exit 3\n")
+    done = cli("run", str(spec), "--cluster", cluster, "--follow")
+    assert done.returncode == 3, done.stderr
+    assert "hello\n" in done.stdout
+    (record,) = Engine().list_runs(include_finished=True)
+    assert (record.status, record.exit_code, record.cluster) == ("failed", 3, "dk")
+
+
+def test_killing_the_supervisor_mid_run_loses_no_log_line(cluster, tmp_path):
+    spec = write_spec(tmp_path, """
+type: task
+name: survivor
+image: test/busybox
+commands:
+  - for i in $(seq 1 60); do echo line $i; sleep 0.05; done
+""")
+    engine = Engine()
+    record = engine.submit(spec, cluster=cluster)
+    wait_for(lambda: b"line 5\n" in engine.read_log(record.id, 0)[0], what="the first lines")
+    pid = engine.get(record.id).supervisor_pid
+    os.kill(pid, signal.SIGKILL)
+    wait_for(lambda: engine.reconcile() or engine.get(record.id).supervisor_pid != pid, what="a new supervisor")
+    final = engine.wait(record.id, timeout=120)
+    log = engine.read_log(record.id, 0)[0].decode()
+    assert (final.status, final.exit_code) == ("succeeded", 0)
+    assert log == "".join(f"line {i}\n" for i in range(1, 61))
+
+
+def test_stop_gives_the_grace_and_rm_removes_containers_and_run_volumes(cluster, dockerd, tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "f").write_text("x")
+    spec = write_spec(tmp_path, f"""
+name: stoppable
+image: test/busybox
+import:
+  /data: file://{data}
+run:
+  - command: trap 'echo caught TERM; exit 0' TERM; echo ready; while true; do sleep 0.1; done
+""")
+    engine = Engine()
+    record = engine.submit(spec, cluster=cluster)
+    wait_for(lambda: b"ready\n" in engine.read_log(record.id, 0)[0], what="the run to start")
+    engine.stop(record.id)
+    final = engine.wait(record.id, timeout=60)
+    assert final.status == "stopped"
+    assert engine.read_log(record.id, 0)[0] == b"ready\ncaught TERM\n"
+    containers, volumes = labelled(dockerd, record.id)
+    assert len(containers) == 1 and len(volumes) == 1
+    engine.remove(record.id)
+    assert labelled(dockerd, record.id) == ([], [])
+
+
+def test_an_out_of_memory_run_fails_with_oomkilled(cluster, tmp_path):
+    spec = write_spec(tmp_path, """
+type: task
+name: hungry
+image: test/busybox
+resources: {memory: 0.03GB}
+commands: [head -c 200m /dev/zero | tail]
+""")
+    engine = Engine()
+    final = engine.wait(engine.submit(spec, cluster=cluster).id, timeout=120)
+    assert (final.status, final.reason) == ("failed", "OOMKilled")
+
+
+def test_a_missing_image_fails_the_run_with_one_sentence(cluster, tmp_path):
+    spec = write_spec(tmp_path, "type: task\nname: noimage\nimage: test/absent\ncommands: [true]\n")
+    engine = Engine()
+    final = engine.wait(engine.submit(spec, cluster=cluster).id, timeout=60)
+    assert final.status == "failed"
+    assert final.reason.startswith("image test/absent not found locally and could not be pulled: ")
+    assert "\n" not in final.reason
+
+
+def test_shell_opens_an_interactive_shell_inside_the_container(cluster, tmp_path):
+    spec = write_spec(tmp_path, "type: task\nname: shelly\nimage: test/busybox\ncommands: [sleep 120]\n")
+    engine = Engine()
+    record = engine.submit(spec, cluster=cluster)
+    wait_for(lambda: engine.get(record.id).status == "running", what="the run to start")
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: the CLI on a terminal, as a user would run it
+        os.chdir(REPO)
+        os.execv(sys.executable, [sys.executable, "-m", "core.cli.main", "shell", record.id])
+    try:
+        os.write(fd, b"echo in-$(hostname -s >/dev/null; echo container) $((6*7)); exit 5\n")
+        seen = b""
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and b"in-container 42" not in seen:
+            if select.select([fd], [], [], 1)[0]:
+                try:
+                    seen += os.read(fd, 4096)
+                except OSError:
+                    break
+        _, status = os.waitpid(pid, 0)
+    finally:
+        os.close(fd)
+        engine.stop(record.id)
+    assert b"in-container 42" in seen
+    assert os.waitstatus_to_exitcode(status) == 5
+
+
+def test_shell_on_a_finished_run_is_one_sentence(cluster, tmp_path):
+    spec = write_spec(tmp_path, "type: task\nname: done\nimage: test/busybox\ncommands: [true]\n")
+    engine = Engine()
+    record = engine.wait(engine.submit(spec, cluster=cluster).id, timeout=60)
+    done = cli("shell", record.id)
+    assert done.returncode == 1
+    assert done.stderr == f"error: run {record.id} has ended (succeeded): a shell needs a running run.\n"
