@@ -36,6 +36,8 @@ from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
+import paramiko
+
 from core.backends.base import (
     Backend,
     BackendError,
@@ -54,6 +56,8 @@ if TYPE_CHECKING:
     from core.config import ClusterConfig
     from core.spec.runspec import RunSpec
 
+#: What a dropped link raises while a channel or an SFTP request is in flight.
+LINK_ERRORS = (SshError, paramiko.SSHException, OSError, EOFError)
 JUPYTER_PORT = 8888
 RECONNECT_DEADLINE_S = 300.0
 _READ_CHUNK = 1 << 20
@@ -351,7 +355,7 @@ class SshBackend(Backend, PortAccess, ShellAccess, RunMetrics, HostKeys):
                     return None
                 written = _read_at(sftp, f"{handle['dir']}/exit_code", 0)  # it may have just ended
                 return _exit_info(written.decode() if written.strip() else "gone")
-            except (SshError, OSError, EOFError) as exc:
+            except LINK_ERRORS as exc:
                 self._forget_sftp()
                 if (isinstance(exc, SshError) and not exc.retryable) or time.monotonic() >= end:
                     raise SshError(f"lost the connection to {self.target.label} and could not get it back.",
@@ -365,7 +369,7 @@ class SshBackend(Backend, PortAccess, ShellAccess, RunMetrics, HostKeys):
         while True:
             try:
                 data = _read_at(self._sftp(), log, offset)
-            except (SshError, OSError, EOFError):
+            except LINK_ERRORS:
                 self._forget_sftp()
                 time.sleep(0.2)
                 continue

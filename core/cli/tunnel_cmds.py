@@ -1,0 +1,45 @@
+"""`vessl-tui tunnel RUN REMOTE_PORT [--local-port N]`: hold a run's port open on 127.0.0.1 until
+Ctrl-C. SSH runs get a forward over the host's connection (reconnecting by itself); local and
+Docker runs report their directly reachable port the same way."""
+
+from __future__ import annotations
+
+import time
+
+import click
+
+from core.cli.run_cmds import fail, user_errors
+
+
+@click.command()
+@click.argument("run")
+@click.argument("remote_port", type=click.IntRange(1, 65535))
+@click.option("--local-port", type=click.IntRange(1, 65535), help="Wished local port (a free one when busy).")
+@user_errors
+def tunnel(run: str, remote_port: int, local_port: int | None) -> None:
+    """Forward port REMOTE_PORT of RUN to this machine until Ctrl-C."""
+    from core.engine import Engine
+    from core.tunnels import TunnelManager
+
+    engine = Engine()
+    record = engine.get(run)
+    if record.final:
+        fail(f"run {record.name} ({record.id}) is {record.status}; nothing listens on its ports any more.")
+    manager = TunnelManager()
+    opened = manager.open_for_run(engine, record.id, remote_port, local_port)
+    via = "forwarded over SSH" if opened.kind == "ssh" else "reachable directly"
+    click.echo(f"{opened.url}  ->  {record.name} port {remote_port} ({via}); Ctrl-C to stop", )
+    shown = opened.state
+    try:
+        while opened.is_open:
+            time.sleep(0.5)
+            if opened.state != shown:
+                shown = opened.state
+                click.echo(f"tunnel {shown}" + (f": {opened.message}" if opened.message else ""), err=True)
+            if engine.get(record.id).final:
+                click.echo(f"run {record.name} ended; closing the tunnel.", err=True)
+                break
+    except KeyboardInterrupt:
+        pass
+    finally:
+        manager.close_all()
