@@ -256,6 +256,7 @@ def host_gpus(cluster: "ClusterConfig") -> HostGpus:
 # --- CPU and memory of this machine ---------------------------------------------------------------
 
 _last_cpu: tuple[float, float] | None = None
+_last_percent: float | None = None
 
 
 def _cpu_times() -> tuple[float, float] | None:
@@ -279,17 +280,18 @@ def _meminfo() -> dict[str, float]:
 
 
 def host_stats() -> dict[str, float | None]:
-    """CPU use since the previous call (over 0.1 s on the first), memory in GB, CPU count."""
-    global _last_cpu
+    """CPU use since the previous call (over 0.1 s on the first; the previous figure when no clock
+    tick passed since), memory in GB, CPU count."""
+    global _last_cpu, _last_percent
     now = _cpu_times()
     if _last_cpu is None and now is not None:
         _last_cpu = now
         time.sleep(0.1)
         now = _cpu_times()
-    cpu = None
     if now is not None and _last_cpu is not None and now[1] > _last_cpu[1]:
-        cpu = 100.0 * (now[0] - _last_cpu[0]) / (now[1] - _last_cpu[1])
-    _last_cpu = now
+        _last_percent = 100.0 * (now[0] - _last_cpu[0]) / (now[1] - _last_cpu[1])
+        _last_cpu = now
+    cpu = _last_percent
     mem = _meminfo()
     gib = 1024 * 1024  # /proc/meminfo counts KiB
     total = mem.get("MemTotal")
