@@ -13,13 +13,23 @@ from typing import Any, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
-from core.spec import dstack, vessl, yamlpos
+from core.spec import yamlpos
 from core.spec.base import SHAPE_NAMES, FieldError, shape_of
 from core.spec.errors import Document, Problem, SpecError
 from core.spec.runspec import RunSpec
 
-DSTACK_TYPES = tuple(dstack.MODELS)
-_PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
+DSTACK_TYPES = ("task", "service", "dev-environment", "fleet")
+
+
+def _family(name: str):
+    """The models module of a format family, imported on first use (each costs tens of ms)."""
+    if name == "dstack":
+        from core.spec import dstack
+
+        return dstack
+    from core.spec import vessl
+
+    return vessl
 
 
 # ---------------------------------------------------------------- paths and positions
@@ -28,12 +38,7 @@ def format_path(path: tuple) -> str:
     """("ports", 1) -> "ports[1]"; ("import", "/code/") -> 'import["/code/"]'."""
     out = ""
     for part in path:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif _PLAIN_KEY.match(str(part)):
-            out += f".{part}" if out else str(part)
-        else:
-            out += f'["{part}"]'
+        out = f"{out}[{part}]" if isinstance(part, int) else yamlpos.child_name(out, part)
     return out
 
 
@@ -160,7 +165,7 @@ class _Context:
         key = path[-1]
         parents = tuple(p for p in path[:-1] if isinstance(p, str))
         rel = ".".join((*parents, str(key)))
-        table = dstack.RENAMED if self.family == "dstack" else vessl.RENAMED
+        table = _family(self.family).RENAMED
         hint = table.get((self.kind, rel)) or table.get(("*", rel))
         if hint:
             return f"unknown field `{key}` — {hint}"
@@ -179,7 +184,7 @@ def detect(value: Any) -> tuple[str | None, str | None, str | None]:
     """(family, type, SpecKind) of a document's top-level mapping: dstack has `type`, VESSL not."""
     if "type" in value:
         t = value["type"]
-        if isinstance(t, str) and t in dstack.MODELS:
+        if isinstance(t, str) and t in DSTACK_TYPES:
             return "dstack", t, f"dstack-{t}"
         return "dstack", None, None
     if "service" in value:
@@ -235,9 +240,7 @@ def _warnings(ctx: _Context, spec: RunSpec | None) -> list[Problem]:
 # ---------------------------------------------------------------- documents
 
 def _positions(doc: yamlpos.ParsedDocument, family: str) -> dict[str, tuple[int, int]]:
-    positions = {format_path(p): pos for p, pos in doc.values.items() if p}
-    for p, pos in doc.keys.items():
-        positions.setdefault(format_path(p), pos)
+    positions = dict(doc.named)
     aliases = {"commands": ("run", "init")} if family else {}
     if family == "vessl":
         aliases["resources.gpu"] = ('resources.requests["nvidia.com/gpu"]', "resources.requests.gpu",
@@ -267,8 +270,9 @@ def _document(doc: yamlpos.ParsedDocument, file: str) -> Document:
         return Document(file, doc.index, None, problems=[Problem(
             file, line, col, "type", f"unknown configuration type {_show(value.get('type'))}: "
                                      f"use one of {', '.join(DSTACK_TYPES)}")])
-    model = dstack.MODELS[typ] if family == "dstack" else (
-        vessl.VesslRevision if typ == "revision" else vessl.VesslRun)
+    module = _family(family)
+    model = module.MODELS[typ] if family == "dstack" else (
+        module.VesslRevision if typ == "revision" else module.VesslRun)
     ctx = _Context(doc, file, model, family, typ)
     try:
         parsed = model.model_validate(value)

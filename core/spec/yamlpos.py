@@ -10,6 +10,7 @@ input come back as a `ParsedDocument` with `error` set to `(line, col, message)`
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +29,7 @@ Path = tuple  # tuple[str | int, ...]
 Pos = tuple  # (line, col), 1-based
 
 _TAG = "tag:yaml.org,2002:"
+_PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
 _constructor = yaml.SafeLoader("")  # used only for its scalar constructors (ints, floats, bools)
 
 
@@ -39,6 +41,7 @@ class ParsedDocument:
     value: Any = None
     keys: dict = field(default_factory=dict)  # path -> (line, col) of the key naming that path
     values: dict = field(default_factory=dict)  # path -> (line, col) of the value at that path
+    named: dict = field(default_factory=dict)  # "resources.gpu", "ports[1]" -> (line, col) of the value
     text: str = ""
     start: Pos = (1, 1)
     error: tuple | None = None  # (line, col, message) when the document could not be read
@@ -68,8 +71,9 @@ class _Builder:
         self.doc = doc
         self.count = 0
 
-    def build(self, node: yaml.Node, path: Path | None, depth: int = 0) -> Any:
-        """Plain value of `node`; positions are recorded under `path` (None: not recorded)."""
+    def build(self, node: yaml.Node, path: Path | None, name: str = "", depth: int = 0) -> Any:
+        """Plain value of `node`; positions are recorded under `path` and its dotted `name`
+        (path None: not recorded)."""
         self.count += 1
         if self.count > MAX_NODES:
             raise _TooBig(
@@ -79,12 +83,15 @@ class _Builder:
         if depth > MAX_DEPTH:
             raise _TooBig(f"the document nests deeper than {MAX_DEPTH} levels; flatten it")
         if path is not None:
-            self.doc.values[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
+            pos = (node.start_mark.line + 1, node.start_mark.column + 1)
+            self.doc.values[path] = pos
+            if name:
+                self.doc.named[name] = pos
         if isinstance(node, yaml.ScalarNode):
             return _scalar(node)
         if isinstance(node, yaml.SequenceNode):
             return [
-                self.build(item, None if path is None else path + (i,), depth + 1)
+                self.build(item, None if path is None else path + (i,), f"{name}[{i}]", depth + 1)
                 for i, item in enumerate(node.value)
             ]
         result: dict = {}
@@ -93,21 +100,29 @@ class _Builder:
             if key_node.tag == _TAG + "merge":
                 sources = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
                 for source in sources:
-                    value = self.build(source, None, depth + 1)
+                    value = self.build(source, None, "", depth + 1)
                     if isinstance(value, dict):
                         for k, v in value.items():
                             merged.setdefault(k, v)
                 continue
-            key = self.build(key_node, None, depth + 1)
+            key = self.build(key_node, None, "", depth + 1)
             if isinstance(key, (dict, list)):
                 key = str(key)
             child = None if path is None else path + (key,)
             if child is not None:
                 self.doc.keys[child] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
-            result[key] = self.build(value_node, child, depth + 1)
+            result[key] = self.build(value_node, child, child_name(name, key) if child else "", depth + 1)
         for k, v in merged.items():
             result.setdefault(k, v)
         return result
+
+
+def child_name(parent: str, key: Any) -> str:
+    """Dotted name of a mapping entry: `resources.gpu`, or `import["/code/"]` for unusual keys."""
+    text = str(key)
+    if _PLAIN_KEY.match(text):
+        return f"{parent}.{text}" if parent else text
+    return f'{parent}["{text}"]'
 
 
 def _scalar(node: yaml.ScalarNode) -> Any:
@@ -163,9 +178,6 @@ def parse(text: str) -> list[ParsedDocument]:
         return [ParsedDocument(0, error=(1, 1, f"the text is longer than {MAX_BYTES // 1048576} MB"))]
     docs: list[ParsedDocument] = []
     lines = text.splitlines(keepends=True)
-    offsets = [0]
-    for ln in lines:
-        offsets.append(offsets[-1] + len(ln))
     loader = _Loader(text)
     index = 0
     try:

@@ -1,0 +1,89 @@
+"""Validation speed: specs/s over the whole corpus in one process, and the cold start of
+`vessl-tui validate one.yaml` against `python -c pass`, both measured in this run.
+
+Usage: python bench/validate.py [--rounds N] [--starts N]
+Targets: >= 5,000 specs/s; cold validate <= 3x `python -c pass`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+CORPUS = REPO.parent / "shared" / "corpus"
+sys.path.insert(0, str(REPO))
+
+
+def corpus_texts() -> list[tuple[str, str]]:
+    files = sorted(p for p in CORPUS.glob("*/*") if p.suffix in (".yml", ".yaml"))
+    return [(str(p), p.read_text(encoding="utf-8")) for p in files]
+
+
+def throughput(texts: list[tuple[str, str]], rounds: int) -> tuple[float, float]:
+    """(our specs/s, baseline specs/s); the baseline is libyaml's `CSafeLoader` alone: parsing with
+    no positions, no validation, no normalization."""
+    import yaml
+
+    from core.spec import load_text
+
+    for name, text in texts:  # warm-up: builds the models once, as a long-lived process would
+        load_text(text, name)
+    count = sum(len(load_text(text, name)) for name, text in texts)
+
+    start = time.perf_counter()
+    for _ in range(rounds):
+        for name, text in texts:
+            load_text(text, name)
+    ours = count * rounds / (time.perf_counter() - start)
+
+    start = time.perf_counter()
+    for _ in range(rounds):
+        for _, text in texts:
+            list(yaml.load_all(text, Loader=yaml.CSafeLoader))
+    baseline = count * rounds / (time.perf_counter() - start)
+    return ours, baseline
+
+
+def cold_start(spec: str, starts: int) -> tuple[float, float]:
+    """Median wall seconds of `vessl-tui validate spec` and of `python -c pass`."""
+    script = shutil.which("vessl-tui")
+    validate = [script, "validate", spec] if script else [sys.executable, "-m", "core.cli.main", "validate", spec]
+    baseline = [sys.executable, "-c", "pass"]
+
+    def median(cmd: list[str]) -> float:
+        times = []
+        for _ in range(starts):
+            t = time.perf_counter()
+            subprocess.run(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+            times.append(time.perf_counter() - t)
+        return statistics.median(times)
+
+    median(validate)  # warm the OS file cache
+    return median(validate), median(baseline)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=10)
+    parser.add_argument("--starts", type=int, default=15)
+    args = parser.parse_args()
+    texts = corpus_texts()
+    if not texts:
+        sys.exit(f"no corpus at {CORPUS}")
+    ours, base = throughput(texts, args.rounds)
+    print(f"validate corpus: {ours:,.0f} specs/s (target >= 5,000); "
+          f"bare libyaml parsing alone: {base:,.0f} specs/s; ratio {ours / base:.2f}x")
+    one = next(name for name, _ in texts if name.endswith("vessl-ai__vessl-training-recipes__SFT__run.yaml"))
+    cold, python = cold_start(one, args.starts)
+    print(f"cold `vessl-tui validate one.yaml`: {cold * 1000:.0f} ms; `python -c pass`: {python * 1000:.0f} ms; "
+          f"ratio {cold / python:.1f}x (target <= 3x)")
+
+
+if __name__ == "__main__":
+    main()
