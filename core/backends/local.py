@@ -141,13 +141,25 @@ def work_state(handle: dict[str, Any]) -> tuple[str, int | None]:
 
 
 def _group_alive(pgid: int | None) -> bool:
+    """True while a process of group `pgid` lives (zombies, which an init that does not reap leaves
+    behind, do not count)."""
     if not pgid:
         return False
     try:
         os.killpg(pgid, 0)
     except (ProcessLookupError, PermissionError):
         return False
-    return True
+    if not Path("/proc/self/stat").exists():
+        return True
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except (FileNotFoundError, ProcessLookupError, IndexError):
+                continue
+            if int(fields[2]) == pgid and fields[0] not in ("Z", "X"):
+                return True
+    return False
 
 
 def _signal_group(pgid: int, sig: int) -> None:

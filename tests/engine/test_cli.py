@@ -1,0 +1,119 @@
+"""The headless commands as a user runs them: real processes, exit codes, one-sentence errors."""
+
+from __future__ import annotations
+
+import json
+
+from tests.engine.helpers import cli
+
+HELLO = "type: task\nname: hello\ncommands:\n  - echo hello $WHO\n  - echo oops >&2\n  - exit 3\nenv:\n  - WHO=world\n"
+
+
+def write(tmp_path, text: str, name: str = "spec.yaml"):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def assert_one_sentence(result, *fragments: str) -> None:
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+def test_run_follow_streams_and_exits_with_the_run_exit_code(tmp_path):
+    result = cli("run", str(write(tmp_path, HELLO)), "--follow")
+    assert result.returncode == 3
+    assert result.stdout == "hello world\noops\n"
+
+
+def test_run_prints_the_id_last_then_ps_logs_show_rerun_rm(tmp_path):
+    submitted = cli("run", str(write(tmp_path, HELLO)))
+    assert submitted.returncode == 0
+    run_id = submitted.stdout.strip().splitlines()[-1]
+    assert cli("logs", "hello", "-f").stdout == "hello world\noops\n"
+    runs = json.loads(cli("ps", "--json").stdout)
+    assert [(r["id"], r["name"], r["status"], r["cluster"], r["exit_code"]) for r in runs] == [
+        (run_id, "hello", "failed", "local", 3)
+    ]
+    assert {"created_at", "labels", "gpus"} <= set(runs[0])
+    assert "exit code 3" in cli("show", run_id[:5]).stdout
+    again = cli("rerun", "hello", "--follow")
+    assert again.returncode == 3 and again.stdout.startswith("hello world\n")
+    assert len(json.loads(cli("ps", "--all", "--json").stdout)) == 2
+    removed = cli("rm", run_id)
+    assert removed.returncode == 0 and run_id in removed.stdout
+    assert cli("logs", run_id).returncode == 1
+
+
+def test_dry_run_prints_the_plan_and_starts_nothing(tmp_path):
+    text = (
+        "name: plan\nimage: python:3.12\nrun:\n  - command: python train.py\n"
+        "env:\n  HF_TOKEN: {value: abc123secret, secret: true}\n"
+    )
+    result = cli("run", str(write(tmp_path, text)), "--dry-run")
+    assert result.returncode == 0
+    assert "cluster:   local (local)" in result.stdout
+    assert "python train.py" in result.stdout
+    assert "HF_TOKEN=********" in result.stdout and "abc123secret" not in result.stdout
+    assert "image `python:3.12` does not apply to local processes" in result.stderr
+    assert json.loads(cli("ps", "--all", "--json").stdout) == []
+
+
+def test_stop_from_the_command_line(tmp_path):
+    run_id = cli("run", str(write(tmp_path, "type: task\nname: long\ncommands: [sleep 300]\n"))).stdout.split()[-1]
+    stopped = cli("stop", run_id, "--wait")
+    assert stopped.returncode == 0 and stopped.stdout.strip() == f"{run_id} stopped"
+    assert json.loads(cli("ps", "--json").stdout)[0]["status"] == "stopped"
+
+
+def test_bad_input_gets_one_sentence_and_exit_1(tmp_path, config_file):
+    config_file.write_text("presets:\n  small: {cpu: 1, memory: 1GB}\n")
+    spec_file = write(tmp_path, HELLO)
+    assert_one_sentence(cli("logs", "nope"), "no run matches `nope`")
+    assert_one_sentence(cli("stop", "nope"), "no run matches `nope`")
+    assert_one_sentence(cli("run", str(spec_file), "--cluster", "mars"), "unknown cluster `mars`", "local")
+    preset = write(tmp_path, "name: p\nresources: {cluster: local, preset: huge}\nrun:\n  - command: echo\n", "preset.yaml")
+    assert_one_sentence(cli("run", str(preset)), "unknown preset `huge`", "small")
+    gpus = write(tmp_path, "type: task\ncommands: [true]\nresources: {gpu: A100:2}\n", "gpu.yaml")
+    assert_one_sentence(cli("run", str(gpus)), "needs 2× A100, cluster local has no GPU.")
+    cpus = write(tmp_path, "type: task\ncommands: [true]\nresources: {cpu: 4096}\n", "cpu.yaml")
+    assert_one_sentence(cli("run", str(cpus)), "needs 4096 CPUs, cluster local has")
+    missing = cli("run", str(tmp_path / "gone.yaml"))
+    assert missing.returncode == 1 and "Traceback" not in missing.stderr
+    assert missing.stderr.strip() == f"{tmp_path / 'gone.yaml'}:1:1: error: no such file"
+    assert json.loads(cli("ps", "--all", "--json").stdout) == []
+
+
+def test_rerun_of_inline_secrets_needs_the_file(tmp_path):
+    text = "name: secretive\nrun:\n  - command: test -n \"$TOKEN\" && echo have-token\nenv:\n  TOKEN: {value: tok-4f9e1b, secret: true}\n"
+    spec_file = write(tmp_path, text)
+    first = cli("run", str(spec_file), "--follow")
+    assert first.returncode == 0 and first.stdout == "have-token\n"
+    rerun = cli("rerun", "secretive", "--follow")
+    assert rerun.returncode == 0 and rerun.stdout == "have-token\n"
+    spec_file.unlink()
+    assert_one_sentence(cli("rerun", "secretive"), "inline secrets", "submit the file again")
+
+
+def test_clusters_and_presets(config_file):
+    config_file.write_text("presets:\n  small: {cpu: 1, memory: 1GB}\n  gpu-l4: {gpu: 'L4:1', cluster: local}\n")
+    listed = cli("clusters")
+    assert listed.returncode == 0
+    assert listed.stdout.splitlines()[1].split()[:2] == ["local", "local"]
+    tested = cli("clusters", "test", "local")
+    assert tested.returncode == 0 and "local: reachable" in tested.stdout
+    assert_one_sentence(cli("clusters", "trust", "local"), "has no SSH host key to trust")
+    assert_one_sentence(cli("clusters", "test", "mars"), "unknown cluster `mars`")
+    presets = cli("presets").stdout
+    assert "small" in presets and "gpu-l4" in presets
+
+
+def test_config_errors_point_into_the_file(config_file, tmp_path):
+    config_file.write_text("clusters:\n  lab:\n    kind: dockr\n")
+    result = cli("clusters")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert f"{config_file}:3:11: error: clusters.lab.kind:" in result.stderr
