@@ -23,11 +23,18 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 
+from aiohttp import (
+    ClientConnectionError, ClientConnectorError, ClientSession, ClientTimeout, ServerDisconnectedError,
+    TCPConnector, web,
+)
+from multidict import CIMultiDict
+
 HOP_BY_HOP = frozenset({
     "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailers",
     "transfer-encoding", "upgrade", "content-length", "host",
 })
 SAFE_TO_RETRY = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+BUFFERED_BODY = 64 * 1024  # answers up to this size are read whole and sent in one write
 
 
 @dataclass(eq=False)
@@ -132,8 +139,6 @@ class Endpoint:
 
     async def start(self) -> str:
         """Bind and serve; returns the URL. Raises OSError when the port is taken."""
-        from aiohttp import ClientSession, ClientTimeout, TCPConnector, web
-
         app = web.Application(client_max_size=1 << 30)
         app.router.add_route("*", "/{tail:.*}", self._handle)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
@@ -166,8 +171,6 @@ class Endpoint:
                 for rev, t in self.traffic.items()}
 
     async def _handle(self, request):
-        from aiohttp import ClientConnectionError, ClientConnectorError, ServerDisconnectedError, web
-
         body = await request.read()
         headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP}
         headers["Host"] = request.host
@@ -188,16 +191,23 @@ class Endpoint:
                     request.method, f"http://{up.host}:{up.port}{request.rel_url}", headers=headers,
                     data=body or None, allow_redirects=False,
                 ) as upstream:
-                    response = web.StreamResponse(status=upstream.status, reason=upstream.reason)
-                    for k, v in upstream.headers.items():
-                        if k.lower() not in HOP_BY_HOP:
-                            response.headers.add(k, v)
-                    if upstream.content_length is not None:
-                        response.content_length = upstream.content_length
-                    await response.prepare(request)
-                    async for chunk in upstream.content.iter_any():
-                        await response.write(chunk)
-                    await response.write_eof()
+                    out_headers = CIMultiDict(
+                        (k, v) for k, v in upstream.headers.items() if k.lower() not in HOP_BY_HOP
+                    )
+                    length = upstream.content_length
+                    if length is not None and length <= BUFFERED_BODY:  # small answer: one write
+                        body = await upstream.read()
+                        response = web.Response(status=upstream.status, reason=upstream.reason, body=body,
+                                                headers=out_headers)
+                    else:  # large or streamed (tokens): chunk by chunk
+                        response = web.StreamResponse(status=upstream.status, reason=upstream.reason,
+                                                      headers=out_headers)
+                        if length is not None:
+                            response.content_length = length
+                        await response.prepare(request)
+                        async for chunk in upstream.content.iter_any():
+                            await response.write(chunk)
+                        await response.write_eof()
                     up.served += 1
                     traffic.total += 1
                     return response

@@ -196,10 +196,13 @@ def test_weighted_split_between_two_revisions(spec_file) -> None:
     time.sleep(1.0)  # the keeper applies new weights within a tick
     runs = {r.revision: r.run_id for r in ServeActions().store.replicas("echo")}
     pids = Counter()
+    conn = http.client.HTTPConnection(urlparse(url).hostname, urlparse(url).port, timeout=10)
     for _ in range(1000):
-        status, body = get(url)
-        assert status == 200
-        pids[body.rsplit("pid=", 1)[1]] += 1
+        conn.request("GET", "/")
+        resp = conn.getresponse()
+        assert resp.status == 200
+        pids[resp.read().decode().rsplit("pid=", 1)[1]] += 1
+    conn.close()
     shares = sorted(pids.values(), reverse=True)
     assert len(runs) == 2 and len(shares) == 2
     assert abs(shares[0] / 1000 - 0.90) <= 0.03 and abs(shares[1] / 1000 - 0.10) <= 0.03, pids

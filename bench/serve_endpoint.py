@@ -1,0 +1,132 @@
+"""Benchmark: the service endpoint vs a straight connection to one replica, measured in the same run.
+
+    python bench/serve_endpoint.py [--seconds 5] [--concurrency 32]
+
+Starts one replica (a small aiohttp server answering "ok") and the endpoint (`core.serve.endpoint`,
+one upstream: that replica), each in its own process, then drives both with the same client:
+- latency: sequential requests on one keep-alive connection, p50 and p99;
+- throughput: `--concurrency` keep-alive connections for `--seconds`, requests per second.
+Prints both figures and the ratios. Targets: the endpoint adds < 1 ms at p50 and keeps >= 0.8x the
+throughput of the single replica.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+REPLICA = """
+import sys
+from aiohttp import web
+async def ok(request):
+    return web.Response(text="ok")
+app = web.Application()
+app.router.add_get("/", ok)
+web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), access_log=None, print=None)
+"""
+
+ENDPOINT = """
+import asyncio, sys
+from core.serve.endpoint import Endpoint, Upstream
+async def main():
+    ep = Endpoint(port=int(sys.argv[1]))
+    await ep.start()
+    ep.router.set_upstreams([Upstream(revision=1, index=0, host="127.0.0.1", port=int(sys.argv[2]))])
+    await asyncio.Event().wait()
+asyncio.run(main())
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port: int) -> None:
+    for _ in range(200):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise SystemExit(f"nothing listens on {port}")
+
+
+async def latency(url: str, n: int) -> tuple[float, float]:
+    import aiohttp
+
+    samples = []
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=1)) as session:
+        for i in range(n + 50):
+            start = time.perf_counter()
+            async with session.get(url) as resp:
+                await resp.read()
+            if i >= 50:  # warm-up
+                samples.append((time.perf_counter() - start) * 1000)
+    samples.sort()
+    return statistics.median(samples), samples[int(len(samples) * 0.99) - 1]
+
+
+async def throughput(url: str, seconds: float, concurrency: int) -> float:
+    import aiohttp
+
+    done = 0
+    deadline = time.perf_counter() + seconds
+
+    async def worker(session) -> None:
+        nonlocal done
+        while time.perf_counter() < deadline:
+            async with session.get(url) as resp:
+                await resp.read()
+                done += resp.status == 200
+
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency)) as session:
+        start = time.perf_counter()
+        await asyncio.gather(*(worker(session) for _ in range(concurrency)))
+        return done / (time.perf_counter() - start)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--latency-requests", type=int, default=2000)
+    args = parser.parse_args()
+
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    replica_port, endpoint_port = free_port(), free_port()
+    procs = [
+        subprocess.Popen([sys.executable, "-c", REPLICA, str(replica_port)], env=env),
+        subprocess.Popen([sys.executable, "-c", ENDPOINT, str(endpoint_port), str(replica_port)], env=env),
+    ]
+    try:
+        wait_port(replica_port)
+        wait_port(endpoint_port)
+        direct, proxied = f"http://127.0.0.1:{replica_port}/", f"http://127.0.0.1:{endpoint_port}/"
+        d50, d99 = asyncio.run(latency(direct, args.latency_requests))
+        e50, e99 = asyncio.run(latency(proxied, args.latency_requests))
+        drps = asyncio.run(throughput(direct, args.seconds, args.concurrency))
+        erps = asyncio.run(throughput(proxied, args.seconds, args.concurrency))
+    finally:
+        for proc in procs:
+            proc.terminate()
+            proc.wait()
+    print(f"cpus: {os.cpu_count()}  concurrency: {args.concurrency}  seconds: {args.seconds:g}")
+    print(f"latency p50  direct {d50:.3f} ms  endpoint {e50:.3f} ms  added {e50 - d50:+.3f} ms (target < 1 ms)")
+    print(f"latency p99  direct {d99:.3f} ms  endpoint {e99:.3f} ms  ratio {e99 / d99:.2f}x")
+    print(f"throughput   direct {drps:,.0f} req/s  endpoint {erps:,.0f} req/s  ratio {erps / drps:.2f}x "
+          "(target >= 0.8x)")
+
+
+if __name__ == "__main__":
+    main()
