@@ -147,15 +147,15 @@ class RunDetailScreen(ReportsWorkerErrors, Screen):
         return self.app.engine.get(self.run_id).final
 
     @property
-    def log(self) -> LogView:
+    def log_view(self) -> LogView:
         return self.query_one("#log", LogView)
 
     def on_mount(self) -> None:
-        self.log.border_title = "Log"
+        self.log_view.border_title = "Log"
         self.query_one("#prov-log", LogView).border_title = "Provisioning"
-        self.log.start()
+        self.log_view.start()
         self.query_one("#prov-log", LogView).start()
-        self.log.focus()
+        self.log_view.focus()
         self._load()
         self.set_interval(POLL_SECONDS, self._load)
         self.set_interval(METRICS_SECONDS, self._sample)
@@ -269,7 +269,7 @@ class RunDetailScreen(ReportsWorkerErrors, Screen):
         search = self.query_one("#log-search", Input)
         if search.has_focus:
             search.add_class("hidden")
-            self.log.focus()
+            self.log_view.focus()
             return
         self.app.pop_screen()
 
@@ -281,7 +281,7 @@ class RunDetailScreen(ReportsWorkerErrors, Screen):
     @on(Input.Submitted, "#log-search")
     def _search(self, event: Input.Submitted) -> None:
         event.input.add_class("hidden")
-        target = self.query_one("#prov-log", LogView) if self.query_one("#prov-log").has_class("-active") else self.log
+        target = self.query_one("#prov-log", LogView) if self.query_one("#prov-log").has_class("-active") else self.log_view
         target.search(event.value)
         target.focus()
 
@@ -290,7 +290,7 @@ class RunDetailScreen(ReportsWorkerErrors, Screen):
         showing = prov.has_class("hidden")
         prov.set_class(not showing, "hidden")
         prov.set_class(showing, "-active")
-        (prov if showing else self.log).focus()
+        (prov if showing else self.log_view).focus()
 
     def action_info(self) -> None:
         self.query_one("#detail-info").toggle_class("hidden")
@@ -325,6 +325,6 @@ class RunDetailScreen(ReportsWorkerErrors, Screen):
 
         def answered(path: str | None) -> None:
             if path:
-                self.log.save_to(Path(path).expanduser())
+                self.log_view.save_to(Path(path).expanduser())
 
         self.app.push_screen(PromptModal("Save the log to", value=default), answered)

@@ -381,7 +381,7 @@ class LogView(ReportsWorkerErrors, ScrollView, can_focus=True):
         self._widest = max(self._widest, batch.widest)
         self._update_virtual_size()
         if self.follow:
-            self.scroll_end(animate=False, immediate=True, x_axis=False)
+            self._follow_end()
         self._wrap_rows = None
         self.refresh()
 
@@ -426,9 +426,14 @@ class LogView(ReportsWorkerErrors, ScrollView, can_focus=True):
 
     # --- watchers -------------------------------------------------------------------------------
 
+    def _follow_end(self) -> None:
+        """Show the newest line now, and again once the layout is known (first batches)."""
+        self.scroll_to(y=self.max_scroll_y, animate=False, immediate=True, force=True)
+        self.call_after_refresh(lambda: self.follow and self.scroll_to(y=self.max_scroll_y, animate=False, immediate=True, force=True))
+
     def watch_follow(self, follow: bool) -> None:
         if follow and self.is_mounted:
-            self.scroll_end(animate=False, immediate=True, x_axis=False)
+            self._follow_end()
         self.post_message(self.StateChanged(self))
 
     def watch_wrap(self) -> None:
@@ -447,6 +452,8 @@ class LogView(ReportsWorkerErrors, ScrollView, can_focus=True):
     def on_resize(self) -> None:
         self._wrap_rows = None
         self._update_virtual_size()
+        if self.follow:
+            self._follow_end()
 
     # --- rendering ------------------------------------------------------------------------------
 
@@ -535,7 +542,7 @@ class LogView(ReportsWorkerErrors, ScrollView, can_focus=True):
     def _jump_to_match(self) -> None:
         line = self._matches[self._match_index]
         self.follow = False
-        self.scroll_to(y=max(0, line - self.size.height // 2), animate=False, immediate=True)
+        self.scroll_to(y=max(0, line - self.size.height // 2), animate=False, immediate=True, force=True)
         self._wrap_rows = None
         self.refresh()
         self.post_message(self.StateChanged(self))

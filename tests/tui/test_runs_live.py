@@ -1,0 +1,107 @@
+"""The runs and run-detail screens against a real store with real local runs."""
+
+from __future__ import annotations
+
+from rich.text import Text
+
+from tests.tui.conftest import local_spec, until
+from tui.app import VesslApp
+from tui.screens.modals import ConfirmModal
+from tui.screens.run_detail import RunDetailScreen
+from tui.widgets.log_view import LogView
+
+
+def _cell(app, run_id: str, column: str) -> str:
+    value = app.screen.query_one("#runs-table").get_cell(run_id, column)
+    return value.plain if isinstance(value, Text) else str(value)
+
+
+async def test_runs_appear_and_change_status_live(engine, write_spec) -> None:
+    gate = write_spec("gate", "")  # the run waits until this file is removed
+    spec = write_spec("live", local_spec("live", f"while [ -e {gate} ]; do sleep 0.05; done; echo done"))
+    app = VesslApp(engine=engine)
+    async with app.run_test(size=(100, 30)) as pilot:
+        run = engine.submit(str(spec))
+        await until(pilot, lambda: run.id in app.screen._cells)
+        await until(pilot, lambda: _cell(app, run.id, "status") == "running")
+        assert _cell(app, run.id, "name") == "live"
+        gate.unlink()
+        await until(pilot, lambda: _cell(app, run.id, "status") == "succeeded")
+        assert _cell(app, run.id, "exit") == "0"
+
+
+async def test_enter_opens_the_log_and_follow_shows_new_lines(engine, write_spec) -> None:
+    gate = write_spec("gate", "")
+    script = f"""
+        for i in $(seq 1 300); do echo "step $i loss 0.$i"; done
+        while [ -e {gate} ]; do sleep 0.05; done
+        echo "the very last line"
+    """
+    run = engine.submit(str(write_spec("follow", local_spec("follow", script))))
+    app = VesslApp(engine=engine)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: run.id in app.screen._cells)
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, RunDetailScreen))
+        log = app.screen.query_one("#log", LogView)
+        await until(pilot, lambda: log.line_count >= 300)
+        assert log.follow
+        await until(pilot, lambda: log.scroll_offset.y == log.max_scroll_y > 0)
+        gate.unlink()
+        await until(pilot, lambda: log.line_count == 301)
+        assert log.get_line(300) == "the very last line"
+        await until(pilot, lambda: log.scroll_offset.y == log.max_scroll_y)  # followed to the new line
+        assert "the very last line" in log.render_line(log.size.height - 1).text
+        await until(pilot, lambda: "ended" in str(log.border_title))
+        await pilot.press("f")
+        assert not log.follow and "paused" in str(log.border_title)
+        await pilot.press("escape")
+        assert type(app.screen).__name__ == "RunsScreen"
+
+
+async def test_search_finds_highlights_and_jumps(engine, write_spec) -> None:
+    script = """
+        for i in $(seq 1 2000); do
+          if [ $((i % 500)) -eq 0 ]; then echo "step $i loss NaN"; else echo "step $i loss 1.0"; fi
+        done
+    """
+    run = engine.submit(str(write_spec("search", local_spec("search", script))))
+    engine.wait(run.id, timeout=60)
+    app = VesslApp(engine=engine)
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.push_screen(RunDetailScreen(run.id))
+        await until(pilot, lambda: isinstance(app.screen, RunDetailScreen))
+        log = app.screen.query_one("#log", LogView)
+        await until(pilot, lambda: log.line_count == 2000)
+        await pilot.press("slash", *"nan", "enter")
+        await until(pilot, lambda: log.match_position[1] == 4)
+        assert list(log.matches) == [499, 999, 1499, 1999]
+        assert "/nan 1/4" in str(log.border_title)
+        top = log.scroll_offset.y
+        assert top < 499 < top + log.size.height  # the match is in view with lines around it
+        await pilot.press("n")
+        assert log.match_position == (2, 4)
+        await until(pilot, lambda: log.get_line(999) is not None)
+        await pilot.pause()
+        row = 999 - log.scroll_offset.y
+        strip = log.render_line(row)
+        match_style = log.get_component_rich_style("log-view--current-match")
+        assert "step 1000 loss NaN" in strip.text
+        assert any(seg.text.lower() == "nan" and seg.style == match_style for seg in strip)
+        await pilot.press("N", "N")
+        assert log.match_position == (4, 4)
+
+
+async def test_bulk_stop_with_confirm(engine, write_spec) -> None:
+    runs = [engine.submit(str(write_spec(f"sleepy{i}", local_spec(f"sleepy{i}", "sleep 300")))) for i in range(2)]
+    app = VesslApp(engine=engine)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(pilot, lambda: all(_cell(app, r.id, "status") == "running" for r in runs
+                                       if r.id in app.screen._cells) and len(app.screen._cells) == 2)
+        await pilot.press("space", "space")
+        assert app.screen.selected == {r.id for r in runs}
+        await pilot.press("s")
+        assert isinstance(app.screen, ConfirmModal)
+        await pilot.press("y")
+        await until(pilot, lambda: all(_cell(app, r.id, "status") == "stopped" for r in runs), timeout=40)
+        assert not app.screen.selected
