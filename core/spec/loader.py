@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 from typing import Any, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
