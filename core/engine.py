@@ -34,9 +34,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets as _secrets
-import shutil
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -154,7 +151,7 @@ class Engine:
         self.home = home or home_path()
         self._store: Store | None = None
         self._config: Config | None = None
-        self._children: list[subprocess.Popen] = []
+        self._children: list[Any] = []  # supervisors this client started (reaped when they end)
 
     # --- plumbing -------------------------------------------------------------------------
 
@@ -193,10 +190,14 @@ class Engine:
         return self.store.run(found[0]["id"], with_spec=True) if with_spec else found[0]  # type: ignore[return-value]
 
     def _reap(self) -> None:
+        if not self._children:
+            return
         self._children = [p for p in self._children if p.poll() is None]
 
     def _spawn_supervisor(self, run_id: str, payload: dict[str, Any]) -> None:
         """Start the run's supervisor detached (own session); secrets go through its stdin only."""
+        import subprocess
+
         from core.config import SECRET_ENV_PREFIX
 
         self._reap()
@@ -327,6 +328,8 @@ class Engine:
         labels: dict[str, str] | None = None,
         extra_env: dict[str, str] | None = None,
     ) -> RunRecord:
+        import secrets as _secrets
+
         from core.spec.runspec import EnvVar
 
         target, _backend, resolution = self._prepare(spec, cluster)
@@ -434,6 +437,8 @@ class Engine:
                 backend_for(context.cluster).cleanup(context, handle)
             except Exception as exc:  # what is left behind is named in the error
                 raise EngineError(f"could not clean up after run {row['id']}: {exc}") from None
+        import shutil
+
         shutil.rmtree(run_dir(row["id"], self.home), ignore_errors=True)
         self.store.delete_run(row["id"])
 
@@ -459,11 +464,14 @@ class Engine:
     def reconcile(self) -> list[RunRecord]:
         """Find active runs whose supervisor died: reattach a new supervisor when the work lives,
         record the exit status the work left, or mark the run lost. Returns the runs it changed."""
+        self._reap()
+        changed: list[RunRecord] = []
+        active = self.store.active_runs()
+        if not active:
+            return changed
         from core.backends.local import process_alive, work_state
 
-        self._reap()
-        changed = []
-        for row in self.store.active_runs():
+        for row in active:
             pid = row["supervisor_pid"]
             if pid is None and time.time() - row["created_at"] < STARTUP_GRACE_SECONDS:
                 continue

@@ -17,7 +17,6 @@ from typing import Any
 import click
 
 from core.engine import FINAL_STATUSES, Engine, EngineError, RunRecord
-from core.spec.errors import SpecError
 
 RECENT_SECONDS = 3600.0
 
@@ -32,18 +31,24 @@ def user_errors(func: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from core.backends.base import BackendError
-
         try:
             return func(*args, **kwargs)
-        except SpecError as exc:
-            for problem in exc.problems:
-                click.echo(problem.format(), err=True)
-            sys.exit(1)
-        except (EngineError, BackendError) as exc:
-            fail(str(exc))
+        except Exception as exc:
+            if isinstance(exc, EngineError) or _is_a(exc, "core.backends.base", "BackendError"):
+                fail(str(exc))
+            if _is_a(exc, "core.spec.errors", "SpecError"):
+                for problem in exc.problems:  # type: ignore[attr-defined]
+                    click.echo(problem.format(), err=True)
+                sys.exit(1)
+            raise
 
     return wrapper
+
+
+def _is_a(exc: Exception, module: str, name: str) -> bool:
+    """isinstance without importing `module` (not imported yet: the error cannot come from it)."""
+    loaded = sys.modules.get(module)
+    return loaded is not None and isinstance(exc, getattr(loaded, name))
 
 
 def engine() -> Engine:
