@@ -1,0 +1,121 @@
+"""The Revisions screen: what the user sees and every action key, against a real store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.text import Text
+
+from core.serve.actions import ServeActions
+from tests.serve.conftest import REPLICA_APP
+from tests.tui.conftest import until
+from tui.app import VesslApp
+from tui.screens.modals import ConfirmModal, PromptModal
+from tui.screens.revisions import EditSpecModal, RevisionsScreen
+
+
+def service_file(tmp_path: Path, message: str = "smoke") -> str:
+    """A VESSL Serve revision running the test replica on the local cluster."""
+    path = tmp_path / "echo.yaml"
+    path.write_text(f"""\
+name: echo
+message: {message}
+image: python:3.11
+resources:
+  cluster: local
+run:
+  - command: exec python3 {REPLICA_APP} --port $PORT
+ports:
+  - name: http
+    type: http
+    port: 8000
+service:
+  expose: 8000
+  autoscaling:
+    min: 1
+    max: 2
+    metric: requests
+    target: 50
+""")
+    return str(path)
+
+
+def cell(screen: RevisionsScreen, row: str, column: str, table: str = "#revisions-table") -> str:
+    value = screen.query_one(table).get_cell(row, column)
+    return value.plain if isinstance(value, Text) else str(value)
+
+
+async def open_revisions(pilot) -> RevisionsScreen:
+    await pilot.press("2")
+    await until(pilot, lambda: isinstance(pilot.app.screen, RevisionsScreen) and pilot.app.screen.snapshot)
+    return pilot.app.screen
+
+
+async def test_rows_scale_prompt_and_delete_confirm(tmp_path: Path) -> None:
+    actions = ServeActions()
+    actions.create(service_file(tmp_path))
+    actions.reproduce("echo:1")
+    actions.store.update_revision("echo", 2, status="running", desired=1)
+    app = VesslApp()
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await open_revisions(pilot)
+        await until(pilot, lambda: screen.revisions_table.row_count == 2)
+        assert cell(screen, "echo:2", "status") == "running"
+        assert cell(screen, "echo:1", "status") == "created"
+        assert cell(screen, "echo:1", "autoscale") == "rps 50"
+        assert "Service echo" in str(screen.revisions_table.border_title)
+
+        await pilot.press("c")  # scale: a prompt; out of range is one sentence
+        assert isinstance(app.screen, PromptModal)
+        await pilot.press("backspace", "5", "enter")
+        await until(pilot, lambda: any("1..2 replicas" in n.message for n in app._notifications))
+
+        await pilot.press("d")  # running: confirm first; n keeps it
+        assert isinstance(app.screen, ConfirmModal)
+        await pilot.press("n")
+        assert actions.store.revision("echo", 2).status == "running"
+        await pilot.press("d", "y")
+        await until(pilot, lambda: screen.revisions_table.row_count == 1)
+        await pilot.press("d")  # not running: deleted at once
+        await until(pilot, lambda: screen.revisions_table.row_count == 0)
+    assert actions.store.revisions() == []
+
+
+async def test_reproduce_edits_before_saving(tmp_path: Path) -> None:
+    actions = ServeActions()
+    actions.create(service_file(tmp_path, "smoke"))
+    app = VesslApp()
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await open_revisions(pilot)
+        await until(pilot, lambda: screen.revisions_table.row_count == 1)
+        await pilot.press("p")
+        assert isinstance(app.screen, EditSpecModal)
+        area = app.screen.query_one("#reproduce-text")
+        area.text = area.text.replace("message: smoke", "message: bigger batch")
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: screen.revisions_table.row_count == 2)
+        assert cell(screen, "echo:2", "message") == "bigger batch"
+    assert actions.store.revision("echo", 1).message == "smoke"  # revisions are immutable
+
+
+async def test_start_shows_replicas_and_logs(tmp_path: Path) -> None:
+    actions = ServeActions()
+    actions.create(service_file(tmp_path))
+    app = VesslApp()
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await open_revisions(pilot)
+        await until(pilot, lambda: screen.revisions_table.row_count == 1)
+        await pilot.press("s")
+        await until(pilot, lambda: cell(screen, "echo:1", "status") == "running", timeout=60)
+        assert cell(screen, "echo:1", "replicas") == "1/1 of 1..2"
+        await until(pilot, lambda: "endpoint http://127.0.0.1:" in str(screen.revisions_table.border_title))
+        assert cell(screen, "0", "status", "#replicas-table") == "ready"
+        await pilot.press("l")
+        from tui.screens.run_detail import RunDetailScreen
+
+        await until(pilot, lambda: isinstance(app.screen, RunDetailScreen))
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen is screen)
+        await pilot.press("t")
+        await until(pilot, lambda: cell(screen, "echo:1", "status") == "stopped", timeout=30)
+        await until(pilot, lambda: "no endpoint" in str(screen.revisions_table.border_title), timeout=30)
