@@ -1,0 +1,87 @@
+"""Submit -> first log line of a run on a Docker cluster, against `docker run` of the same image and
+command, both measured in this run on the same engine (a private dockerd unless --host is given).
+
+Ours: `Engine.submit` of a dstack task (store row, detached supervisor, image check, container
+create/start, log streaming) until its first line is in the run's log. Baseline: the docker CLI's
+`docker run --rm --network host test/busybox sh -c 'echo first'` until its first stdout line.
+
+Usage: python bench/docker_start.py [--rounds N] [--host unix:///…]      Target: ratio <= 1.2x.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+IMAGE = "test/busybox"
+COMMAND = "echo first; sleep 0.2"
+
+
+def engine_url(host: str | None):
+    from tests.fixtures.dockerd import private_dockerd
+
+    return contextlib.nullcontext(host) if host else private_dockerd()
+
+
+def ours(url: str, work: Path, index: int) -> float:
+    from core.engine import Engine
+
+    spec = work / f"spec{index}.yaml"
+    spec.write_text(f"type: task\nname: bench-{index}\nimage: {IMAGE}\ncommands: ['{COMMAND}']\n")
+    engine = Engine()
+    start = time.perf_counter()
+    record = engine.submit(spec, cluster="bench")
+    while not engine.read_log(record.id, 0)[0].startswith(b"first\n"):
+        time.sleep(0.005)
+    took = time.perf_counter() - start
+    engine.wait(record.id, timeout=60)
+    engine.remove(record.id)
+    return took
+
+
+def baseline(url: str) -> float:
+    docker_cli = shutil.which("docker")
+    start = time.perf_counter()
+    proc = subprocess.Popen([docker_cli, "-H", url, "run", "--rm", "--network", "host", IMAGE, "sh", "-c", COMMAND],
+                            stdout=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stdout.readline() == b"first\n"
+    took = time.perf_counter() - start
+    proc.wait()
+    return took
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--host", help="an engine that already has the test/busybox image")
+    args = parser.parse_args()
+    if shutil.which("docker") is None:
+        sys.exit("the docker CLI is needed for the baseline: install docker.io.")
+    with tempfile.TemporaryDirectory(prefix="vt-bench-") as tmp, engine_url(args.host) as url:
+        work = Path(tmp)
+        os.environ["VESSL_TUI_HOME"] = str(work / "home")
+        os.environ["VESSL_TUI_CONFIG"] = str(work / "config.yaml")
+        (work / "config.yaml").write_text(f"clusters:\n  bench: {{kind: docker, host: '{url}'}}\n")
+        ours(url, work, 0), baseline(url)  # warm-up: page cache, image layers
+        mine, theirs = [], []
+        for index in range(1, args.rounds + 1):  # interleaved, so drift hits both alike
+            mine.append(ours(url, work, index))
+            theirs.append(baseline(url))
+    a, b = statistics.median(mine), statistics.median(theirs)
+    print(f"submit -> first log line, median of {args.rounds}: vessl-tui {a * 1000:.0f} ms, "
+          f"docker run {b * 1000:.0f} ms, ratio {a / b:.2f}x (target <= 1.2x)")
+
+
+if __name__ == "__main__":
+    main()
