@@ -220,17 +220,42 @@ class RunSpec(_Model):
         return {e.name: e.value for e in self.env if e.secret and e.value is not None}
 
     def redacted(self) -> "RunSpec":
-        """A copy safe to store or show: secret values and their text in the source replaced."""
+        """A copy safe to store or show: secret values, and their text in the source, replaced.
+
+        The value is blanked where the spec declares it (by position, whatever its length) and,
+        when it is long enough not to collide with ordinary text (4+ characters), wherever else it
+        appears in the source (a command that echoes it, say).
+        """
         copy = self.model_copy(deep=True)
-        text = copy.source_text
+        secrets: list[tuple[str, str]] = [
+            (e.name, e.value) for e in copy.env if e.secret and e.value and e.value != SECRET_PLACEHOLDER
+        ]
+        if copy.registry_password and copy.registry_password != SECRET_PLACEHOLDER:
+            secrets.append(("registry_auth.password", copy.registry_password))
+        if copy.source_text:
+            copy.source_text = _scrub(copy.source_text, secrets, copy.positions)
         for env in copy.env:
             if env.secret and env.value is not None:
-                if text and env.value:
-                    text = text.replace(env.value, SECRET_PLACEHOLDER)
                 env.value = SECRET_PLACEHOLDER
         if copy.registry_password:
-            if text:
-                text = text.replace(copy.registry_password, SECRET_PLACEHOLDER)
             copy.registry_password = SECRET_PLACEHOLDER
-        copy.source_text = text
         return copy
+
+
+def _scrub(text: str, secrets: list[tuple[str, str]], positions: dict[str, tuple[int, int]]) -> str:
+    """`text` with each secret value replaced at its declared line (after its column) and, for
+    values of 4+ characters, everywhere."""
+    lines = text.split("\n")
+    for name, value in secrets:
+        spots = [positions[k] for k in (f"env.{name}.value", f"env.{name}", name) if k in positions]
+        spots += [pos for key, pos in positions.items() if key.startswith("env[")]
+        for line_no, col in spots:
+            if 1 <= line_no <= len(lines):
+                line = lines[line_no - 1]
+                head, tail = line[: col - 1], line[col - 1 :]
+                lines[line_no - 1] = head + tail.replace(value, SECRET_PLACEHOLDER)
+    text = "\n".join(lines)
+    for _, value in secrets:
+        if len(value) >= 4:
+            text = text.replace(value, SECRET_PLACEHOLDER)
+    return text
