@@ -50,3 +50,6 @@ def replica_procs():
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)
             proc.wait()
+
+
+from tests.fixtures.dockerd import BUSYBOX_IMAGE, dockerd  # noqa: E402,F401  (the real engine, session scope)
