@@ -162,10 +162,11 @@ class EditorScreen(ReportsWorkerErrors, Screen):
         self.query_one("#field-help").border_title = "Field help"
         self.query_one("#plan").border_title = "Plan"
         self._title()
+        self.text_area.focus()
         if self.path is not None and not self.initial_text:
             self._open(self.path)
-        self.text_area.focus()
-        self._check(self.text_area.text, self._file_label())
+        else:
+            self._check(self.text_area.text, self._file_label())
 
     def _file_label(self) -> str:
         return self.path.name if self.path else "untitled.yaml"
@@ -233,6 +234,7 @@ class EditorScreen(ReportsWorkerErrors, Screen):
         self.path, self.saved_text = event.path, event.text
         self.text_area.load_text(event.text)
         self._title()
+        self._check(event.text, self._file_label())
 
     def _write(self, path: Path, text: str) -> None:
         """Blocking: write the text (called from workers)."""

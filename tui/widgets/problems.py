@@ -49,8 +49,7 @@ class ProblemsList(OptionList):
             self.add_option(Option(Text("No problems.", style="green"), disabled=True))
             return
         self.add_options([Option(problem_text(p)) for p in self.problems])
-        if highlighted is not None:
-            self.highlighted = min(highlighted, len(self.problems) - 1)
+        self.highlighted = 0 if highlighted is None else min(highlighted, len(self.problems) - 1)
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()
