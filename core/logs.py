@@ -63,7 +63,7 @@ def follow(
     done: Callable[[], bool] = lambda: True,
     stop: Callable[[], bool] | None = None,
     poll: float = 0.05,
-    max_poll: float = 0.5,
+    max_poll: float = 0.2,
 ) -> Iterator[bytes]:
     """Yield new bytes of `path` as they are written, until `done()` is true and everything written
     before that moment has been yielded (or `stop()` is true). Polls with a back-off while idle."""
