@@ -62,6 +62,7 @@ class DockerBackend(Backend, PortAccess, ShellAccess, RunMetrics):
     def __init__(self, cluster):
         super().__init__(cluster)
         self._client = None
+        self._network: str | None = None
 
     # --- the engine ---------------------------------------------------------------------------
 
@@ -270,12 +271,13 @@ class DockerBackend(Backend, PortAccess, ShellAccess, RunMetrics):
 
     def network_mode(self, spec: "RunSpec") -> str:
         """The cluster's `network` option, else bridge when the engine has one, else host."""
-        chosen = self.cluster.options.get("network")
-        if chosen:
-            return str(chosen)
-        with self.errors("list its networks"):
-            has_bridge = bool(self.client().networks.list(names=["bridge"]))
-        return "bridge" if has_bridge else "host"
+        if self._network is None:
+            chosen = self.cluster.options.get("network")
+            if not chosen:
+                with self.errors("list its networks"):
+                    chosen = "bridge" if self.client().networks.list(names=["bridge"]) else "host"
+            self._network = str(chosen)
+        return self._network
 
     def _ensure_volume(self, ctx: RunContext, client, volume: dict[str, Any]) -> None:
         import docker.errors
@@ -330,9 +332,13 @@ class DockerBackend(Backend, PortAccess, ShellAccess, RunMetrics):
             device_ids=self.cluster.options.get("gpu_devices"), init=bool(self.cluster.options.get("init", True)))
         client = self.client()
         with self.errors("start the container"):
-            with contextlib.suppress(docker.errors.NotFound):
+            try:
+                container = client.containers.create(**kwargs)
+            except docker.errors.APIError as exc:
+                if exc.status_code != 409:
+                    raise
                 client.containers.get(kwargs["name"]).remove(force=True)  # left by an interrupted start
-            container = client.containers.create(**kwargs)
+                container = client.containers.create(**kwargs)
             container.start()
         ctx.provision(f"started container {kwargs['name']} ({container.short_id}), network {mode}")
         # The log file may hold earlier attempts' output: `stream` offsets count from here.
