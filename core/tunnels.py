@@ -43,6 +43,7 @@ class Link(Protocol):
     """What an "ssh" tunnel needs from a connection (core.sshconn.SshConnection fits)."""
 
     label: str
+    connects: int  # how many times the link was (re)established
 
     def open_channel(self, target: tuple[str, int]) -> Any:
         """A connected socket-like channel (send, recv, fileno, close) to `target`; reconnects."""
@@ -118,6 +119,7 @@ class SshTunnel(Tunnel):
         self._server = listen_local(local_port)
         super().__init__(local_port=self._server.getsockname()[1], kind="ssh", **kw)
         self._link = link
+        self._first_connect = link.connects
         self._closed = threading.Event()
         self._reconnecting = threading.Lock()
         threading.Thread(target=self._accept_loop, name=f"tunnel-{self.local_port}", daemon=True).start()
@@ -136,6 +138,11 @@ class SshTunnel(Tunnel):
         while not self._closed.wait(0.5):
             if not self._link.is_alive():
                 self._revive()
+            self._note_reconnects()
+
+    def _note_reconnects(self) -> None:
+        """Count the link's re-establishments since the tunnel opened (whoever brought it back)."""
+        self.reconnects = max(0, self._link.connects - self._first_connect)
 
     def _revive(self) -> bool:
         """Reconnect the link (one caller at a time); False when it could not be done (yet)."""
@@ -151,7 +158,7 @@ class SshTunnel(Tunnel):
             except BackendError as exc:
                 self.message = str(exc)
                 return False
-            self._count("reconnects", 1)
+            self._note_reconnects()
             if not self._closed.is_set():
                 self.state, self.message = "open", ""
             return True
@@ -203,11 +210,11 @@ def _pump(client: socket.socket, channel: Any, closed: threading.Event,
                 return
             if not data:
                 return
+            count(counter, len(data))
             try:
                 dst.sendall(data)
             except OSError:
                 return
-            count(counter, len(data))
 
 
 class TunnelManager:

@@ -62,6 +62,8 @@ JUPYTER_PORT = 8888
 RECONNECT_DEADLINE_S = 300.0
 _READ_CHUNK = 1 << 20
 
+# `setsid` execs in place (the launching shell's children never lead a process group), so the
+# wrapper's pid is `$!` of the launch and the run's process group and session id.
 WRAPPER = """\
 echo $$ > pid.tmp && mv pid.tmp pid
 trap ':' TERM INT HUP
@@ -126,8 +128,7 @@ def launch_script(run_dir: str, env: dict[str, str], script: str, shell: str = "
         + f"cat > run.sh <<'{marker}'\n{script}{marker}\n"
         + f"cat > wrapper.sh <<'{marker}'\n{WRAPPER.format(shell=shell)}{marker}\n"
         + "setsid nohup sh ./wrapper.sh </dev/null >/dev/null 2>&1 &\n"
-        + "i=0; while [ ! -s pid ] && [ $i -lt 500 ]; do sleep 0.01; i=$((i+1)); done\n"
-        + 'cat pid; echo "$VESSL_TUI_RUN_DIR"\n'
+        + 'echo $!; echo "$VESSL_TUI_RUN_DIR"\n'
     )
 
 
