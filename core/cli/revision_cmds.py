@@ -79,7 +79,9 @@ def create(file: str, service: str | None, cluster: str | None, start_now: bool,
 @_friendly
 def list_(as_json: bool) -> None:
     """List revisions, newest first per service."""
-    rows = _actions().listing()
+    actions = _actions()
+    actions.reconcile()
+    rows = actions.listing()
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return

@@ -55,6 +55,16 @@ class ServeActions:
             return None
         return service.endpoint_url
 
+    def reconcile(self) -> list[str]:
+        """Restart the keeper of every service that has an active revision but no live keeper (it
+        was killed): the new keeper adopts the running replicas. Returns the services restarted."""
+        restarted = []
+        for svc in self.store.services():
+            if not keeper_alive(svc) and any(r.active for r in self.store.revisions(svc.name)):
+                ensure_keeper(self.store, svc.name)
+                restarted.append(svc.name)
+        return restarted
+
     def listing(self) -> list[dict]:
         """One JSON-ready object per revision, newest first within each service."""
         services = {s.name: s for s in self.store.services()}
@@ -261,7 +271,10 @@ def keeper_alive(service: Service) -> bool:
         return False
     except PermissionError:
         return True
-    return True
+    try:  # a killed keeper whose parent has not reaped it yet is a zombie: dead all the same
+        return Path(f"/proc/{service.pid}/stat").read_text().split(") ", 1)[1][:1] != "Z"
+    except (OSError, IndexError):
+        return True
 
 
 def ensure_keeper(store: ServeStore, service: str) -> None:

@@ -2,6 +2,7 @@
 
 GET /            -> "rev=<REVISION> replica=<VESSL_TUI_REPLICA> pid=<pid>"
 GET /health      -> "ok"
+GET /env/NAME    -> the value of environment variable NAME
 GET /slow?ms=N   -> the same answer after N milliseconds (to build up in-flight load)
 """
 
@@ -20,10 +21,13 @@ class Handler(BaseHTTPRequestHandler):
         url = urlparse(self.path)
         if url.path == "/slow":
             time.sleep(int(parse_qs(url.query).get("ms", ["100"])[0]) / 1000)
-        body = b"ok" if url.path == "/health" else (
-            f"rev={os.environ.get('REVISION', '?')} replica={os.environ.get('VESSL_TUI_REPLICA', '?')} "
-            f"pid={os.getpid()}".encode()
-        )
+        if url.path.startswith("/env/"):
+            body = os.environ.get(url.path[5:], "").encode()
+        else:
+            body = b"ok" if url.path == "/health" else (
+                f"rev={os.environ.get('REVISION', '?')} replica={os.environ.get('VESSL_TUI_REPLICA', '?')} "
+                f"pid={os.getpid()}".encode()
+            )
         self.send_response(200)
         self.send_header("Content-Type", "text/plain")
         self.send_header("Content-Length", str(len(body)))

@@ -228,3 +228,48 @@ def test_autoscaler_follows_load_within_bounds_without_flapping(spec_file) -> No
     assert all(1 <= c <= 3 for c in counts)
     directions = ["up" if "scale up" in d else "down" for d in decisions]
     assert directions == sorted(directions, key=lambda d: d == "down"), decisions  # all ups, then all downs
+
+
+def test_killed_keeper_comes_back_and_adopts_its_replicas(spec_file) -> None:
+    cli_ok("create", spec_file(service_yaml(replicas="2")), "--start")
+    wait_until(running("echo:1", 2), what="two ready replicas")
+    url = endpoint_of("echo")
+    before = {r.index: r.run_id for r in ServeActions().store.replicas("echo", 1)}
+    os.kill(ServeActions().store.service("echo").pid, signal.SIGKILL)
+    # the replicas outlive their keeper
+    assert get(url.replace(str(urlparse(url).port), str(ServeActions().store.replicas("echo", 1)[0].port)))[0] == 200
+    listed = json.loads(cli_ok("list", "--json"))  # any client brings the keeper back
+    wait_until(lambda: ServeActions().live_endpoint(ServeActions().store.service("echo")), what="a new keeper")
+    assert endpoint_of("echo") == url  # same port, same URL
+    wait_until(lambda: get(url)[0] == 200, what="the endpoint answering again")
+    assert {r.index: r.run_id for r in ServeActions().store.replicas("echo", 1)} == before  # adopted, not doubled
+    assert listed[0]["status"] == "running"
+
+
+def test_secret_reaches_the_replica_but_not_the_store_or_logs(spec_file, vessl_home: Path) -> None:
+    text = f"""\
+name: echo
+message: with a secret
+image: python:3.11
+resources:
+  cluster: local
+run:
+  - command: exec python3 {REPLICA_APP} --port $PORT
+ports:
+  - name: http
+    type: http
+    port: 8000
+service:
+  expose: 8000
+env:
+  HF_TOKEN:
+    value: hf_replica_secret_42
+    secret: true
+"""
+    cli_ok("create", spec_file(text, "secret.yaml"), "--start")
+    wait_until(running("echo:1", 1), what="the replica running")
+    assert get(endpoint_of("echo"), "/env/HF_TOKEN") == (200, "hf_replica_secret_42")
+    assert "listening on" in cli_ok("logs", "echo:1", "--replica", "0")
+    for file in vessl_home.rglob("*"):
+        if file.is_file():
+            assert b"hf_replica_secret_42" not in file.read_bytes(), file

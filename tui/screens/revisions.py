@@ -171,6 +171,8 @@ class RevisionsScreen(ReportsWorkerErrors, Screen):
     @work(thread=True, exclusive=True, group="revisions-poll", exit_on_error=False)
     def _poll(self) -> None:
         actions = self.actions()
+        if self.snapshot is None:
+            actions.reconcile()  # a keeper that was killed comes back and adopts its replicas
         version = actions.store.data_version()
         self._polls += 1
         if self.snapshot and version == self.snapshot.version and self._polls % FULL_RELOAD_EVERY:
