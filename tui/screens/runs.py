@@ -76,7 +76,7 @@ def sort_key(column: str):
 def exit_text(run: RunRecord) -> str:
     if run.exit_code is None:
         return "" if not run.final or not run.reason else run.reason[:12]
-    reason = f" {run.reason[:8]}" if run.reason and run.exit_code != 0 else ""
+    reason = f" {run.reason[:10]}" if run.reason and run.exit_code != 0 else ""
     return f"{run.exit_code}{reason}"
 
 
@@ -240,9 +240,10 @@ class RunsScreen(ReportsWorkerErrors, Screen):
 
     def _update_summary(self) -> None:
         running = sum(1 for r in self.runs.values() if r.status == "running")
-        parts = [f"{len(self._order)}/{len(self.runs)} runs", f"{running} running"]
+        parts = [f"{running} running"]
         if self.selected:
             parts.append(f"{len(self.selected)} selected")
+        parts.append(f"{len(self._order)}/{len(self.runs)} runs")
         self.query_one(AreaBar).summary = " · ".join(parts)
         self.table.border_subtitle = f"filter: {' '.join(self.filter_terms)}" if self.filter_terms else ""
 

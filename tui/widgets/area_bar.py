@@ -18,7 +18,7 @@ class AreaBar(Static):
     """
 
     summary: reactive[str] = reactive("")
-    """Text shown at the right end."""
+    """Text shown at the right end: parts joined by " · ", the last ones dropped when narrow."""
 
     def __init__(self, current: str, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -29,7 +29,11 @@ class AreaBar(Static):
         for number, area in enumerate(AREAS, 1):
             style = "reverse bold" if area == self.current else "dim"
             text.append(f" {number} {area} ", style=style)
-        if self.summary:
-            pad = max(1, self.size.width - text.cell_len - len(self.summary) - 1)
-            text.append(" " * pad + self.summary + " ")
+        room = self.size.width - text.cell_len - 2
+        parts = self.summary.split(" · ") if self.summary else []
+        while parts and len(" · ".join(parts)) > room:
+            parts.pop()
+        if parts:
+            summary = " · ".join(parts)
+            text.append(" " * (room - len(summary) + 1) + summary + " ")
         return text
