@@ -38,6 +38,7 @@ from core.serve.store import ServeStore
 TICK = 0.25
 FAIL_AFTER = 5
 MAX_BACKOFF = 30.0
+CPU_WINDOW = 1.0  # seconds over which a replica's CPU use is averaged
 LOCK_WAIT = 5.0  # a keeper that is exiting lets go of the lock within this
 LABEL_SERVICE, LABEL_REVISION, LABEL_REPLICA = "vessl-tui.service", "vessl-tui.revision", "vessl-tui.replica"
 
@@ -109,6 +110,8 @@ class EngineLauncher:
         from core.engine import Engine
 
         self.engine = Engine()
+        self._cpu: dict[str, tuple[float, float]] = {}  # run id -> (when, cpu seconds)
+        self._cpu_percent: dict[str, float] = {}
 
     def start(self, service: str, rev: Revision, spec, index: int, port: int) -> str:
         from core.spec.runspec import Port
@@ -138,17 +141,43 @@ class EngineLauncher:
             pass
 
     def sample(self, run_id: str) -> dict[str, float]:
-        """CPU / memory of a replica from its backend, {} when the backend cannot say."""
+        """{"cpu_percent", "memory_percent"} of a replica (100 = one core / all its memory), from its
+        backend's `RunMetrics`; {} when the backend cannot say. CPU from cumulative `cpu_seconds` is a
+        rate over at least `CPU_WINDOW` seconds; memory without a limit is a share of this host's."""
         from core.backends.base import RunMetrics
 
         try:
             rec = self.engine.get(run_id)
             backend = self.engine.backend(rec.cluster)
-            if isinstance(backend, RunMetrics) and rec.handle:
-                return backend.sample(self.engine.run_context(run_id), rec.handle)
+            if not isinstance(backend, RunMetrics) or not rec.handle:
+                return {}
+            raw = backend.sample(self.engine.run_context(run_id), rec.handle)
         except Exception:  # a replica going away mid-sample reads as "no sample"
             return {}
-        return {}
+        out: dict[str, float] = {}
+        if "cpu_percent" in raw:
+            out["cpu_percent"] = float(raw["cpu_percent"])
+        elif "cpu_seconds" in raw:
+            now, seconds = time.monotonic(), float(raw["cpu_seconds"])
+            last = self._cpu.get(run_id)
+            if last is None or now - last[0] >= CPU_WINDOW:
+                if last is not None:
+                    self._cpu_percent[run_id] = 100.0 * (seconds - last[1]) / (now - last[0])
+                self._cpu[run_id] = (now, seconds)
+            if run_id in self._cpu_percent:
+                out["cpu_percent"] = self._cpu_percent[run_id]
+        if "memory_bytes" in raw:
+            limit = raw.get("memory_limit_bytes") or _host_memory_bytes()
+            if limit:
+                out["memory_percent"] = 100.0 * float(raw["memory_bytes"]) / float(limit)
+        return out
+
+
+def _host_memory_bytes() -> float | None:
+    try:
+        return float(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    except (ValueError, OSError):
+        return None
 
 
 def resolve_secrets(spec):
@@ -385,14 +414,9 @@ class Keeper:
 
             gpus = [g.utilization for g in local_gpus().gpus if g.utilization is not None]
             return sum(gpus) / len(gpus) if gpus else None
-        values = []
-        for state in ready:
-            sample = self.launcher.sample(state.row.run_id)
-            if policy.metric == "cpu" and "cpu_percent" in sample:
-                values.append(sample["cpu_percent"])
-            elif policy.metric == "memory" and sample.get("memory_limit_bytes"):
-                values.append(100.0 * sample["memory_bytes"] / sample["memory_limit_bytes"])
-        return sum(values) / len(values) if values else None
+        key = f"{policy.metric}_percent"
+        values = [v for v in (self.launcher.sample(s.row.run_id).get(key) for s in ready) if v is not None]
+        return sum(values) / len(values) if len(values) == len(ready) else None
 
     # endpoint ---------------------------------------------------------------------------------
     def _publish(self, revisions: dict[int, Revision]) -> None:

@@ -3,6 +3,7 @@
 GET /            -> "rev=<REVISION> replica=<VESSL_TUI_REPLICA> pid=<pid>"
 GET /health      -> "ok"
 GET /env/NAME    -> the value of environment variable NAME
+--burn           keeps one core busy
 GET /slow?ms=N   -> the same answer after N milliseconds (to build up in-flight load)
 """
 
@@ -37,6 +38,15 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, *args):
         pass
 
+
+if "--burn" in sys.argv:  # keep one core busy (CPU autoscaling tests)
+    import threading
+
+    def burn():
+        while True:
+            pass
+
+    threading.Thread(target=burn, daemon=True).start()
 
 ThreadingHTTPServer.daemon_threads = True
 port = int(sys.argv[sys.argv.index("--port") + 1]) if "--port" in sys.argv else int(os.environ["PORT"])

@@ -273,3 +273,18 @@ env:
     for file in vessl_home.rglob("*"):
         if file.is_file():
             assert b"hf_replica_secret_42" not in file.read_bytes(), file
+
+
+def test_autoscaler_scales_up_on_cpu_from_the_backend() -> None:
+    """CPU comes from the backend's metrics (dstack scales on rps only: the spec is built in code)."""
+    from core.spec.runspec import Autoscaling, Command, RunSpec, ServiceSpec
+
+    auto = Autoscaling(min=1, max=2, metric="cpu", target=5, scale_up_delay=1, scale_down_delay=60)
+    spec = RunSpec(kind="dstack-service", name="burner",
+                   commands=[Command(command=f"exec python3 {REPLICA_APP} --port $PORT --burn")],
+                   service=ServiceSpec(port=8000, health_path="/health", health_type="http", autoscaling=auto))
+    ServeActions().create_from_spec(spec, start=True)
+    wait_until(lambda: revision("burner:1").desired == 2, what="a CPU scale-up")
+    decision = ServeActions().store.events("burner", 1, kinds=("scale",))[0].message
+    assert decision.startswith("1 -> 2 replicas: scale up: cpu ") and "vs target 5%" in decision
+    wait_until(running("burner:1", 2), what="two ready replicas")
