@@ -125,8 +125,13 @@ class EngineLauncher:
         return self.engine.submit_spec(spec, rev.cluster, labels=labels, extra_env=env).id
 
     def status(self, run_id: str) -> tuple[bool, str | None]:
-        """(ended, how) of the run behind a replica."""
-        rec = self.engine.get(run_id)
+        """(ended, how) of the run behind a replica; a run removed meanwhile has ended."""
+        from core.engine import EngineError
+
+        try:
+            rec = self.engine.get(run_id)
+        except EngineError:
+            return True, "removed"
         if not rec.final:
             return False, None
         how = f"exit {rec.exit_code}" if rec.exit_code is not None else rec.status
@@ -234,7 +239,7 @@ class Keeper:
         self._adopt()
         try:
             while True:
-                while await asyncio.to_thread(self.tick):
+                while await asyncio.to_thread(self.safe_tick):
                     await asyncio.sleep(TICK)
                 # clear the pid first, then look once more: a revision started meanwhile either shows
                 # up here, or its client saw no keeper and spawned the next one (which waits for our lock)
@@ -263,6 +268,16 @@ class Keeper:
                     self.replicas[(row.revision, row.index)] = ReplicaState(row)
 
     # one tick (worker thread) -----------------------------------------------------------------
+    def safe_tick(self) -> bool:
+        """`tick`, but a failure is logged (the keeper's log file) and retried, never fatal."""
+        try:
+            return self.tick()
+        except Exception as exc:  # noqa: BLE001 - the endpoint must stay up whatever one tick hits
+            message = f"{type(exc).__name__}: {exc}"
+            print(f"{time.strftime('%Y-%m-%d %H:%M:%S')} keeper tick failed: {message}", file=sys.stderr, flush=True)
+            time.sleep(1.0)
+            return True
+
     def tick(self) -> bool:
         """Reconcile once; False when the keeper has nothing left to do."""
         self.store.heartbeat(self.service, os.getpid())
@@ -288,8 +303,10 @@ class Keeper:
             if state is None or (state.row.status == "restarting" and now >= state.next_start):
                 if not self._start_replica(rev, spec, index, state):
                     return
-            elif state.draining:  # wanted again before it was stopped
+            elif state.draining:  # wanted again before it was stopped: probe it back in
                 state.draining = False
+                state.row.status = "starting"
+                self.store.save_replica(state.row)
         for (number, index), state in list(self.replicas.items()):
             if number != rev.number:
                 continue
