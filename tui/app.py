@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable
 from functools import partial
 from typing import Any
 
+from textual import work
 from textual.app import App
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
@@ -186,13 +187,23 @@ class VesslApp(App):
         return self._gpu_sampler
 
     def on_mount(self) -> None:
+        if self._keymap_override is not None:
+            self.set_keymap(self._keymap_override)
+        else:
+            self._load_keymap()
+
+    @work(thread=True, exclusive=True, group="app-keymap", exit_on_error=False)
+    def _load_keymap(self) -> None:
+        """Read the config's keys off the event loop (loading the config costs a few hundred ms)."""
         try:
-            keymap = self._keymap_override if self._keymap_override is not None else config_keymap()
+            keymap = config_keymap()
         except Exception as exc:  # noqa: BLE001 - a broken config must not stop the workstation
-            keymap = {}
-            self.notify(f"Key bindings from the config were not applied: {describe_error(exc)}", severity="warning")
+            self.call_from_thread(
+                self.notify, f"Key bindings from the config were not applied: {describe_error(exc)}", severity="warning"
+            )
+            return
         if keymap:
-            self.set_keymap(keymap)
+            self.call_from_thread(self.set_keymap, keymap)
 
     def on_unmount(self) -> None:
         if self._tunnels is not None:
