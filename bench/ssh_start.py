@@ -32,20 +32,18 @@ def main(n: int = 20) -> None:
         spec = RunSpec(kind="vessl-run", name="b", commands=[Command(command="true")],
                        env=[EnvVar(name="A", value="1"), EnvVar(name="S", value="x", secret=True)])
         backend.connection().run("true")  # warm
-        ours = []
-        for i in range(n):
+        control = Path(tmp) / "ctl"
+        base = ["ssh", "-p", str(server.port), "-i", str(server.key), "-o", f"UserKnownHostsFile={server.known_hosts}",
+                "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes", "-S", str(control)]
+        subprocess.run(base + ["-M", "-f", "-N", "-o", "ControlPersist=120", f"root@{server.host}"], check=True)
+        work = server.folder / "work" / "baseline"
+        ours, theirs = [], []
+        for i in range(n):  # alternate, so that load on a shared machine hits both alike
             ctx = RunContext(run_id=f"bench-{i}", spec=spec, cluster=cluster, run_dir=Path(tmp),
                              log_path=Path(tmp) / "log", provision=lambda line: None)
             t = time.perf_counter()
             backend.start(ctx)
             ours.append(time.perf_counter() - t)
-        control = Path(tmp) / "ctl"
-        base = ["ssh", "-p", str(server.port), "-i", str(server.key), "-o", f"UserKnownHostsFile={server.known_hosts}",
-                "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes", "-S", str(control)]
-        subprocess.run(base + ["-M", "-f", "-N", "-o", "ControlPersist=120", f"root@{server.host}"], check=True)
-        theirs = []
-        work = server.folder / "work" / "baseline"
-        for i in range(n):
             cmd = f"mkdir -p {work}/{i} && cd {work}/{i} && setsid nohup sh -c 'echo $$ > pid; true' </dev/null >/dev/null 2>&1 & echo started"
             t = time.perf_counter()
             subprocess.run(base + [f"root@{server.host}", cmd], check=True, capture_output=True)

@@ -118,15 +118,14 @@ def env_exports(env: dict[str, str]) -> str:
 def launch_script(run_dir: str, env: dict[str, str], script: str, shell: str = "sh") -> str:
     """What `sh -s` reads on stdin to start a run: exports, the run folder, the detached wrapper.
     Prints the wrapper's pid, then the run folder's absolute path."""
-    marker = f"VESSL_TUI_EOF_{secrets.token_hex(8)}"
     return (
         "set -e\n"
         + env_exports(env)
         + f"mkdir -p {q(run_dir)}/work && cd {q(run_dir)}\n"
-        + 'VESSL_TUI_RUN_DIR="$(pwd)"; export VESSL_TUI_RUN_DIR\n'
-        + "rm -f pid exit_code\n"
-        + f"cat > run.sh <<'{marker}'\n{script}{marker}\n"
-        + f"cat > wrapper.sh <<'{marker}'\n{WRAPPER.format(shell=shell)}{marker}\n"
+        + 'VESSL_TUI_RUN_DIR="$PWD"; export VESSL_TUI_RUN_DIR\n'
+        + "if [ -e pid ] || [ -e exit_code ]; then rm -f pid exit_code; fi\n"  # a later attempt
+        + f"printf '%s' {q(script)} > run.sh\n"  # printf is a builtin: no process per file
+        + f"printf '%s' {q(WRAPPER.format(shell=shell))} > wrapper.sh\n"
         + "setsid nohup sh ./wrapper.sh </dev/null >/dev/null 2>&1 &\n"
         + 'echo $!; echo "$VESSL_TUI_RUN_DIR"\n'
     )
