@@ -20,6 +20,7 @@ import shutil
 import signal
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
@@ -133,16 +134,31 @@ def work_state(handle: dict[str, Any]) -> tuple[str, int | None]:
     code = read_exit(handle)
     if code is not None:
         return "exited", code
-    if process_alive(handle.get("wrapper_pid"), handle.get("marker")) or _group_alive(handle.get("pgid")):
+    if process_alive(handle.get("wrapper_pid"), handle.get("marker")) or _group_alive(handle):
         code = read_exit(handle)
         return ("exited", code) if code is not None else ("running", None)
     code = read_exit(handle)
     return ("exited", code) if code is not None else ("gone", None)
 
 
-def _group_alive(pgid: int | None) -> bool:
-    """True while a process of group `pgid` lives (zombies, which an init that does not reap leaves
-    behind, do not count)."""
+def _group_members(pgid: int, sid: int | None = None) -> Iterator[tuple[int, list[str]]]:
+    """(pid, /proc stat fields after the command name) of each live process in group `pgid` (and
+    session `sid` when given: a recycled group number in another session is not ours)."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError, IndexError):
+            continue
+        if int(fields[2]) == pgid and fields[0] not in ("Z", "X") and (sid is None or int(fields[3]) == sid):
+            yield int(entry.name), fields
+
+
+def _group_alive(handle: dict[str, Any] | None) -> bool:
+    """True while a process of the run's process group lives (zombies, which an init that does not
+    reap leaves behind, do not count)."""
+    pgid = (handle or {}).get("pgid")
     if not pgid:
         return False
     try:
@@ -151,20 +167,14 @@ def _group_alive(pgid: int | None) -> bool:
         return False
     if not Path("/proc/self/stat").exists():
         return True
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except (FileNotFoundError, ProcessLookupError, IndexError):
-                continue
-            if int(fields[2]) == pgid and fields[0] not in ("Z", "X"):
-                return True
-    return False
+    return next(_group_members(pgid, handle.get("wrapper_pid")), None) is not None
 
 
-def _signal_group(pgid: int, sig: int) -> None:
+def _signal_group(handle: dict[str, Any], sig: int) -> None:
+    if not _group_alive(handle):
+        return
     try:
-        os.killpg(pgid, sig)
+        os.killpg(handle["pgid"], sig)
     except ProcessLookupError:
         pass
 
@@ -366,6 +376,8 @@ class LocalBackend(Backend, PortAccess, ShellAccess, RunMetrics):
             if state == "exited":
                 return exit_info(code)  # type: ignore[arg-type]
             if state == "gone":
+                ctx.provision(f"no exit status in {handle['exit_file']}; wrapper {handle.get('wrapper_pid')} "
+                              f"and process group {handle.get('pgid')} are gone")
                 return ExitInfo(None, "the run's processes vanished without recording an exit status")
             remaining = deadline - time.monotonic()
             if remaining <= 0:
@@ -373,17 +385,16 @@ class LocalBackend(Backend, PortAccess, ShellAccess, RunMetrics):
             time.sleep(min(0.05, remaining))
 
     def stop(self, ctx: RunContext, handle: dict[str, Any], grace: float) -> None:
-        pgid = handle["pgid"]
-        _signal_group(pgid, signal.SIGTERM)
+        _signal_group(handle, signal.SIGTERM)
         deadline = time.monotonic() + grace
-        while _group_alive(pgid) and time.monotonic() < deadline:
+        while _group_alive(handle) and time.monotonic() < deadline:
             time.sleep(0.05)
-        if _group_alive(pgid):
+        if _group_alive(handle):
             ctx.provision(f"still running {grace:g}s after SIGTERM: sending SIGKILL")
-            _signal_group(pgid, signal.SIGKILL)
+            _signal_group(handle, signal.SIGKILL)
 
     def finish(self, ctx: RunContext, handle: dict[str, Any]) -> None:
-        if _group_alive(handle.get("pgid")):  # processes the commands left in the background
+        if _group_alive(handle):  # processes the commands left in the background
             ctx.provision("stopping processes the commands left running")
             self.stop(ctx, handle, ctx.spec.grace_seconds)
         work = Path(handle.get("work_dir") or work_dir(ctx.run_dir))
@@ -405,8 +416,8 @@ class LocalBackend(Backend, PortAccess, ShellAccess, RunMetrics):
             ctx.provision(f"exported {volume.path} to {dest} (destination {volume.source})")
 
     def cleanup(self, ctx: RunContext, handle: dict[str, Any] | None) -> None:
-        if handle and _group_alive(handle.get("pgid")):
-            _signal_group(handle["pgid"], signal.SIGKILL)
+        if handle:
+            _signal_group(handle, signal.SIGKILL)
 
     # --- capabilities -------------------------------------------------------------------------
 
@@ -419,16 +430,9 @@ class LocalBackend(Backend, PortAccess, ShellAccess, RunMetrics):
 
     def sample(self, ctx: RunContext, handle: dict[str, Any]) -> dict[str, float]:
         """CPU seconds and resident memory of the run's process group (from /proc)."""
-        pgid, ticks, page = handle["pgid"], os.sysconf("SC_CLK_TCK"), os.sysconf("SC_PAGE_SIZE")
+        ticks, page = os.sysconf("SC_CLK_TCK"), os.sysconf("SC_PAGE_SIZE")
         cpu = rss = 0.0
-        for entry in Path("/proc").iterdir():
-            if not entry.name.isdigit():
-                continue
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except (FileNotFoundError, ProcessLookupError, IndexError):
-                continue
-            if int(fields[2]) == pgid:
-                cpu += (int(fields[11]) + int(fields[12])) / ticks
-                rss += int(fields[21]) * page
+        for _pid, fields in _group_members(handle["pgid"], handle.get("wrapper_pid")):
+            cpu += (int(fields[11]) + int(fields[12])) / ticks
+            rss += int(fields[21]) * page
         return {"cpu_seconds": cpu, "memory_bytes": rss}
