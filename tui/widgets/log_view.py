@@ -38,7 +38,7 @@ CACHE_BLOCKS = 64
 MAX_LINE_CHARS = 4000
 READ_LIMIT = 1 << 20
 BATCH_BYTES = 4 << 20
-BATCH_SECONDS = 0.05
+BATCH_SECONDS = 0.1
 MAX_MATCHES = 100_000
 
 LogReader = Callable[[int, int], "tuple[bytes, int]"]
