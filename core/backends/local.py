@@ -47,7 +47,8 @@ WRAPPER = (
     'echo $! > "$2.tmp" && mv "$2.tmp" "$2"\n'
     'wait $!\n'
     'echo $? > "$3.tmp" && mv "$3.tmp" "$3"\n'
-)
+    'exit 0\n'  # a builtin last, so that bash does not exec `mv` in place of the wrapper (its pid
+)               # would lose the marker while the exit file is not yet in place)
 GIT_SCHEMES = ("git", "git+https", "git+ssh", "ssh")
 IMPORT_SCHEMES = ("", "file", "hostpath")
 MOUNT_SCHEMES = ("", "file", "hostpath")
@@ -111,11 +112,15 @@ def process_alive(pid: int | None, marker: str | None = None) -> bool:
 
 
 def read_exit(handle: dict[str, Any]) -> int | None:
-    """The exit status the wrapper recorded, or None while the work runs (or if none was written)."""
-    try:
-        return int(Path(handle["exit_file"]).read_text().strip())
-    except (FileNotFoundError, ValueError):
-        return None
+    """The exit status the wrapper recorded, or None while the work runs (or if none was written).
+    A status still in the `.tmp` file (written, not yet renamed) counts."""
+    exit_file = Path(handle["exit_file"])
+    for path in (exit_file, exit_file.with_name(exit_file.name + ".tmp")):
+        try:
+            return int(path.read_text().strip())
+        except (FileNotFoundError, ValueError):
+            continue
+    return None
 
 
 def exit_info(code: int) -> ExitInfo:
