@@ -319,7 +319,9 @@ class Engine:
     def submit(self, path: str | os.PathLike, cluster: str | None = None, document: int = 0) -> RunRecord:
         from core.spec import load_spec
 
-        return self.submit_spec(load_spec(path, document), cluster)
+        spec = load_spec(path, document)
+        spec.source_file = os.path.abspath(path)  # rerun and relative imports work from any folder
+        return self.submit_spec(spec, cluster)
 
     def submit_spec(
         self,

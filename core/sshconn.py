@@ -20,6 +20,7 @@ retried with backoff, refused keys and logins are not.
 from __future__ import annotations
 
 import getpass
+import logging
 import os
 import socket
 import threading
@@ -29,6 +30,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from core.backends.base import BackendError
+
+# paramiko logs transport failures (with tracebacks) from its own threads; with no handler they
+# would reach stderr through logging's last resort. Failures reach users as BackendError sentences.
+logging.getLogger("paramiko").addHandler(logging.NullHandler())
 
 if TYPE_CHECKING:
     import paramiko
