@@ -6,7 +6,6 @@ import os
 import pty
 import select
 import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -16,6 +15,7 @@ import pytest
 
 from core.engine import Engine
 from tests.conftest import REPO
+from tests.support import cli, until as wait_for
 
 pytestmark = pytest.mark.docker
 
@@ -33,19 +33,8 @@ def write_spec(tmp_path: Path, text: str) -> Path:
     return path
 
 
-def cli(*args: str, **kwargs) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "core.cli.main", *args], cwd=REPO, capture_output=True,
-                          text=True, timeout=120, **kwargs)
 
 
-def wait_for(predicate, timeout: float = 60.0, what: str = "the condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def labelled(dockerd: str, run_id: str) -> tuple[list, list]:

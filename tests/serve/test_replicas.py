@@ -22,6 +22,7 @@ from click.testing import CliRunner
 from core.cli.main import cli
 from core.serve.actions import ServeActions
 from tests.serve.conftest import REPLICA_APP
+from tests.support import until as wait_until
 
 
 def service_yaml(name: str = "echo", replicas: str = "1..3", scaling: str = "", probe: bool = True) -> str:
@@ -39,14 +40,6 @@ def cli_ok(*args: str) -> str:
     return result.output
 
 
-def wait_until(predicate, timeout: float = 60.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def revision(ref: str):

@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
@@ -15,13 +14,11 @@ import pytest
 from core.engine import Engine
 from tests.conftest import REPO
 from tests.fixtures.sshd import free_port
+from tests.support import cli, until as wait_for
 
 pytestmark = pytest.mark.ssh
 
 
-def cli(*args: str, **kwargs) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "core.cli.main", *args], cwd=REPO, capture_output=True,
-                          text=True, timeout=120, **kwargs)
 
 
 def write_config(config_file: Path, sshd, **extra) -> None:
@@ -35,14 +32,6 @@ def write_spec(tmp_path: Path, text: str) -> Path:
     return path
 
 
-def wait_for(predicate, timeout: float = 60.0, what: str = "the condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_trust_an_unknown_host_then_run_with_follow(sshd, config_file, tmp_path) -> None:

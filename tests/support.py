@@ -1,0 +1,34 @@
+"""Helpers every test area shares: the CLI as a real process, and waiting for a condition."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+from tests.conftest import REPO
+
+T = TypeVar("T")
+
+
+def cli(*args: str, timeout: float = 120, **kwargs) -> subprocess.CompletedProcess:
+    """`vessl-tui ARGS` as a real process (same VESSL_TUI_HOME / VESSL_TUI_CONFIG as the test)."""
+    return subprocess.run(
+        [sys.executable, "-m", "core.cli.main", *args],
+        cwd=REPO, capture_output=True, text=True, timeout=timeout, **kwargs,
+    )
+
+
+def until(predicate: Callable[[], T], timeout: float = 60.0, what: str = "the condition",
+          interval: float = 0.05) -> T:
+    """The first truthy value of `predicate()`, polled every `interval` s; AssertionError after
+    `timeout` s naming `what`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out waiting for {what}")
