@@ -9,7 +9,9 @@ CONTRACT (the TUI and the CLI code against these names):
 
     Tunnel: run_id, remote_port, target (host, port on the cluster's side), local_port, kind
     ("ssh" | "direct"), state ("open" | "reconnecting" | "closed" | "error"), message, url,
-    bytes_in (to this machine), bytes_out (to the run), connections (open now), reconnects
+    address (host, port to connect to from this machine), reachable(timeout) (does something
+    listen at the far end now?), bytes_in (to this machine), bytes_out (to the run),
+    connections (open now), reconnects
 
 An "ssh" tunnel listens on 127.0.0.1:LOCAL (the wished port, or a free one when it is busy, or
 when none was wished) and carries each accepted connection over a direct-tcpip channel of the
@@ -73,8 +75,22 @@ class Tunnel:
         self._lock = threading.Lock()
 
     @property
+    def address(self) -> tuple[str, int]:
+        """Where a client on this machine connects: the target itself when direct."""
+        return self.target if self.kind == "direct" else ("127.0.0.1", self.local_port)
+
+    @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.local_port}"
+        host, port = self.address
+        return f"http://{host}:{port}"
+
+    def reachable(self, timeout: float = 0.5) -> bool:
+        """True when something listens at the far end now (a TCP connect to the target)."""
+        try:
+            socket.create_connection(self.target, timeout=timeout).close()
+            return True
+        except OSError:
+            return False
 
     @property
     def is_open(self) -> bool:
@@ -132,6 +148,17 @@ class SshTunnel(Tunnel):
             self._server.close()
         except OSError:
             pass
+
+    def reachable(self, timeout: float = 0.5) -> bool:
+        """True when the host can connect to the target now (a channel opened and closed): the
+        local listener alone says nothing about the run's port."""
+        if not self._link.is_alive():
+            return False
+        try:
+            self._link.open_channel(self.target).close()
+            return True
+        except BackendError:
+            return False
 
     def _watch_link(self) -> None:
         """Notice a dropped link and bring it back with backoff, even with no traffic."""

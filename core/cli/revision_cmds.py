@@ -116,7 +116,8 @@ def show(rev: str, service: str | None, as_json: bool) -> None:
     if r.reason:
         click.echo(f"reason: {r.reason}")
     for x in replicas:
-        click.echo(f"  replica {x.index}  {x.status:<10} port {x.port or '-'}  restarts {x.restarts}  "
+        reached = f" at {x.address}" if x.address and x.address != f"127.0.0.1:{x.port}" else ""
+        click.echo(f"  replica {x.index}  {x.status:<10} port {x.port or '-'}{reached}  restarts {x.restarts}  "
                    f"run {x.run_id or '-'}  {x.last_exit or ''}")
     for e in events:
         click.echo(f"  {time.strftime('%H:%M:%S', time.localtime(e.at))} {e.kind:<8} {e.message}")

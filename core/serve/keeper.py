@@ -7,6 +7,10 @@ once), writes its endpoint URL, pid and a heartbeat to the store, and every tick
 - starts the replicas each active revision wants, as supervised runs through the engine (labels
   `vessl-tui.service`, `vessl-tui.revision`, `vessl-tui.replica`; `$PORT` a free port,
   `$VESSL_TUI_REPLICA` the index);
+- finds where each replica is reachable from here through its backend's `PortAccess`: the port
+  itself for local processes and host networking, the published port for Docker bridge networks,
+  a `core.tunnels` forward over the host's shared SSH connection for SSH hosts (held by the keeper,
+  reconnecting by itself when the link drops);
 - probes starting replicas (TCP, or the spec's HTTP health path) and adds the ready ones to the
   endpoint; restarts dead ones with exponential backoff (counted, recorded as events); fails a
   revision whose replica dies `FAIL_AFTER` times without ever becoming ready;
@@ -28,6 +32,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from core.paths import home_path
 from core.serve.autoscaler import Autoscaler, ScalePolicy
@@ -101,6 +106,14 @@ class ReplicaState:
     failures: int = 0  # consecutive deaths before becoming ready
     next_start: float = 0.0
     draining: bool = False
+    reach: Any = None  # the core.tunnels.Tunnel the endpoint connects through, once the run has started
+    said: str | None = None  # the last "not reachable yet" reason recorded
+
+    def forget_reach(self, launcher) -> None:
+        if self.reach is not None:
+            launcher.release(self.reach)
+            self.reach = None
+            self.row.address = None
 
 
 class EngineLauncher:
@@ -112,6 +125,9 @@ class EngineLauncher:
         self.engine = Engine()
         self._cpu: dict[str, tuple[float, float]] = {}  # run id -> (when, cpu seconds)
         self._cpu_percent: dict[str, float] = {}
+        from core.tunnels import TunnelManager
+
+        self.tunnels = TunnelManager()
 
     def start(self, service: str, rev: Revision, spec, index: int, port: int) -> str:
         from core.spec.runspec import Port
@@ -136,6 +152,28 @@ class EngineLauncher:
             return False, None
         how = f"exit {rec.exit_code}" if rec.exit_code is not None else rec.status
         return True, f"{how}{f' ({rec.reason})' if rec.reason else ''}"
+
+    def reach(self, run_id: str, port: int):
+        """The `core.tunnels.Tunnel` through which this machine reaches `port` of the replica's run:
+        direct (local processes, Docker ports) or forwarded over SSH; None until the run has started.
+        Raises BackendError / EngineError when the backend cannot say."""
+        from core.backends.base import PortAccess
+
+        rec = self.engine.get(run_id)
+        if not rec.handle or rec.final:
+            return None
+        backend = self.engine.backend(rec.cluster)
+        if not isinstance(backend, PortAccess):
+            from core.tunnels import Tunnel
+
+            return Tunnel(run_id=run_id, remote_port=port, target=("127.0.0.1", port), local_port=port, kind="direct")
+        return self.tunnels.open(backend, self.engine.run_context(run_id), rec.handle, port)
+
+    def release(self, tunnel) -> None:
+        self.tunnels.close(tunnel)
+
+    def close(self) -> None:
+        self.tunnels.close_all()
 
     def stop(self, run_id: str) -> None:
         from core.engine import EngineError
@@ -251,6 +289,8 @@ class Keeper:
             self.store.set_endpoint(self.service, None, None, None)
             self.store.add_event(self.service, None, "endpoint", "endpoint down: no revision running")
             await self.endpoint.stop()
+            if hasattr(self.launcher, "close"):
+                self.launcher.close()
 
     def _fail_all(self, reason: str) -> None:
         for rev in self.store.revisions(self.service):
@@ -314,14 +354,37 @@ class Keeper:
                 self._drain(state)
             elif state.row.status in ("starting", "ready") and not self._check_alive(rev, state):
                 return
-            elif state.row.status == "starting" and probe_sync(state.row.host, state.row.port, spec.service.health_path):
+            elif state.row.status == "starting" and self._probe(rev, state, spec.service.health_path):
                 state.row.status, state.ready_once, state.failures = "ready", True, 0
                 self.store.save_replica(state.row)
                 self.store.add_event(rev.service, rev.number, "replica", f"replica {index} ready")
         self._update_status(rev)
         self._autoscale(rev, spec)
 
+    def _probe(self, rev: Revision, state: ReplicaState, health_path: str | None) -> bool:
+        """Is a starting replica ready? Finds how to reach it first (once its run has started)."""
+        if state.reach is None:
+            try:
+                state.reach = self.launcher.reach(state.row.run_id, state.row.port)
+            except Exception as exc:  # BackendError / EngineError: said once, tried again next tick
+                message = f"replica {state.row.index} not reachable yet: {exc}"
+                if state.said != message:
+                    state.said = message
+                    self.store.add_event(rev.service, rev.number, "replica", message)
+                return False
+            if state.reach is None:
+                return False
+            tunnel = state.reach
+            host, port = tunnel.address
+            state.row.address = f"{host}:{port}" + (" (ssh tunnel)" if tunnel.kind == "ssh" else "")
+            self.store.save_replica(state.row)
+        if health_path:
+            return probe_sync(*state.reach.address, health_path)
+        return state.reach.reachable()
+
     def _start_replica(self, rev: Revision, spec, index: int, state: ReplicaState | None) -> bool:
+        if state is not None:
+            state.forget_reach(self.launcher)
         port = free_port() if uses_port_env(spec) else spec.service.port
         try:
             run_id = self.launcher.start(rev.service, rev, spec, index, port)
@@ -341,6 +404,7 @@ class Keeper:
         if not ended:
             return True
         row = state.row
+        state.forget_reach(self.launcher)
         row.restarts += 1
         row.last_exit = how
         state.failures = 0 if state.ready_once else state.failures + 1
@@ -367,6 +431,7 @@ class Keeper:
         if self.endpoint.outstanding((row.revision, row.index)) == 0:
             if row.run_id:
                 self.launcher.stop(row.run_id)
+            state.forget_reach(self.launcher)
             row.status = "stopped"
             self.store.save_replica(row)
             del self.replicas[(row.revision, row.index)]
@@ -439,8 +504,8 @@ class Keeper:
     def _publish(self, revisions: dict[int, Revision]) -> None:
         """Hand the ready set and the weights to the endpoint (on its loop) and wait until applied."""
         upstreams = [
-            Upstream(revision=n, index=i, host=s.row.host, port=s.row.port, draining=s.draining)
-            for (n, i), s in self.replicas.items() if s.row.status in ("ready", "stopping") and s.row.port
+            Upstream(revision=n, index=i, host=s.reach.address[0], port=s.reach.address[1], draining=s.draining)
+            for (n, i), s in self.replicas.items() if s.row.status in ("ready", "stopping") and s.reach is not None
         ]
         weights = self._weights(revisions)
 

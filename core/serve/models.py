@@ -86,7 +86,8 @@ class Revision:
 
 @dataclass
 class Replica:
-    """One replica of a revision: the run behind it, where it listens, and how it has fared."""
+    """One replica of a revision: the run behind it, where it listens (`host`:`port` on its cluster's
+    side), where the endpoint reaches it from this machine (`address`), and how it has fared."""
 
     service: str
     revision: int
@@ -98,6 +99,7 @@ class Replica:
     restarts: int = 0
     last_exit: str | None = None
     updated_at: float = 0.0
+    address: str | None = None
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)

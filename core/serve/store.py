@@ -77,6 +77,8 @@ _STEPS = [
     + change_triggers("serve_revisions")
     + change_triggers("serve_replicas")
     + change_triggers("serve_events"),
+    # where the endpoint reaches each replica from this machine ("127.0.0.1:40123 (ssh tunnel)")
+    "ALTER TABLE serve_replicas ADD COLUMN address TEXT;",
 ]
 
 
@@ -188,9 +190,9 @@ class ServeStore:
         rep.updated_at = time.time()
         self.db.execute(
             "INSERT OR REPLACE INTO serve_replicas (service, revision, idx, status, run_id, host, port, restarts, "
-            "last_exit, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            "last_exit, updated_at, address) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
             (rep.service, rep.revision, rep.index, rep.status, rep.run_id, rep.host, rep.port, rep.restarts,
-             rep.last_exit, rep.updated_at),
+             rep.last_exit, rep.updated_at, rep.address),
         )
 
     def delete_replica(self, service: str, revision: int, index: int) -> None:
@@ -230,4 +232,4 @@ def _revision(row: sqlite3.Row) -> Revision:
 def _replica(row: sqlite3.Row) -> Replica:
     return Replica(service=row["service"], revision=row["revision"], index=row["idx"], status=row["status"],
                    run_id=row["run_id"], host=row["host"], port=row["port"], restarts=row["restarts"],
-                   last_exit=row["last_exit"], updated_at=row["updated_at"])
+                   last_exit=row["last_exit"], updated_at=row["updated_at"], address=row["address"])

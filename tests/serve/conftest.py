@@ -53,3 +53,4 @@ def replica_procs():
 
 
 from tests.fixtures.dockerd import BUSYBOX_IMAGE, dockerd  # noqa: E402,F401  (the real engine, session scope)
+from tests.fixtures.sshd import sshd  # noqa: E402,F401  (a real OpenSSH server, session scope)
