@@ -1,8 +1,12 @@
 """YAML with positions: plain Python values plus the line/column of every key and value.
 
-`parse(text)` composes every document with PyYAML (libyaml's C composer when available), turns the
-node tree into plain dicts/lists/scalars, and records `path -> (line, col)` (1-based) for each key
-and each value. A path is a tuple of keys and list indexes: `("ports", 1)`.
+`parse(text)` turns every document into plain dicts/lists/scalars and records `path -> (line, col)`
+(1-based) for each key and each value. A path is a tuple of keys and list indexes: `("ports", 1)`.
+Scalars are typed as PyYAML's SafeLoader types them (YAML 1.1: `yes` is true, `0o17` is 15, ...).
+
+Specs are read in one pass over libyaml's event stream. A stream that uses anchors, aliases, merge
+keys or complex keys, or that is huge or deep, is read again through PyYAML's composer, which
+handles all of YAML and guards against alias bombs; both paths give the same result.
 
 It never raises for bad input: syntax errors, alias bombs, deep nesting, oversized or non-UTF-8
 input come back as a `ParsedDocument` with `error` set to `(line, col, message)`.
@@ -12,13 +16,22 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import yaml
 
-try:  # libyaml is ~10x faster than the pure-Python composer
+from yaml.events import (
+    DocumentEndEvent, DocumentStartEvent, MappingEndEvent, MappingStartEvent, ScalarEvent, SequenceEndEvent,
+    SequenceStartEvent,
+)
+
+try:  # libyaml is ~10x faster than the pure-Python parser
+    from yaml._yaml import CParser as _CParser
+
     _Loader = yaml.CSafeLoader
-except AttributeError:  # pragma: no cover - depends on how PyYAML was built
+except ImportError:  # pragma: no cover - depends on how PyYAML was built
+    _CParser = None
     _Loader = yaml.SafeLoader
 
 MAX_BYTES = 2 * 1024 * 1024
@@ -117,6 +130,7 @@ class _Builder:
         return result
 
 
+@lru_cache(maxsize=8192, typed=True)
 def child_name(parent: str, key: Any) -> str:
     """Dotted name of a mapping entry: `resources.gpu`, or `import["/code/"]` for unusual keys."""
     text = str(key)
@@ -176,8 +190,185 @@ def parse(text: str) -> list[ParsedDocument]:
     """Every document of `text` (empty documents skipped). Never raises."""
     if len(text) > MAX_BYTES:
         return [ParsedDocument(0, error=(1, 1, f"the text is longer than {MAX_BYTES // 1048576} MB"))]
-    docs: list[ParsedDocument] = []
     lines = text.splitlines(keepends=True)
+    if _CParser is None:  # pragma: no cover - depends on how PyYAML was built
+        return _parse_composed(text, lines)
+    try:
+        return _parse_events(text, lines)
+    except _Unusual:
+        return _parse_composed(text, lines)
+
+
+def _failed(index: int, exc: BaseException, text: str) -> ParsedDocument:
+    """The document that stands for a stream libyaml could not read."""
+    if isinstance(exc, yaml.MarkedYAMLError):
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        return ParsedDocument(index, error=(line, col, _syntax_message(exc, text, line, col)), text=text)
+    if isinstance(exc, yaml.reader.ReaderError):
+        line, col = _line_col(text, exc.position)
+        what = f"#x{exc.character:04x}" if isinstance(exc.character, int) else repr(exc.character)
+        return ParsedDocument(index, error=(line, col, f"the file holds a control character ({what}); "
+                                                       "a spec must be plain text"), text=text)
+    if isinstance(exc, yaml.YAMLError):
+        return ParsedDocument(index, error=(1, 1, f"YAML error: {exc}".replace("\n", " ")), text=text)
+    return ParsedDocument(index, error=(1, 1, "the document nests too deeply; flatten it"), text=text)
+
+
+def _doc_text(lines: list[str], start, end) -> str:
+    end_line = end.line + (1 if end.column else 0)
+    return "".join(lines[start.line:max(end_line, start.line + 1)])
+
+
+# ---------------------------------------------------------------- the fast path: libyaml's events
+
+class _Unusual(Exception):
+    """The stream uses anchors, aliases, merge keys, complex keys, explicit tags on the root, or is
+    huge or deep: it is read again by the composing path, which handles all of YAML."""
+
+
+_IMPLICIT = _Loader.yaml_implicit_resolvers
+_NULL, _BOOL, _INT, _MERGE = (_TAG + t for t in ("null", "bool", "int", "merge"))
+_BOOLS = {"yes": True, "no": False, "true": True, "false": False, "on": True, "off": False}
+_plain_values: dict[str, Any] = {}  # plain scalar text -> its value (YAML 1.1 implicit typing)
+_NO_KEY = object()
+
+
+def _plain(text: str) -> Any:
+    """The value of an untagged plain scalar, typed as PyYAML's SafeLoader types it."""
+    resolvers = _IMPLICIT.get(text[0] if text else "")
+    if resolvers is None:
+        return text
+    value = _plain_values.get(text, _NO_KEY)
+    if value is not _NO_KEY:
+        return value
+    tag = None
+    for candidate, regexp in resolvers:
+        if regexp.match(text):
+            tag = candidate
+            break
+    if tag is None:
+        value = text
+    elif tag == _NULL:
+        value = None
+    elif tag == _BOOL:
+        value = _BOOLS[text.lower()]
+    elif tag == _INT and text.isdigit() and (text[0] != "0" or text == "0"):
+        value = int(text)
+    elif tag == _MERGE:
+        raise _Unusual
+    else:
+        value = _scalar(yaml.ScalarNode(tag, text))
+    if len(text) <= 64:
+        if len(_plain_values) >= 4096:
+            _plain_values.clear()
+        _plain_values[text] = value
+    return value
+
+
+def _parse_events(text: str, lines: list[str]) -> list[ParsedDocument]:
+    """Values and positions built straight from libyaml's event stream, in one pass."""
+    parser = _CParser(text)
+    get = parser.get_event
+    docs: list[ParsedDocument] = []
+    index = 0
+    try:
+        get()  # stream start
+        while type(get()) is DocumentStartEvent:
+            doc = _events_document(get, index, lines)
+            if doc is not None:
+                docs.append(doc)
+                index += 1
+    except (yaml.YAMLError, RecursionError) as exc:
+        docs.append(_failed(index, exc, text))
+    finally:
+        parser.dispose()
+    return docs
+
+
+def _events_document(get, index: int, lines: list[str]) -> ParsedDocument | None:
+    """One document, from the event after DocumentStart through DocumentEnd (None: empty)."""
+    doc = ParsedDocument(index)
+    keys, values, named = doc.keys, doc.values, doc.named
+    # a frame: [container, path, dotted name, pending key (or _NO_KEY), next list index]
+    stack: list[list] = []
+    count = 0
+    root = first = last = None
+    while True:
+        ev = get()
+        cls = type(ev)
+        if cls is ScalarEvent or cls is MappingStartEvent or cls is SequenceStartEvent:
+            if ev.anchor is not None:
+                raise _Unusual
+            count += 1
+            if cls is ScalarEvent:
+                tag = ev.tag
+                if tag is None or tag == "!":
+                    value = _plain(ev.value) if ev.implicit[0] else ev.value
+                elif stack:
+                    value = _scalar(yaml.ScalarNode(tag, ev.value))
+                else:
+                    raise _Unusual
+            else:
+                value = {} if cls is MappingStartEvent else []
+            mark = ev.start_mark
+            pos = (mark.line + 1, mark.column + 1)
+            if stack:
+                frame = stack[-1]
+                parent = frame[0]
+                if parent.__class__ is dict:
+                    key = frame[3]
+                    if key is _NO_KEY:
+                        if cls is not ScalarEvent:
+                            raise _Unusual  # a mapping or list as a key
+                        frame[3] = value
+                        keys[frame[1] + (value,)] = pos
+                        continue
+                    frame[3] = _NO_KEY
+                    path = frame[1] + (key,)
+                    name = child_name(frame[2], key)
+                    parent[key] = value
+                else:
+                    i = frame[4]
+                    frame[4] = i + 1
+                    path = frame[1] + (i,)
+                    name = f"{frame[2]}[{i}]"
+                    parent.append(value)
+                values[path] = pos
+                named[name] = pos
+            else:
+                root, first, path, name = value, ev, (), ""
+                values[path] = pos
+            if cls is not ScalarEvent:
+                if len(stack) >= MAX_DEPTH or count > MAX_NODES:
+                    raise _Unusual
+                stack.append([value, path, name, _NO_KEY, 0])
+            elif not stack:
+                last = ev
+        elif cls is MappingEndEvent or cls is SequenceEndEvent:
+            stack.pop()
+            if not stack:
+                last = ev
+        elif cls is DocumentEndEvent:
+            break
+        else:  # an alias
+            raise _Unusual
+    if count > MAX_NODES:
+        raise _Unusual
+    if first.__class__ is ScalarEvent and first.implicit[0] and first.value in ("", "~", "null"):
+        return None  # an empty document (a stray `---`) holds no spec
+    start = first.start_mark
+    doc.start = (start.line + 1, start.column + 1)
+    doc.text = _doc_text(lines, start, last.end_mark)
+    doc.value = root
+    return doc
+
+
+# ---------------------------------------------------------------- the composing path: all of YAML
+
+def _parse_composed(text: str, lines: list[str]) -> list[ParsedDocument]:
+    """Every document via PyYAML's composer: anchors, aliases and merge keys, with bomb guards."""
+    docs: list[ParsedDocument] = []
     loader = _Loader(text)
     index = 0
     try:
@@ -187,10 +378,8 @@ def parse(text: str) -> list[ParsedDocument]:
                                 and node.value in ("", "~", "null")):
                 continue  # an empty document (a stray `---`) holds no spec
             doc = ParsedDocument(index)
-            start, end = node.start_mark, node.end_mark
-            doc.start = (start.line + 1, start.column + 1)
-            end_line = end.line + (1 if end.column else 0)
-            doc.text = "".join(lines[start.line:max(end_line, start.line + 1)])
+            doc.start = (node.start_mark.line + 1, node.start_mark.column + 1)
+            doc.text = _doc_text(lines, node.start_mark, node.end_mark)
             try:
                 doc.value = _Builder(doc).build(node, ())
             except _TooBig as exc:
@@ -201,19 +390,8 @@ def parse(text: str) -> list[ParsedDocument]:
                 doc.value, doc.keys, doc.values = None, {}, {}
             docs.append(doc)
             index += 1
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        docs.append(ParsedDocument(index, error=(line, col, _syntax_message(exc, text, line, col)), text=text))
-    except yaml.reader.ReaderError as exc:
-        line, col = _line_col(text, exc.position)
-        what = f"#x{exc.character:04x}" if isinstance(exc.character, int) else repr(exc.character)
-        docs.append(ParsedDocument(index, error=(line, col, f"the file holds a control character ({what}); "
-                                                            "a spec must be plain text"), text=text))
-    except yaml.YAMLError as exc:
-        docs.append(ParsedDocument(index, error=(1, 1, f"YAML error: {exc}".replace("\n", " ")), text=text))
-    except RecursionError:
-        docs.append(ParsedDocument(index, error=(1, 1, "the document nests too deeply; flatten it"), text=text))
+    except (yaml.YAMLError, RecursionError) as exc:
+        docs.append(_failed(index, exc, text))
     finally:
         loader.dispose()
     return docs
