@@ -195,10 +195,12 @@ class Engine:
         self._children = [p for p in self._children if p.poll() is None]
 
     def _spawn_supervisor(self, run_id: str, payload: dict[str, Any]) -> None:
-        """Start the run's supervisor detached (own session); secrets go through its stdin only."""
+        """Start the run's supervisor detached (own session): forked by the supervisor server, else
+        as a new process. Secrets go over the server's socket or the process's stdin only."""
         import subprocess
 
         from core.config import SECRET_ENV_PREFIX
+        from core.supervisor_server import start_supervisor
 
         self._reap()
         env = {k: v for k, v in os.environ.items() if not k.startswith(SECRET_ENV_PREFIX)}
@@ -206,7 +208,10 @@ class Engine:
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [_PACKAGE_ROOT, env.get("PYTHONPATH")]))
         folder = run_dir(run_id, self.home)
         folder.mkdir(parents=True, exist_ok=True)
-        log_fd = logs.open_append(logs.provision_log(run_id, self.home))
+        log_path = logs.provision_log(run_id, self.home)
+        if start_supervisor(run_id, payload, env, str(folder), str(log_path)) is not None:
+            return  # forked by the supervisor server, imports already done
+        log_fd = logs.open_append(log_path)
         try:
             child = subprocess.Popen(
                 [sys.executable, "-m", "core.supervisor", run_id],
@@ -387,9 +392,9 @@ class Engine:
         if row["status"] in FINAL_STATUSES:
             return record_from_row(row)
         self.store.update_run(row["id"], stop_requested=1, event="stop requested", only_if_active=True)
-        from core.backends.local import process_alive
+        from core.supervisor import supervisor_alive
 
-        if not process_alive(row["supervisor_pid"], row["id"]) and row["supervisor_pid"] is not None:
+        if row["supervisor_pid"] is not None and not supervisor_alive(row["id"], row["supervisor_pid"], self.home):
             self.reconcile()
         return self.get(row["id"])
 
@@ -471,13 +476,14 @@ class Engine:
         active = self.store.active_runs()
         if not active:
             return changed
-        from core.backends.local import process_alive, work_state
+        from core.backends.local import work_state
+        from core.supervisor import supervisor_alive
 
         for row in active:
             pid = row["supervisor_pid"]
             if pid is None and time.time() - row["created_at"] < STARTUP_GRACE_SECONDS:
                 continue
-            if process_alive(pid, row["id"]):
+            if supervisor_alive(row["id"], pid, self.home):
                 continue
             handle = row["handle"]
             state, code = work_state(handle) if handle and handle.get("backend") == "local" else (None, None)

@@ -11,7 +11,12 @@ watching for a stop request and `max_duration`) → succeeded | failed | stopped
 failure covered by `retry` starts the next attempt (recorded as an event). In "reattach" mode the
 supervisor takes over a run whose supervisor died: the work goes on and is waited for again, or the
 run is marked lost when the work is gone. Only one supervisor owns a run: it claims the row by
-compare-and-set on `supervisor_pid`.
+compare-and-set on `supervisor_pid`, after taking the run's supervisor lock (`supervisor.lock`, an
+flock held for the supervisor's whole life and dropped by the kernel when it dies, kill -9
+included): `supervisor_alive` tells any client whether the run's supervisor lives.
+
+The engine usually has the supervisor forked by `core.supervisor_server` (imports already done),
+which calls `main` in the forked child; `python -m core.supervisor` is the plain way.
 """
 
 from __future__ import annotations
@@ -29,6 +34,9 @@ if TYPE_CHECKING:
     from core.store import Store
 
 HEARTBEAT_SECONDS = 5.0
+LOCK_FILE = "supervisor.lock"
+#: How long a new supervisor tries for the lock (a client checking liveness holds it for an instant).
+LOCK_TRIES_SECONDS = 2.0
 POLL_SECONDS = 0.1
 DEFAULT_RETRY_DURATION = 3600.0
 
@@ -238,6 +246,50 @@ class Supervisor:
         self.stream_thread.start()
 
 
+def take_lock(run_id: str) -> int | None:
+    """Take the run's supervisor lock for the rest of this process's life (the descriptor is not
+    inherited by the work); None when another supervisor holds it."""
+    import fcntl
+
+    from core.paths import run_dir
+
+    folder = run_dir(run_id)
+    folder.mkdir(parents=True, exist_ok=True)
+    fd = os.open(folder / LOCK_FILE, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    deadline = time.monotonic() + LOCK_TRIES_SECONDS
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return fd
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                os.close(fd)
+                return None
+            time.sleep(0.01)
+
+
+def supervisor_alive(run_id: str, pid: int | None, home: Path | None = None) -> bool:
+    """True while a supervisor of the run lives (it holds the run's lock). A run without a lock file
+    (a supervisor of an earlier version) is judged by its pid and command line."""
+    import fcntl
+
+    from core.paths import run_dir
+
+    try:
+        fd = os.open(run_dir(run_id, home) / LOCK_FILE, os.O_RDONLY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        from core.backends.local import process_alive
+
+        return process_alive(pid, run_id)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False
+
+
 def claim(store: "Store", run_id: str, expected_pid: int | None) -> bool:
     """Become the run's supervisor: compare-and-set `supervisor_pid` from `expected_pid` to ours."""
     from core.store import transaction
@@ -253,6 +305,8 @@ def claim(store: "Store", run_id: str, expected_pid: int | None) -> bool:
 def main(run_id: str, payload: dict[str, Any]) -> int:
     from core.store import Store
 
+    if take_lock(run_id) is None:
+        return 0  # another supervisor runs
     store = Store()
     if not claim(store, run_id, payload.get("expected_pid")):
         return 0  # another supervisor owns the run
