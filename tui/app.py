@@ -13,36 +13,40 @@ remappable from the config file by binding id, and worker failures shown as noti
 
 from __future__ import annotations
 
+import importlib
 import threading
 import time
 from collections.abc import Callable, Iterable
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual import work
 from textual.app import App
 from textual.binding import Binding
-from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.dom import DOMNode
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
-from tui.screens.clusters import ClustersScreen
-from tui.screens.gpus import GpusScreen
-from tui.screens.help import HelpScreen
-from tui.screens.revisions import RevisionsScreen
-from tui.screens.runs import RunsScreen
-from tui.screens.tunnels import TunnelsScreen
 from tui.widgets.area_bar import AREAS
 from tui.workers import describe_error
 
-AREA_SCREENS: dict[str, type[Screen]] = {
-    "runs": RunsScreen,
-    "revisions": RevisionsScreen,
-    "clusters": ClustersScreen,
-    "gpus": GpusScreen,
-    "tunnels": TunnelsScreen,
+if TYPE_CHECKING:
+    from textual.command import Hits, Provider
+
+AREA_SCREENS: dict[str, str] = {
+    "runs": "tui.screens.runs:RunsScreen",
+    "revisions": "tui.screens.revisions:RevisionsScreen",
+    "clusters": "tui.screens.clusters:ClustersScreen",
+    "gpus": "tui.screens.gpus:GpusScreen",
+    "tunnels": "tui.screens.tunnels:TunnelsScreen",
 }
+"""Area -> "module:class" of its screen; each area's module is imported when it is first shown."""
+
+
+def area_screen(area: str) -> type[Screen]:
+    """The screen class of `area` (imports its module on first use)."""
+    module, _, name = AREA_SCREENS[area].partition(":")
+    return getattr(importlib.import_module(module), name)
 
 
 def area_title(node: DOMNode) -> str:
@@ -69,43 +73,57 @@ def binding_rows(screen: Screen) -> list[tuple[str, str, str]]:
     return rows
 
 
-class AreaCommands(Provider):
-    """Palette commands: "Go: <area>", every key of the current screen, and every area's keys."""
+def new_area_screen(area: str) -> Screen:
+    """A new screen of `area` (what the App's MODES make on the area's first visit)."""
+    return area_screen(area)()
 
-    def _commands(self) -> Iterable[tuple[str, Callable[[], Any], str]]:
-        app = self.app
-        current = self.screen
-        names = set()
-        for area in AREAS:
-            yield f"Go: {area}", partial(app.switch_mode, area), f"Switch to the {area} area"
-        yield "App: toggle dark/light theme", app.action_toggle_theme, "Switch between dark and light"
-        for active in current.active_bindings.values():
-            binding = active.binding
-            if binding.system or not binding.description or binding.action in ("quit", "command_palette"):
+
+def area_commands() -> "type[Provider]":
+    """The palette's provider of area commands (its module is imported when the palette opens)."""
+    from textual.command import DiscoveryHit, Hit, Provider
+
+    class AreaCommands(Provider):
+        """Palette commands: "Go: <area>", every key of the current screen, and every area's keys."""
+
+        def _commands(self) -> Iterable[tuple[str, Callable[[], Any], str]]:
+            return palette_commands(self.app, self.screen)
+
+        async def discover(self) -> "Hits":
+            for name, callback, help_text in self._commands():
+                yield DiscoveryHit(name, callback, help=help_text)
+
+        async def search(self, query: str) -> "Hits":
+            matcher = self.matcher(query)
+            for name, callback, help_text in self._commands():
+                score = matcher.match(name)
+                if score > 0:
+                    yield Hit(score, matcher.highlight(name), callback, help=help_text)
+
+    return AreaCommands
+
+
+def palette_commands(app: "VesslApp", current: Screen) -> Iterable[tuple[str, Callable[[], Any], str]]:
+    """(name, callback, help) of every palette command: areas, the current screen's keys, every area's keys."""
+    names = set()
+    for area in AREAS:
+        yield f"Go: {area}", partial(app.switch_mode, area), f"Switch to the {area} area"
+    yield "App: toggle dark/light theme", app.action_toggle_theme, "Switch between dark and light"
+    for active in current.active_bindings.values():
+        binding = active.binding
+        if binding.system or not binding.description or binding.action in ("quit", "command_palette"):
+            continue
+        name = f"{area_title(active.node)}: {binding.tooltip or binding.description}"
+        if name not in names:
+            names.add(name)
+            yield name, partial(app.run_action, binding.action, active.node), binding.id or ""
+    for area in AREA_SCREENS:
+        for binding in area_screen(area).BINDINGS:
+            if not isinstance(binding, Binding) or not binding.description:
                 continue
-            name = f"{area_title(active.node)}: {binding.tooltip or binding.description}"
+            name = f"{area.capitalize()}: {binding.tooltip or binding.description}"
             if name not in names:
                 names.add(name)
-                yield name, partial(app.run_action, binding.action, active.node), binding.id or ""
-        for area, screen_class in AREA_SCREENS.items():
-            for binding in screen_class.BINDINGS:
-                if not isinstance(binding, Binding) or not binding.description:
-                    continue
-                name = f"{area.capitalize()}: {binding.tooltip or binding.description}"
-                if name not in names:
-                    names.add(name)
-                    yield name, partial(app.run_in_area, area, binding.action), binding.id or ""
-
-    async def discover(self) -> Hits:
-        for name, callback, help_text in self._commands():
-            yield DiscoveryHit(name, callback, help=help_text)
-
-    async def search(self, query: str) -> Hits:
-        matcher = self.matcher(query)
-        for name, callback, help_text in self._commands():
-            score = matcher.match(name)
-            if score > 0:
-                yield Hit(score, matcher.highlight(name), callback, help=help_text)
+                yield name, partial(app.run_in_area, area, binding.action), binding.id or ""
 
 
 def config_keymap() -> dict[str, str]:
@@ -131,9 +149,9 @@ class VesslApp(App):
 
     TITLE = "vessl-tui"
     CSS_PATH = "app.tcss"
-    MODES = {area: screen for area, screen in AREA_SCREENS.items()}
+    MODES = {area: partial(new_area_screen, area) for area in AREA_SCREENS}
     DEFAULT_MODE = "runs"
-    COMMANDS = App.COMMANDS | {AreaCommands}
+    COMMANDS = App.COMMANDS | {area_commands}
     BINDINGS = [
         *(Binding(str(n), f"switch_mode('{area}')", area.capitalize(), id=f"app.area.{area}", show=False)
           for n, area in enumerate(AREAS, 1)),
@@ -220,6 +238,8 @@ class VesslApp(App):
         await self.run_action(action, self.screen)
 
     def action_help(self) -> None:
+        from tui.screens.help import HelpScreen
+
         if isinstance(self.screen, HelpScreen):
             return
         title = str(getattr(self.screen, "AREA", "app")).capitalize()

@@ -10,7 +10,7 @@ from textual.binding import Binding
 
 from tests.conftest import REPO
 from tests.tui.conftest import until
-from tui.app import AREA_SCREENS, VesslApp
+from tui.app import AREA_SCREENS, VesslApp, area_screen
 from tui.screens.clusters import ClustersScreen
 from tui.screens.editor import EditorScreen
 from tui.screens.help import HelpScreen
@@ -19,8 +19,9 @@ from tui.screens.revisions import EditSpecModal
 from tui.screens.run_detail import RunDetailScreen
 from tui.screens.runs import RunsScreen
 from tui.widgets.log_view import LogView
+from tui.widgets.runs_table import RunsTable
 
-ALL_BINDING_OWNERS = [VesslApp, *AREA_SCREENS.values(), RunDetailScreen, EditorScreen, LogView, HelpScreen,
+ALL_BINDING_OWNERS = [VesslApp, *map(area_screen, AREA_SCREENS), RunDetailScreen, EditorScreen, LogView, RunsTable, HelpScreen,
                       ConfirmModal, PromptModal, ChoiceModal, EditSpecModal]
 
 
@@ -62,12 +63,12 @@ async def test_help_overlay_lists_the_current_screens_keys(engine) -> None:
 
 
 async def test_palette_offers_area_actions(engine) -> None:
-    from tui.app import AreaCommands
+    from tui.app import area_commands
 
     app = VesslApp(engine=engine)
     async with app.run_test(size=(100, 40)) as pilot:
         await pilot.pause()
-        provider = AreaCommands(app.screen)
+        provider = area_commands()(app.screen)
         names = [name for name, _, _ in provider._commands()]
         assert "Runs: Stop the selected runs" in names
         assert "Clusters: Test the connection to the cluster" in names

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from rich.text import Text
-
 from tests.tui.conftest import local_spec, until
 from tui.app import VesslApp
 from tui.screens.modals import ConfirmModal
@@ -11,9 +9,16 @@ from tui.screens.run_detail import RunDetailScreen
 from tui.widgets.log_view import LogView
 
 
-def _cell(app, run_id: str, column: str) -> str:
-    value = app.screen.query_one("#runs-table").get_cell(run_id, column)
-    return value.plain if isinstance(value, Text) else str(value)
+def _cell(app, run_id: str, column: str) -> str | None:
+    """The text shown in the run's row under `column` (None while the run has no row)."""
+    cells = app.screen.query_one("#runs-table").cells(run_id)
+    return None if cells is None else getattr(cells, column)
+
+
+def _row_line(app, run_id: str) -> str:
+    """The row of `run_id` as the terminal shows it."""
+    table = app.screen.query_one("#runs-table")
+    return table.render_line(table.ids.index(run_id) - table.scroll_offset.y + 1).text
 
 
 async def test_runs_appear_and_change_status_live(engine, write_spec) -> None:
@@ -22,12 +27,13 @@ async def test_runs_appear_and_change_status_live(engine, write_spec) -> None:
     app = VesslApp(engine=engine)
     async with app.run_test(size=(100, 30)) as pilot:
         run = engine.submit(str(spec))
-        await until(pilot, lambda: run.id in app.screen._cells)
         await until(pilot, lambda: _cell(app, run.id, "status") == "running")
         assert _cell(app, run.id, "name") == "live"
+        assert "live" in _row_line(app, run.id) and "running" in _row_line(app, run.id)
         gate.unlink()
         await until(pilot, lambda: _cell(app, run.id, "status") == "succeeded")
         assert _cell(app, run.id, "exit") == "0"
+        assert "succeeded" in _row_line(app, run.id)
 
 
 async def test_enter_opens_the_log_and_follow_shows_new_lines(engine, write_spec) -> None:
@@ -40,7 +46,7 @@ async def test_enter_opens_the_log_and_follow_shows_new_lines(engine, write_spec
     run = engine.submit(str(write_spec("follow", local_spec("follow", script))))
     app = VesslApp(engine=engine)
     async with app.run_test(size=(80, 24)) as pilot:
-        await until(pilot, lambda: run.id in app.screen._cells)
+        await until(pilot, lambda: _cell(app, run.id, "name") == "follow")
         await pilot.press("enter")
         await until(pilot, lambda: isinstance(app.screen, RunDetailScreen))
         log = app.screen.query_one("#log", LogView)
@@ -96,8 +102,7 @@ async def test_bulk_stop_with_confirm(engine, write_spec) -> None:
     runs = [engine.submit(str(write_spec(f"sleepy{i}", local_spec(f"sleepy{i}", "sleep 300")))) for i in range(2)]
     app = VesslApp(engine=engine)
     async with app.run_test(size=(100, 30)) as pilot:
-        await until(pilot, lambda: all(_cell(app, r.id, "status") == "running" for r in runs
-                                       if r.id in app.screen._cells) and len(app.screen._cells) == 2)
+        await until(pilot, lambda: all(_cell(app, r.id, "status") == "running" for r in runs))
         await pilot.press("space", "space")
         assert app.screen.selected == {r.id for r in runs}
         await pilot.press("s")

@@ -1,8 +1,8 @@
 """Runs: the first screen. A live table of runs, refreshed from the store without flicker.
 
-The table polls `engine.data_version()` (cheap) in a worker and reads the runs only when it moved;
-rows are added, removed or have single cells updated, never rebuilt, so the cursor stays put and
-10,000 runs stay fast.
+The screen polls `engine.data_version()` (cheap) in a worker and reads the runs only when it moved;
+the table (`RunsTable`) draws only the rows in view and redraws only those that changed, so the
+cursor stays put and 10,000 runs stay fast.
 
 | Key | Id | Action |
 | --- | --- | --- |
@@ -20,82 +20,24 @@ rows are added, removed or have single cells updated, never rebuilt, so the curs
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from rich.text import Text
 from textual import on, work
-from textual._two_way_dict import TwoWayDict
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input
+from textual.widgets import Footer, Input
 
-from tui.workers import ReportsWorkerErrors
-
-from core.engine import RunRecord
 from tui.screens.modals import ConfirmModal, PromptModal
 from tui.widgets.area_bar import AreaBar
-from tui.widgets.format import age, run_duration
-from tui.widgets.status import status_text
+from tui.widgets.runs_table import SORTS, RunsTable, matches_filter, sort_key  # noqa: F401 - re-exported
+from tui.workers import ReportsWorkerErrors
 
-COLUMNS = (("sel", " "), ("name", "NAME"), ("status", "STATUS"), ("cluster", "CLUSTER"), ("gpus", "GPU"),
-           ("age", "AGE"), ("dur", "DUR"), ("exit", "EXIT"))
-SORTS = ("age", "name", "status", "cluster")
+if TYPE_CHECKING:
+    from core.engine import RunRecord
+
 POLL_SECONDS = 0.5
-
-
-def matches_filter(run: RunRecord, terms: list[str]) -> bool:
-    """Every term must match: `status:x`, `cluster:x`, `label:k=v`, or text in name/id/status/cluster."""
-    for term in terms:
-        key, _, value = term.partition(":")
-        if value and key == "status":
-            ok = run.status.startswith(value)
-        elif value and key == "cluster":
-            ok = run.cluster.startswith(value)
-        elif value and key == "label":
-            k, _, v = value.partition("=")
-            ok = run.labels.get(k) == v if v else k in run.labels
-        else:
-            ok = any(term in field.lower() for field in (run.name.lower(), run.id, run.status, run.cluster.lower()))
-        if not ok:
-            return False
-    return True
-
-
-def sort_key(column: str):
-    """A key function over RunRecord for one of SORTS (age: newest first)."""
-    return {
-        "age": lambda r: -r.created_at,
-        "name": lambda r: (r.name.lower(), -r.created_at),
-        "status": lambda r: (r.status, -r.created_at),
-        "cluster": lambda r: (r.cluster, -r.created_at),
-    }[column]
-
-
-def exit_text(run: RunRecord) -> str:
-    if run.exit_code is None:
-        return "" if not run.final or not run.reason else run.reason[:12]
-    reason = f" {run.reason[:10]}" if run.reason and run.exit_code != 0 else ""
-    return f"{run.exit_code}{reason}"
-
-
-@dataclass(frozen=True)
-class RowCells:
-    """The text of every cell of one row, to compare and update only what changed."""
-
-    sel: str
-    name: str
-    status: str
-    cluster: str
-    gpus: str
-    age: str
-    dur: str
-    exit: str
-
-    def render(self, column: str) -> Text:
-        value = getattr(self, column)
-        return status_text(value) if column == "status" else Text(value)
 
 
 class RunsScreen(ReportsWorkerErrors, Screen):
@@ -125,27 +67,26 @@ class RunsScreen(ReportsWorkerErrors, Screen):
 
     def __init__(self) -> None:
         super().__init__()
-        self.runs: dict[str, RunRecord] = {}
-        self.selected: set[str] = set()
-        self.filter_terms: list[str] = []
-        self.sort = "age"
         self._version: int | None = None
-        self._cells: dict[str, RowCells] = {}
-        self._order: list[str] = []
         self._ticks = 0
 
     def compose(self) -> ComposeResult:
         yield AreaBar("runs", id="area-bar")
-        table: DataTable = DataTable(id="runs-table", cursor_type="row", zebra_stripes=False)
-        for key, label in COLUMNS:
-            table.add_column(label, key=key)
-        yield table
+        yield RunsTable(clock=self.app.clock, id="runs-table")
         yield Input(placeholder="filter: text, status:running, cluster:local", id="runs-filter", classes="hidden")
         yield Footer()
 
     @property
-    def table(self) -> DataTable:
-        return self.query_one("#runs-table", DataTable)
+    def table(self) -> RunsTable:
+        return self.query_one("#runs-table", RunsTable)
+
+    @property
+    def runs(self) -> dict[str, RunRecord]:
+        return self.table.runs
+
+    @property
+    def selected(self) -> set[str]:
+        return self.table.selected
 
     def on_mount(self) -> None:
         self.table.border_title = "Runs"
@@ -166,105 +107,44 @@ class RunsScreen(ReportsWorkerErrors, Screen):
     @on(Loaded)
     def _loaded(self, event: Loaded) -> None:
         self._version = event.version
-        self.runs = {run.id: run for run in event.runs}
         self.app.run_names.update((run.id, run.name) for run in event.runs)
-        self.selected &= self.runs.keys()
-        self.refresh_rows()
-
-    def refresh_rows(self, rebuild: bool = False) -> None:
-        """Bring the table in line with `self.runs`, the filter and the sort, touching only what changed."""
-        table = self.table
-        now = self.app.clock()
-        visible = sorted((r for r in self.runs.values() if matches_filter(r, self.filter_terms)), key=sort_key(self.sort))
-        order = [r.id for r in visible]
-        if rebuild:
-            table.clear()
-            self._cells.clear()
-            self._order = []
-        gone = self._cells.keys() - set(order)
-        for run_id in gone:
-            table.remove_row(run_id)
-            del self._cells[run_id]
-        new_rows = [(run.id, self._row_cells(run, now)) for run in visible if run.id not in self._cells]
-        self._update_cells([run for run in visible if run.id in self._cells], now)
-        self._cells.update(new_rows)
-        for run_id, cells in new_rows:
-            table.add_row(*[cells.render(c) for c, _ in COLUMNS], key=run_id)
-        if order != self._order:
-            cursor = self._cursor_id()
-            self._sort_rows({run_id: i for i, run_id in enumerate(order)})
-            if cursor in self._cells:
-                table.move_cursor(row=table.get_row_index(cursor), animate=False)
-        self._order = order
+        self.table.load(event.runs)
         self._update_summary()
 
-    def _sort_rows(self, position: dict[str, int]) -> None:
-        """Reorder the table's rows to `position` (run id -> index) without rebuilding them."""
-        table = self.table
-        # what DataTable.sort does, with the order we already know (a key function sees no row key)
-        table._row_locations = TwoWayDict({key: position[key.value] for key in table.rows})  # noqa: SLF001
-        table._update_count += 1  # noqa: SLF001
-        table.refresh()
-
-    def _row_cells(self, run: RunRecord, now: float) -> RowCells:
-        return RowCells(
-            sel="●" if run.id in self.selected else " ",
-            name=run.name,
-            status=run.status,
-            cluster=run.cluster,
-            gpus=run.gpus or "-",
-            age=age(run.created_at, now),
-            dur=run_duration(run.started_at, run.ended_at, now),
-            exit=exit_text(run),
-        )
-
-    def _update_cells(self, runs: list[RunRecord], now: float) -> None:
-        """Update the cells of these (shown) runs whose text changed."""
-        table = self.table
-        for run in runs:
-            cells, old = self._row_cells(run, now), self._cells[run.id]
-            if cells != old:
-                for column, _ in COLUMNS:
-                    if getattr(old, column) != getattr(cells, column):
-                        table.update_cell(run.id, column, cells.render(column))
-                self._cells[run.id] = cells
-
     def _tick(self) -> None:
-        """Durations of active runs move every second, ages of all runs every 10 s."""
+        """Ages and durations move: redraw the rows in view every second (active runs) or 10 s."""
         self._ticks += 1
-        if not self._cells or not self.is_current:
+        table = self.table
+        if not table.row_count or not self.is_current:
             return
-        every = self._ticks % 10 == 0
-        shown = [self.runs[i] for i in self._cells if i in self.runs and (every or not self.runs[i].final)]
-        self._update_cells(shown, self.app.clock())
+        top = table.scroll_offset.y
+        shown = table.ids[top : top + table.size.height]
+        if self._ticks % 10 == 0 or any(not table.runs[i].final for i in shown):
+            table.refresh()
 
     def _update_summary(self) -> None:
-        running = sum(1 for r in self.runs.values() if r.status == "running")
+        table = self.table
+        running = sum(1 for r in table.runs.values() if r.status == "running")
         parts = [f"{running} running"]
-        if self.selected:
-            parts.append(f"{len(self.selected)} selected")
-        parts.append(f"{len(self._order)}/{len(self.runs)} runs")
+        if table.selected:
+            parts.append(f"{len(table.selected)} selected")
+        parts.append(f"{table.row_count}/{len(table.runs)} runs")
         self.query_one(AreaBar).summary = " · ".join(parts)
-        self.table.border_subtitle = f"filter: {' '.join(self.filter_terms)}" if self.filter_terms else ""
+        table.border_subtitle = f"filter: {' '.join(table.filter_terms)}" if table.filter_terms else ""
 
     def _cursor_id(self) -> str | None:
-        table = self.table
-        if not table.row_count:
-            return None
-        try:
-            return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-        except Exception:  # noqa: BLE001 - an empty or shrinking table has no cursor row
-            return None
+        return self.table.cursor_id
 
     def _targets(self) -> list[RunRecord]:
-        ids = [i for i in self._order if i in self.selected] or [i for i in [self._cursor_id()] if i]
-        return [self.runs[i] for i in ids if i in self.runs]
+        table = self.table
+        ids = [i for i in table.ids if i in table.selected] or [i for i in [table.cursor_id] if i]
+        return [table.runs[i] for i in ids]
 
     # --- actions --------------------------------------------------------------------------------
 
-    @on(DataTable.RowSelected, "#runs-table")
-    def _row_selected(self, event: DataTable.RowSelected) -> None:
-        self.open_run(event.row_key.value)
+    @on(RunsTable.Chosen)
+    def _row_chosen(self, event: RunsTable.Chosen) -> None:
+        self.open_run(event.run_id)
 
     def action_open(self) -> None:
         run_id = self._cursor_id()
@@ -277,12 +157,9 @@ class RunsScreen(ReportsWorkerErrors, Screen):
         self.app.push_screen(RunDetailScreen(run_id))
 
     def action_toggle_select(self) -> None:
-        run_id = self._cursor_id()
-        if run_id is None:
-            return
-        self.selected ^= {run_id}
-        self.refresh_rows()
-        self.table.action_cursor_down()
+        self.table.toggle_selected()
+        self.table.action_cursor(1)
+        self._update_summary()
 
     def action_clear(self) -> None:
         filter_box = self.query_one("#runs-filter", Input)
@@ -290,11 +167,11 @@ class RunsScreen(ReportsWorkerErrors, Screen):
             filter_box.add_class("hidden")
             self.table.focus()
             return
-        self.selected.clear()
-        if self.filter_terms:
-            self.filter_terms = []
+        self.table.clear_selection()
+        if self.table.filter_terms:
             filter_box.value = ""
-        self.refresh_rows()
+            self.table.set_view(filter_terms=[])
+        self._update_summary()
 
     def action_filter(self) -> None:
         filter_box = self.query_one("#runs-filter", Input)
@@ -303,8 +180,8 @@ class RunsScreen(ReportsWorkerErrors, Screen):
 
     @on(Input.Changed, "#runs-filter")
     def _filter_changed(self, event: Input.Changed) -> None:
-        self.filter_terms = event.value.lower().split()
-        self.refresh_rows()
+        self.table.set_view(filter_terms=event.value.lower().split())
+        self._update_summary()
 
     @on(Input.Submitted, "#runs-filter")
     def _filter_done(self, event: Input.Submitted) -> None:
@@ -313,9 +190,9 @@ class RunsScreen(ReportsWorkerErrors, Screen):
         self.table.focus()
 
     def action_sort(self) -> None:
-        self.sort = SORTS[(SORTS.index(self.sort) + 1) % len(SORTS)]
-        self.table.border_title = f"Runs (by {self.sort})"
-        self.refresh_rows()
+        table = self.table
+        table.set_view(sort=SORTS[(SORTS.index(table.sort) + 1) % len(SORTS)])
+        table.border_title = f"Runs (by {table.sort})"
 
     def action_new(self) -> None:
         def chosen(path: str | None) -> None:
@@ -347,8 +224,8 @@ class RunsScreen(ReportsWorkerErrors, Screen):
         def answered(yes: bool | None) -> None:
             if yes:
                 self._apply_bulk(method, [r.id for r in runs], verb)
-                self.selected.clear()
-                self.refresh_rows()
+                self.table.clear_selection()
+                self._update_summary()
 
         self.app.push_screen(ConfirmModal(question, names + note), answered)
 
