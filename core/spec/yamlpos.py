@@ -290,7 +290,7 @@ def _events_document(get, index: int, lines: list[str]) -> ParsedDocument | None
     """One document, from the event after DocumentStart through DocumentEnd (None: empty)."""
     doc = ParsedDocument(index)
     keys, values, named = doc.keys, doc.values, doc.named
-    # a frame: [container, path, dotted name, pending key (or _NO_KEY), next list index]
+    # a frame: [container, path, dotted name, pending key (or _NO_KEY), next list index or key's path]
     stack: list[list] = []
     count = 0
     root = first = last = None
@@ -322,10 +322,11 @@ def _events_document(get, index: int, lines: list[str]) -> ParsedDocument | None
                         if cls is not ScalarEvent:
                             raise _Unusual  # a mapping or list as a key
                         frame[3] = value
-                        keys[frame[1] + (value,)] = pos
+                        frame[4] = path = frame[1] + (value,)
+                        keys[path] = pos
                         continue
                     frame[3] = _NO_KEY
-                    path = frame[1] + (key,)
+                    path = frame[4]
                     name = child_name(frame[2], key)
                     parent[key] = value
                 else:
