@@ -8,6 +8,13 @@ one upstream: that replica), each in its own process, then drives both with the 
 - throughput: `--concurrency` keep-alive connections for `--seconds`, requests per second.
 Prints both figures and the ratios. Targets: the endpoint adds < 1 ms at p50 and keeps >= 0.8x the
 throughput of the single replica.
+
+It also prints the CPU time each process spent per request during the throughput runs (client,
+replica, endpoint), and the ceiling those costs put on the ratio when every process shares this
+machine's cores and all of them are busy: (client + replica) / (client + replica + endpoint). On a
+machine with fewer cores than busy processes the measured ratio cannot beat that ceiling, whatever
+the endpoint does; with the endpoint on cores of its own the ratio is bounded by its own
+requests/s instead (`endpoint alone` below).
 """
 
 from __future__ import annotations
@@ -77,6 +84,15 @@ async def latency(url: str, n: int) -> tuple[float, float]:
     return statistics.median(samples), samples[int(len(samples) * 0.99) - 1]
 
 
+def cpu_seconds(pid: int | None = None) -> float:
+    """User + system CPU seconds of process `pid` (this process when None)."""
+    if pid is None:
+        times = os.times()
+        return times.user + times.system
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 async def throughput(url: str, seconds: float, concurrency: int) -> float:
     import aiohttp
 
@@ -115,8 +131,14 @@ def main() -> None:
         direct, proxied = f"http://127.0.0.1:{replica_port}/", f"http://127.0.0.1:{endpoint_port}/"
         d50, d99 = asyncio.run(latency(direct, args.latency_requests))
         e50, e99 = asyncio.run(latency(proxied, args.latency_requests))
-        drps = asyncio.run(throughput(direct, args.seconds, args.concurrency))
-        erps = asyncio.run(throughput(proxied, args.seconds, args.concurrency))
+        cost = {}
+        for name, url in (("direct", direct), ("endpoint", proxied)):
+            before = [cpu_seconds(), cpu_seconds(procs[0].pid), cpu_seconds(procs[1].pid)]
+            rps = asyncio.run(throughput(url, args.seconds, args.concurrency))
+            after = [cpu_seconds(), cpu_seconds(procs[0].pid), cpu_seconds(procs[1].pid)]
+            count = rps * args.seconds
+            cost[name] = (rps, [1e6 * (a - b) / count for a, b in zip(after, before)])
+        (drps, _), (erps, (client_us, replica_us, endpoint_us)) = cost["direct"], cost["endpoint"]
     finally:
         for proc in procs:
             proc.terminate()
@@ -126,6 +148,10 @@ def main() -> None:
     print(f"latency p99  direct {d99:.3f} ms  endpoint {e99:.3f} ms  ratio {e99 / d99:.2f}x")
     print(f"throughput   direct {drps:,.0f} req/s  endpoint {erps:,.0f} req/s  ratio {erps / drps:.2f}x "
           "(target >= 0.8x)")
+    ceiling = (client_us + replica_us) / (client_us + replica_us + endpoint_us)
+    print(f"cpu/request  client {client_us:.0f} us  replica {replica_us:.0f} us  endpoint {endpoint_us:.0f} us  "
+          f"-> shared-cores ceiling {ceiling:.2f}x; endpoint alone {1e6 / endpoint_us:,.0f} req/s per core "
+          f"= {1e6 / endpoint_us / drps:.2f}x the direct figure")
 
 
 if __name__ == "__main__":

@@ -24,10 +24,11 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from aiohttp import (
-    ClientConnectionError, ClientConnectorError, ClientSession, ClientTimeout, ServerDisconnectedError,
-    TCPConnector, web,
+    ClientConnectionError, ClientConnectorError, ClientSession, ClientTimeout, DummyCookieJar,
+    ServerDisconnectedError, TCPConnector, web,
 )
 from multidict import CIMultiDict
+from yarl import URL
 
 HOP_BY_HOP = frozenset({
     "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailers",
@@ -52,6 +53,11 @@ class Upstream:
     @property
     def key(self) -> tuple[int, int]:
         return (self.revision, self.index)
+
+    def url(self, rel: URL) -> URL:
+        """The replica's URL for the request's path and query (already encoded: nothing re-parsed)."""
+        return URL.build(scheme="http", host=self.host, port=self.port, path=rel.raw_path,
+                         query_string=rel.raw_query_string, encoded=True)
 
 
 @dataclass
@@ -146,8 +152,11 @@ class Endpoint:
         site = web.TCPSite(self._runner, self.host, self.port, reuse_address=True)
         await site.start()
         self.port = site._server.sockets[0].getsockname()[1]
+        # One keep-alive pool, unbounded (as many connections per replica as requests in flight, each
+        # reused), no cookie jar (a proxy never keeps one client's cookies for the next), no decoding.
         self._session = ClientSession(
             connector=TCPConnector(limit=0, limit_per_host=0, keepalive_timeout=15),
+            cookie_jar=DummyCookieJar(),
             timeout=ClientTimeout(total=None, sock_connect=self._connect_timeout),
             auto_decompress=False,
             skip_auto_headers=("User-Agent", "Accept-Encoding"),
@@ -171,9 +180,10 @@ class Endpoint:
                 for rev, t in self.traffic.items()}
 
     async def _handle(self, request):
-        body = await request.read()
-        headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP}
+        body = await request.read() if request.body_exists else None
+        headers = CIMultiDict((k, v) for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP)
         headers["Host"] = request.host
+        rel = request.rel_url
         tried: set[tuple[int, int]] = set()
         while True:
             up = self.router.pick(tried)
@@ -188,7 +198,7 @@ class Endpoint:
             response = None
             try:
                 async with self._session.request(
-                    request.method, f"http://{up.host}:{up.port}{request.rel_url}", headers=headers,
+                    request.method, up.url(rel), headers=headers,
                     data=body or None, allow_redirects=False,
                 ) as upstream:
                     out_headers = CIMultiDict(
@@ -196,8 +206,8 @@ class Endpoint:
                     )
                     length = upstream.content_length
                     if length is not None and length <= BUFFERED_BODY:  # small answer: one write
-                        body = await upstream.read()
-                        response = web.Response(status=upstream.status, reason=upstream.reason, body=body,
+                        answer = await upstream.read()
+                        response = web.Response(status=upstream.status, reason=upstream.reason, body=answer,
                                                 headers=out_headers)
                     else:  # large or streamed (tokens): chunk by chunk
                         response = web.StreamResponse(status=upstream.status, reason=upstream.reason,
