@@ -17,13 +17,20 @@ overrides a built-in one.
 default_cluster: local      # where runs go without --cluster
 keys: {runs.stop: ctrl+k}   # binding id -> key(s), applied to the TUI's keymap
 secrets: {HF_TOKEN: hf_...} # named secrets for `secret_ref` env entries (also VESSL_TUI_SECRET_<NAME>)
+credentials:                # private registries, named by VESSL `image.credential_name`
+  ghcr: {registry: ghcr.io, username: me, password: ghp_...}
 ```
+
+Credential passwords never leave the supervisor that pulls with them: they are not copied into
+the store, a log or any repr. A spec without a credential lets the docker SDK use
+`~/.docker/config.json` and its credential helpers.
 
     load_config(path=None) -> Config      # raises ConfigError (file:line:col: error: path: message)
     config.clusters() -> list[ClusterConfig]   # built-ins first; docker probed on first call only
     config.cluster(name) -> ClusterConfig       # raises ConfigError naming the known clusters
     config.presets_for(cluster) -> list[Preset]; config.preset(name, cluster) -> Preset
     config.secret(name) -> str | None
+    config.credential(name) -> Credential | None
 """
 
 from __future__ import annotations
@@ -35,7 +42,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlparse
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from core.engine import EngineError
 from core.paths import config_path, home_path  # noqa: F401  (re-exported: part of this module's contract)
@@ -80,6 +87,18 @@ class Preset(BaseModel):
     description: str | None = None
 
 
+class Credential(BaseModel):
+    """Login for a private image registry: `credentials.NAME` in the config. The password is a
+    SecretStr: shown as `**********` in every repr and dump; `.get_secret_value()` reads it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    registry: str | None = Field(None, description="Registry host, e.g. ghcr.io or registry.example.com:5000.")
+    username: str = Field(description="Registry user name.")
+    password: SecretStr = Field(description="Registry password or access token.")
+
+
 class ConfigError(EngineError):
     """The config file is invalid, or names something unknown. `problems` point into the file."""
 
@@ -101,6 +120,7 @@ class Config:
     preset_map: dict[str, Preset] = field(default_factory=dict)
     keys: dict[str, str] = field(default_factory=dict)
     secrets: dict[str, str] = field(default_factory=dict, repr=False)
+    credentials: dict[str, Credential] = field(default_factory=dict, repr=False)
     default_cluster: str = "local"
     _docker: ClusterConfig | None | bool = field(default=False, repr=False)  # False: not probed yet
 
@@ -155,8 +175,12 @@ class Config:
             return self.secrets[name]
         return os.environ.get(SECRET_ENV_PREFIX + name) or os.environ.get(SECRET_ENV_PREFIX + name.upper())
 
+    def credential(self, name: str) -> Credential | None:
+        """The registry login `credentials.NAME`, or None when the config has none of that name."""
+        return self.credentials.get(name)
 
-_TOP_KEYS = {"clusters", "presets", "keys", "secrets", "default_cluster"}
+
+_TOP_KEYS = {"clusters", "presets", "keys", "secrets", "credentials", "default_cluster"}
 
 
 def load_config(path: Path | None = None) -> Config:
@@ -203,6 +227,11 @@ def load_config(path: Path | None = None) -> Config:
         preset = _model(Preset, {**(entry or {}), "name": name}, ("presets", name), problem)
         if preset is not None:
             config.preset_map[str(name)] = preset
+    for name, entry in _mapping(data, "credentials", problem).items():
+        value = {**entry, "name": name} if isinstance(entry, dict) else entry
+        credential = _model(Credential, value, ("credentials", name), problem)
+        if credential is not None:
+            config.credentials[str(name)] = credential
     for section in ("keys", "secrets"):
         for name, value in _mapping(data, section, problem).items():
             if not isinstance(value, str):

@@ -46,6 +46,8 @@ class RunContext:
     run's folder on this machine (`VESSL_TUI_HOME/runs/<id>/`), `log_path` its output log (the file
     that `stream` output is appended to), `provision` writes one line to the provisioning log.
     `stop_requested` is set when a stop was asked for, so long `prepare` steps can give up early.
+    `gpu_indices` are the host GPUs the engine placed the run on (None: the backend chooses by
+    count); the Docker backend requests exactly those devices.
     """
 
     run_id: str
@@ -57,6 +59,7 @@ class RunContext:
     attempt: int = 1
     artifacts_dir: Path | None = None
     stop_requested: threading.Event = field(default_factory=threading.Event)
+    gpu_indices: list[int] | None = None
 
 
 @dataclass

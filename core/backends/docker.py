@@ -12,9 +12,12 @@ restarted supervisor continues without duplicates.
 
 Cluster `options` understood here: `network` (bridge, host or none; default: bridge when the
 engine has one, else host), `init` (run Docker's init as PID 1; default true), `image` (image for
-specs without one), `gpu_devices` (device ids to give GPU runs instead of a count), `credentials`
-(name -> {username, password} for private registries; else the config's secret of that name,
-"USER:PASSWORD"; a spec without a credential lets the SDK read ~/.docker and its credential store).
+specs without one), `gpu_devices` (device ids to give GPU runs when the engine placed none).
+
+Private registries: VESSL `image.credential_name` names an entry of the config's `credentials:`
+(or, for older configs, a `secrets:` entry "USER:PASSWORD"); dstack `registry_auth` carries its own
+login. A spec with neither lets the docker SDK use ~/.docker/config.json and its credential helpers.
+A credential is sent only to the registry it names, and never written to a log.
 """
 
 from __future__ import annotations
@@ -52,6 +55,8 @@ if TYPE_CHECKING:
 DEFAULT_URL = "unix:///var/run/docker.sock"
 PULL_PROGRESS_EVERY = 2.0  # seconds between progress lines of one image pull
 HELPER_LABEL = "vessl-tui.helper"
+#: Words of a registry's answer when it wants a (different) login.
+AUTH_REFUSALS = ("unauthorized", "authentication required", "no basic auth credentials", "denied")
 
 
 class DockerBackend(Backend, PortAccess, ShellAccess, RunMetrics):
@@ -80,6 +85,10 @@ class DockerBackend(Backend, PortAccess, ShellAccess, RunMetrics):
     def unreachable(self) -> BackendError:
         return BackendError(f"cannot reach the Docker engine at {self.url}: is dockerd running?")
 
+    def _tls_refused(self) -> BackendError:
+        return BackendError(f"the Docker engine at {self.url} and this machine do not trust each other's TLS "
+                            "certificates: check the cluster's cert_path (ca.pem, cert.pem, key.pem) and tls_verify.")
+
     def client(self):
         """The docker SDK client, connected on first use; BackendError when the engine is down."""
         if self._client is None:
@@ -88,32 +97,21 @@ class DockerBackend(Backend, PortAccess, ShellAccess, RunMetrics):
         return self._client
 
     def _connect(self):
-        import docker
-
         cluster = self.cluster
         if cluster.context:
-            context = docker.ContextAPI.get_context(cluster.context)
-            if context is None:
-                raise BackendError(f"docker context {cluster.context} does not exist: create it with "
-                                   "`docker context create` or fix `context:` in the config.")
-            return docker.DockerClient(base_url=context.Host, tls=context.TLSConfig or False)
+            return sdk_client(*docker_context(cluster.context))
         if not cluster.host:
-            return docker.from_env()
-        return docker.DockerClient(base_url=cluster.host, tls=self._tls() or False)
+            from docker.utils import kwargs_from_env
+
+            from_env = kwargs_from_env()  # DOCKER_HOST, DOCKER_TLS_VERIFY, DOCKER_CERT_PATH
+            return sdk_client(from_env.get("base_url") or DEFAULT_URL, from_env.get("tls"))
+        return sdk_client(cluster.host, self._tls())
 
     def _tls(self):
         cluster = self.cluster
         if not (cluster.cert_path or cluster.tls_verify):
             return None
-        from docker.tls import TLSConfig
-
-        folder = Path(cluster.cert_path or "~/.docker").expanduser()
-        verify = cluster.tls_verify is not False
-        return TLSConfig(
-            client_cert=(str(folder / "cert.pem"), str(folder / "key.pem")),
-            ca_cert=str(folder / "ca.pem") if verify else None,
-            verify=verify,
-        )
+        return tls_config(Path(cluster.cert_path or docker_config_dir()).expanduser(), cluster.tls_verify is not False)
 
     @contextlib.contextmanager
     def errors(self, doing: str = "talk to it"):
@@ -125,11 +123,15 @@ class DockerBackend(Backend, PortAccess, ShellAccess, RunMetrics):
             yield
         except BackendError:
             raise
+        except requests.exceptions.SSLError as exc:
+            raise self._tls_refused() from exc
         except (requests.exceptions.ConnectionError, ConnectionError, FileNotFoundError) as exc:
             raise self.unreachable() from exc
         except docker.errors.APIError as exc:
             raise BackendError(f"the Docker engine at {self.url} could not {doing}: {_explain(exc)}.") from exc
         except docker.errors.DockerException as exc:
+            if isinstance(exc.__cause__, requests.exceptions.SSLError):
+                raise self._tls_refused() from exc
             if "API version" in str(exc) or "Connection" in str(exc):
                 raise self.unreachable() from exc
             raise BackendError(f"the Docker engine at {self.url} could not {doing}: {exc}.") from exc
@@ -219,18 +221,22 @@ class DockerBackend(Backend, PortAccess, ShellAccess, RunMetrics):
                 return
             except docker.errors.ImageNotFound:
                 pass
+        with self.errors("read the image's name"):
+            auth = self._auth_config(ctx.spec, image)
         ctx.provision(f"pulling image {image}")
         try:
             with self.errors("pull the image"):
-                self._pull(ctx, image)
+                self._pull(ctx, image, auth)
         except BackendError as exc:
             if str(exc) == str(self.unreachable()):
                 raise
             reason = str(exc).split(": ", 1)[-1].rstrip(".")
+            if any(word in reason.lower() for word in AUTH_REFUSALS):
+                raise self._pull_refused(ctx.spec, image) from exc
             raise BackendError(f"image {image} not found locally and could not be pulled: {reason}.") from exc
         ctx.provision(f"pulled image {image}")
 
-    def _pull(self, ctx: RunContext, image: str) -> None:
+    def _pull(self, ctx: RunContext, image: str, auth: dict[str, str] | None) -> None:
         from docker.utils import parse_repository_tag
 
         repository, tag = parse_repository_tag(image)
@@ -238,7 +244,7 @@ class DockerBackend(Backend, PortAccess, ShellAccess, RunMetrics):
         last_progress = 0.0
         seen: set[tuple[str, str]] = set()
         for event in api.pull(repository, tag=tag or "latest", stream=True, decode=True,
-                              auth_config=self._auth_config(ctx.spec)):
+                              auth_config=auth):
             if "error" in event:
                 raise BackendError(f"the Docker engine could not pull it: {event['error']}")
             status, layer = event.get("status", ""), event.get("id", "")
@@ -251,23 +257,47 @@ class DockerBackend(Backend, PortAccess, ShellAccess, RunMetrics):
                 seen.add((layer, status))
                 ctx.provision(f"{layer}: {status}" if layer else status)
 
-    def _auth_config(self, spec: "RunSpec") -> dict[str, str] | None:
-        """Registry credentials for the pull (never logged); None lets the SDK read ~/.docker."""
+    def _auth_config(self, spec: "RunSpec", image: str) -> dict[str, str] | None:
+        """Registry login for pulling `image` (never logged); None lets the SDK read ~/.docker."""
         if spec.registry_username and spec.registry_password:
             return {"username": spec.registry_username, "password": spec.registry_password}
         name = spec.image_credential
         if not name:
             return None
-        stored = (self.cluster.options.get("credentials") or {}).get(name)
-        if isinstance(stored, dict) and "username" in stored and "password" in stored:
-            return {"username": str(stored["username"]), "password": str(stored["password"])}
-        from core.config import load_config
+        from core.config import ConfigError, load_config
 
-        username, sep, password = (load_config().secret(name) or "").partition(":")
+        try:
+            config = load_config()
+        except ConfigError as exc:
+            raise BackendError(str(exc).splitlines()[0]) from None
+        credential = config.credential(name)
+        if credential is not None:
+            registry = image_registry(image)
+            if credential.registry and registry_host(credential.registry) != registry:
+                raise BackendError(
+                    f"credential {name} is for registry {credential.registry}, but image {image} comes from "
+                    f"{registry}: name a credential for {registry} in image.credential_name.")
+            return {"username": credential.username, "password": credential.password.get_secret_value(),
+                    "serveraddress": registry}
+        username, sep, password = (config.secret(name) or "").partition(":")
         if not sep:
-            raise BackendError(f"image credential {name} is not configured: add `{name}: \"USER:PASSWORD\"` "
-                               "under `secrets:` in the config.")
+            raise BackendError(f"image credential {name} is not configured: add `{name}: {{registry, username, "
+                               f"password}}` under `credentials:` in the config ({config.path}).")
         return {"username": username, "password": password}
+
+    def _pull_refused(self, spec: "RunSpec", image: str) -> BackendError:
+        """One sentence for a registry that refused the pull's login (or the lack of one)."""
+        registry = image_registry(image)
+        if spec.registry_username and spec.registry_password:
+            return BackendError(f"registry {registry} refused the spec's registry_auth login for image {image}: "
+                                "check its username and password.")
+        if spec.image_credential:
+            name = spec.image_credential
+            return BackendError(f"registry {registry} refused credential {name} for image {image}: check the "
+                                f"username and password of credentials.{name} in the config.")
+        return BackendError(f"registry {registry} refused image {image} without a login (or it does not exist "
+                            "there): name a credential in image.credential_name (VESSL) or registry_auth (dstack), "
+                            f"or run `docker login {registry}`.")
 
     def network_mode(self, spec: "RunSpec") -> str:
         """The cluster's `network` option, else bridge when the engine has one, else host."""
@@ -329,7 +359,7 @@ class DockerBackend(Backend, PortAccess, ShellAccess, RunMetrics):
         mode = self.network_mode(spec)
         kwargs = docker_spec.container_kwargs(
             spec, run_id=ctx.run_id, attempt=ctx.attempt, network_mode=mode, plan=self._plan(ctx),
-            device_ids=self.cluster.options.get("gpu_devices"), init=bool(self.cluster.options.get("init", True)))
+            device_ids=self.gpu_device_ids(ctx), init=bool(self.cluster.options.get("init", True)))
         client = self.client()
         with self.errors("start the container"):
             try:
@@ -344,6 +374,14 @@ class DockerBackend(Backend, PortAccess, ShellAccess, RunMetrics):
         # The log file may hold earlier attempts' output: `stream` offsets count from here.
         log_base = ctx.log_path.stat().st_size if ctx.log_path.exists() else 0
         return {"container_id": container.id, "name": kwargs["name"], "network_mode": mode, "log_base": log_base}
+
+    def gpu_device_ids(self, ctx: RunContext) -> list[str] | None:
+        """Device ids for the run's GPU request: the engine's placement, else the cluster's
+        `gpu_devices` option, else None (Docker picks `count` devices)."""
+        if ctx.gpu_indices:
+            return [str(index) for index in ctx.gpu_indices]
+        devices = self.cluster.options.get("gpu_devices")
+        return [str(device) for device in devices] if devices else None
 
     def _container(self, ctx: RunContext, handle: dict[str, Any] | None):
         """The run's container: by the handle's id, else the newest one labelled with the run id."""
@@ -492,7 +530,7 @@ class DockerBackend(Backend, PortAccess, ShellAccess, RunMetrics):
             return []
         flags = ["-H", cluster.host]
         if cluster.cert_path or cluster.tls_verify:
-            folder = Path(cluster.cert_path or "~/.docker").expanduser()
+            folder = Path(cluster.cert_path or docker_config_dir()).expanduser()
             flags += ["--tlsverify" if cluster.tls_verify is not False else "--tls",
                       f"--tlscacert={folder / 'ca.pem'}", f"--tlscert={folder / 'cert.pem'}",
                       f"--tlskey={folder / 'key.pem'}"]
@@ -505,6 +543,83 @@ class DockerBackend(Backend, PortAccess, ShellAccess, RunMetrics):
 
 
 # --- helpers (pure unless they say otherwise) -----------------------------------------------------
+
+
+def registry_host(address: str) -> str:
+    """A registry address as Docker names it: no scheme or path; Docker Hub's aliases -> docker.io."""
+    host = address.split("://", 1)[-1].split("/", 1)[0].lower()
+    return "docker.io" if host in DOCKER_HUB_ALIASES else host
+
+
+DOCKER_HUB_ALIASES = {"docker.io", "index.docker.io", "registry-1.docker.io", "registry.hub.docker.com"}
+
+
+def image_registry(image: str) -> str:
+    """The registry an image reference pulls from (`docker.io` for Docker Hub images)."""
+    from docker.auth import resolve_repository_name
+    from docker.utils import parse_repository_tag
+
+    registry, _ = resolve_repository_name(parse_repository_tag(image)[0])
+    return registry_host(registry)
+
+
+def sdk_client(base_url: str, tls=None):
+    """A docker SDK client for `base_url`; with a TLSConfig it trusts that config's CA alone
+    (requests would let REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE replace it, unlike the docker CLI)."""
+    import docker
+    from docker.constants import MINIMUM_DOCKER_API_VERSION
+
+    if not tls:
+        return docker.DockerClient(base_url=base_url)
+    client = docker.DockerClient(base_url=base_url, tls=tls, version=MINIMUM_DOCKER_API_VERSION)
+    client.api.trust_env = False
+    client.api._version = client.api._retrieve_server_version()
+    return client
+
+
+def docker_config_dir() -> Path:
+    """The docker CLI's config folder: $DOCKER_CONFIG, else ~/.docker."""
+    import os
+
+    return Path(os.environ.get("DOCKER_CONFIG") or Path.home() / ".docker")
+
+
+def docker_context(name: str):
+    """(host, TLSConfig | None) of docker CLI context `name`, read from the CLI's context store
+    (`contexts/meta/<sha256>/meta.json`, TLS files under `contexts/tls/<sha256>/docker/`).
+    BackendError when there is no such context."""
+    import hashlib
+    import json
+
+    key = hashlib.sha256(name.encode()).hexdigest()
+    folder = docker_config_dir() / "contexts"
+    meta_file = folder / "meta" / key / "meta.json"
+    try:
+        endpoint = json.loads(meta_file.read_text())["Endpoints"]["docker"]
+        host = endpoint["Host"]
+    except (OSError, ValueError, KeyError, TypeError):
+        raise BackendError(f"docker context {name} does not exist in {folder}: create it with "
+                           "`docker context create` or fix `context:` in the config.") from None
+    tls_dir = folder / "tls" / key / "docker"
+    if not any((tls_dir / f).exists() for f in ("ca.pem", "cert.pem")):
+        return host, None
+    return host, tls_config(tls_dir, not endpoint.get("SkipTLSVerify", False))
+
+
+def tls_config(folder: Path, verify: bool):
+    """The SDK's TLSConfig from a docker CLI cert folder (ca.pem, cert.pem, key.pem), as
+    `docker --tlsverify` (verify) or `docker --tls` uses it; BackendError when a file is missing."""
+    from docker.tls import TLSConfig
+
+    cert, key, ca = folder / "cert.pem", folder / "key.pem", folder / "ca.pem"
+    if cert.exists() != key.exists():
+        raise BackendError(f"{folder} holds {'cert.pem' if cert.exists() else 'key.pem'} without "
+                           f"{'key.pem' if cert.exists() else 'cert.pem'}: put the client certificate's pair there.")
+    if verify and not ca.exists():
+        raise BackendError(f"{folder} has no ca.pem to verify the Docker engine with: put the engine's CA "
+                           "certificate there, or set tls_verify: false.")
+    return TLSConfig(client_cert=(str(cert), str(key)) if cert.exists() else None,
+                     ca_cert=str(ca) if verify else None, verify=verify)
 
 
 def exit_info(state: dict[str, Any]) -> ExitInfo:

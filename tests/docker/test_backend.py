@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import subprocess
-import time
-from pathlib import Path
 
 import docker
 import pytest
@@ -291,6 +289,22 @@ def test_gpus_on_an_engine_without_the_nvidia_runtime_are_refused(dockerd, tmp_p
     with pytest.raises(BackendError) as err:
         backend.prepare(context(spec, tmp_path, backend))
     assert str(err.value) == expected
+
+
+def test_the_engines_gpu_placement_reaches_the_engine_as_device_ids(dockerd, tmp_path, engine):
+    backend = backend_at(dockerd, gpu_devices=["7"])
+    spec = spec_of("type: task\nimage: test/busybox\nresources: {gpu: A100:2}\ncommands: [nvidia-smi]\n")
+    ctx = context(spec, tmp_path, backend)
+    ctx.gpu_indices = [2, 3]
+    try:
+        with pytest.raises(BackendError, match="could not start the container"):
+            backend.start(ctx)  # created, but this engine has no NVIDIA runtime to start it with
+        (container,) = engine.containers.list(all=True, filters={"label": f"vessl-tui.run={ctx.run_id}"})
+        (request,) = container.attrs["HostConfig"]["DeviceRequests"]
+    finally:
+        backend.cleanup(ctx, None)
+    assert (request["Driver"], request["DeviceIDs"], request["Capabilities"]) == ("nvidia", ["2", "3"], [["gpu"]])
+    assert not request.get("Count")
 
 
 def test_labels_check_metrics_and_ports_of_a_running_container(dockerd, tmp_path, engine):

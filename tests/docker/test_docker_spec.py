@@ -121,6 +121,28 @@ def test_named_gpu_devices_replace_the_count() -> None:
     assert requests == [{"driver": "nvidia", "device_ids": ["GPU-aaa", "GPU-bbb"], "capabilities": [["gpu"]]}]
 
 
+@pytest.mark.parametrize(("placed", "option", "expected"), [
+    ([2, 3], ["7"], ["2", "3"]),   # the engine's placement wins over the cluster's devices
+    (None, ["7", 8], ["7", "8"]),  # else the cluster's `gpu_devices` option
+    (None, None, None),            # else Docker picks `count` devices
+])
+def test_the_engines_gpu_placement_becomes_the_device_ids(tmp_path, placed, option, expected) -> None:
+    from core.backends.base import RunContext
+    from core.backends.docker import DockerBackend
+    from core.config import ClusterConfig
+
+    cluster = ClusterConfig(name="gpu-box", kind="docker", host="unix:///nowhere.sock",
+                            options={"gpu_devices": option} if option else {})
+    (document,) = load_text(CASES["dstack_gpu_a100x2"])
+    ctx = RunContext(run_id="r", spec=document.spec, cluster=cluster, run_dir=tmp_path, log_path=tmp_path / "log",
+                     provision=print, gpu_indices=placed)
+    ids = DockerBackend(cluster).gpu_device_ids(ctx)
+    assert ids == expected
+    count = {"count": 2} if ids is None else {"device_ids": ids}
+    assert docker_spec.device_requests(document.spec.resources.gpu, ids) == [
+        {"driver": "nvidia", **count, "capabilities": [["gpu"]]}]
+
+
 def test_no_gpu_request_means_no_device_request() -> None:
     assert "device_requests" not in translate(CASES["dstack_default_resources"])["container"]
 
