@@ -3,6 +3,8 @@
 GET /            -> "rev=<REVISION> replica=<VESSL_TUI_REPLICA> pid=<pid>"
 GET /health      -> "ok"
 GET /env/NAME    -> the value of environment variable NAME
+GET /header/NAME -> the value of request header NAME
+GET /set-cookie  -> "ok" with `Set-Cookie: session=alice`
 --burn           keeps one core busy
 GET /slow?ms=N   -> the same answer after N milliseconds (to build up in-flight load)
 """
@@ -24,12 +26,16 @@ class Handler(BaseHTTPRequestHandler):
             time.sleep(int(parse_qs(url.query).get("ms", ["100"])[0]) / 1000)
         if url.path.startswith("/env/"):
             body = os.environ.get(url.path[5:], "").encode()
+        elif url.path.startswith("/header/"):
+            body = (self.headers.get(url.path[8:]) or "").encode()
         else:
             body = b"ok" if url.path == "/health" else (
                 f"rev={os.environ.get('REVISION', '?')} replica={os.environ.get('VESSL_TUI_REPLICA', '?')} "
                 f"pid={os.getpid()}".encode()
             )
         self.send_response(200)
+        if url.path == "/set-cookie":
+            self.send_header("Set-Cookie", "session=alice; Path=/")
         self.send_header("Content-Type", "text/plain")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()

@@ -109,3 +109,21 @@ def test_readiness_probe_tcp_and_http(replica_procs) -> None:
     assert probe_sync("127.0.0.1", port, "/health")
     assert not probe_sync("127.0.0.1", free_port(), None)
     assert not probe_sync("127.0.0.1", free_port(), "/health")
+
+
+async def test_one_clients_cookie_never_reaches_another(replica_procs) -> None:
+    _, port = replica_procs(1, 0)
+    ep = Endpoint()
+    url = await ep.start()
+    try:
+        ep.router.set_upstreams([Upstream(1, 0, "localhost", port)])  # a host name: a jar would keep its cookies
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as alice:
+            async with alice.get(url + "/set-cookie") as resp:
+                assert resp.status == 200 and "session=alice" in resp.headers["Set-Cookie"]
+            async with alice.get(url + "/header/Cookie") as resp:
+                assert await resp.text() == "session=alice"  # her own client sends it back
+        async with aiohttp.ClientSession() as bob:
+            async with bob.get(url + "/header/Cookie") as resp:
+                assert await resp.text() == ""
+    finally:
+        await ep.stop()
