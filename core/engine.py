@@ -25,6 +25,8 @@ CONTRACT (other modules and the TUI code against these names; change only additi
     engine.clusters() -> list[ClusterConfig];  engine.presets() -> list[Preset]
     engine.check_cluster(name) -> ClusterCheck;  engine.backend(name) -> Backend
     engine.run_context(run_id) -> RunContext      # for capabilities (ports, shell, metrics)
+    engine.open_shell(ref) -> int          # the backend's shell in a running run, attached to this
+                                           # process's terminal (VESSL_TUI_RUN_ID set); its exit code
 
 Errors a user can act on raise `EngineError` (a subclass of ValueError) with one sentence;
 spec problems raise `core.spec.errors.SpecError`. The engine never prints.
@@ -538,6 +540,28 @@ class Engine:
 
     def check_cluster(self, name: str) -> "ClusterCheck":
         return self.backend(name).check()
+
+    def open_shell(self, ref: str) -> int:
+        """Run the backend's shell inside running run `ref` on this process's terminal and return its
+        exit code. EngineError (one sentence) when the run has ended, has not started, or its cluster
+        offers no shell."""
+        import subprocess
+
+        from core.backends.base import ShellAccess
+
+        record = self.get(ref)
+        if record.final:
+            raise EngineError(f"run {record.id} has ended ({record.status}): a shell needs a running run.")
+        backend = self.backend(record.cluster)
+        if not isinstance(backend, ShellAccess):
+            raise EngineError(f"run {record.id} runs on cluster {record.cluster} ({backend.kind}), which offers no shell.")
+        if not record.handle:
+            raise EngineError(f"run {record.id} has not started yet: try again when it is running.")
+        argv = backend.shell_argv(self.run_context(record.id), record.handle)
+        try:
+            return subprocess.call(argv, env={**os.environ, "VESSL_TUI_RUN_ID": record.id})
+        except OSError as exc:
+            raise EngineError(f"could not start {argv[0]}: {exc.strerror}.") from None
 
     def run_context(self, run_id: str) -> "RunContext":
         """The context of a run for capability calls (ports, shell, metrics); secrets redacted."""

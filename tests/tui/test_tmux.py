@@ -53,9 +53,7 @@ def tmux(tmp_path: Path):
 def test_start_open_logs_and_quit_at_80x24(tmux: Tmux, engine, write_spec, vessl_home: Path, config_file: Path) -> None:
     run = engine.submit(str(write_spec("hello", local_spec("hello-tmux", "echo 'hello from tmux line'"))))
     engine.wait(run.id, timeout=60)
-    env = f"VESSL_TUI_HOME={shlex.quote(str(vessl_home))} VESSL_TUI_CONFIG={shlex.quote(str(config_file))} TERM=xterm-256color"
-    command = f"cd {shlex.quote(str(REPO))} && env {env} {shlex.quote(sys.executable)} -m core.cli.main"
-    tmux("new-session", "-d", "-s", "tui", "-x", "80", "-y", "24", command)
+    _start(tmux, vessl_home, config_file)
     screen = tmux.wait_for("hello-tmux")
     assert "runs" in screen and "succeeded" in screen
     assert len(screen.splitlines()) <= 24 and all(len(line) <= 80 for line in screen.splitlines())
@@ -67,3 +65,34 @@ def test_start_open_logs_and_quit_at_80x24(tmux: Tmux, engine, write_spec, vessl
     while tmux.alive() and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not tmux.alive(), "ctrl+q did not quit"
+
+
+def _start(tmux: Tmux, vessl_home: Path, config_file: Path) -> None:
+    env = f"VESSL_TUI_HOME={shlex.quote(str(vessl_home))} VESSL_TUI_CONFIG={shlex.quote(str(config_file))} TERM=xterm-256color"
+    command = f"cd {shlex.quote(str(REPO))} && env {env} {shlex.quote(sys.executable)} -m core.cli.main"
+    tmux("new-session", "-d", "-s", "tui", "-x", "80", "-y", "24", command)
+
+
+def test_shell_key_hands_the_terminal_to_the_run_and_comes_back(
+    tmux: Tmux, engine, write_spec, vessl_home: Path, config_file: Path, tmp_path: Path
+) -> None:
+    run = engine.submit(str(write_spec("sleepy", local_spec("shell-target", "sleep 300"))))
+    deadline = time.monotonic() + 30
+    while engine.get(run.id).status != "running" and time.monotonic() < deadline:
+        time.sleep(0.1)
+    out = tmp_path / "shell-saw.txt"
+    _start(tmux, vessl_home, config_file)
+    tmux.wait_for("shell-target")
+    tmux("send-keys", "-t", "tui", "Enter")
+    tmux.wait_for("Log ─ follow")  # the run's screen
+    tmux("send-keys", "-t", "tui", "x")
+    deadline = time.monotonic() + 20
+    while "╭" in tmux.screen() and time.monotonic() < deadline:  # the TUI steps aside
+        time.sleep(0.2)
+    tmux("send-keys", "-t", "tui", f'echo "$VESSL_TUI_RUN_ID $PWD" > {out}; exit', "Enter")
+    screen = tmux.wait_for("Shell exited with 0")
+    assert "shell-target" in screen  # the run's screen is back
+    seen_id, seen_dir = out.read_text().split()
+    assert seen_id == run.id
+    assert Path(seen_dir).is_dir()
+    tmux("send-keys", "-t", "tui", "C-q")

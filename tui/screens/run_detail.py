@@ -115,13 +115,6 @@ class RunDetailScreen(ReportsWorkerErrors, Screen):
             super().__init__()
             self.text = text
 
-    class ShellReady(Message):
-        """The argv of a shell in the run, ready to get the terminal."""
-
-        def __init__(self, argv: list[str]) -> None:
-            super().__init__()
-            self.argv = argv
-
     def __init__(self, run_id: str) -> None:
         super().__init__()
         self.run_id = run_id
@@ -199,20 +192,31 @@ class RunDetailScreen(ReportsWorkerErrors, Screen):
                 self.app.call_from_thread(self.notify, f"Port {port} of {run.name}: {tunnel.url}")
         self.post_message(self.Updated(run, self.app.engine.events(run.id)))
 
-    @work(thread=True, group="detail-shell", exit_on_error=False)
-    def _prepare_shell(self) -> None:
-        from core.backends.base import ShellAccess
-
-        engine = self.app.engine
-        run = engine.get(self.run_id)
+    @work(thread=True, exclusive=True, group="detail-shell", exit_on_error=False)
+    def _check_shell(self) -> None:
+        """Say at once (without leaving the screen) when the run cannot have a shell."""
+        run = self.app.engine.get(self.run_id)
         if run.final:
             self.app.call_from_thread(self.notify, f"{run.name} is {run.status}: there is no shell to open.", severity="warning")
-            return
-        backend = engine.backend(run.cluster)
-        if not isinstance(backend, ShellAccess):
-            self.app.call_from_thread(self.notify, f"The {run.cluster} cluster offers no shell.", severity="warning")
-            return
-        self.post_message(self.ShellReady(backend.shell_argv(engine.run_context(run.id), run.handle or {})))
+        else:
+            self.app.call_from_thread(self.open_shell)
+
+    def open_shell(self) -> None:
+        """The TUI steps aside (App.suspend) while the engine hands the terminal to the run's shell;
+        the screen comes back when the shell exits."""
+        from textual.app import SuspendNotSupported
+
+        from core.engine import EngineError
+
+        try:
+            with self.app.suspend():
+                code = self.app.engine.open_shell(self.run_id)
+        except EngineError as exc:
+            self.notify(str(exc), severity="warning")
+        except SuspendNotSupported:
+            self.notify("This terminal cannot be handed to a shell.", severity="warning")
+        else:
+            self.notify(f"Shell exited with {code}.")
 
     @work(thread=True, group="detail-action", exit_on_error=False)
     def _act(self, verb: str) -> None:
@@ -250,18 +254,6 @@ class RunDetailScreen(ReportsWorkerErrors, Screen):
         if view.ended:
             parts.append("ended")
         view.border_title = " ─ ".join(parts)
-
-    @on(ShellReady)
-    def _shell(self, event: ShellReady) -> None:
-        import subprocess  # the terminal handoff: the backend's shell program gets the tty
-
-        try:
-            with self.app.suspend():
-                code = subprocess.call(event.argv)
-        except OSError as exc:
-            self.notify(f"Could not start the shell ({exc.strerror}).", severity="error")
-            return
-        self.notify(f"Shell exited with {code}.")
 
     # --- actions --------------------------------------------------------------------------------
 
@@ -308,7 +300,7 @@ class RunDetailScreen(ReportsWorkerErrors, Screen):
         self._act("rerun")
 
     def action_shell(self) -> None:
-        self._prepare_shell()
+        self._check_shell()
 
     def action_tunnel(self) -> None:
         self._open_tunnels()
