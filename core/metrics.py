@@ -5,8 +5,11 @@
                    `message` (a sentence for the non-ok states), `gpus: list[GpuSample]`, `at`
     local_gpus() -> HostGpus            NVML via nvidia-ml-py (imported lazily); "no-gpu" when absent
     parse_nvidia_smi(gpu_csv, apps_csv="", host="") -> HostGpus   the remote path (nvidia-smi over SSH)
-    host_gpus(cluster) -> HostGpus      local NVML for kind local/docker(local engine), nvidia-smi over
-                                        the shared SSH connection for kind ssh
+    host_gpus(cluster) -> HostGpus      local NVML for kind local and Docker engines on this machine
+                                        (unix socket, tcp:// to a loopback address); nvidia-smi over
+                                        the shared SSH connection for kind ssh and Docker engines
+                                        reached over ssh:// (the engine's host is the GPUs' host)
+    gpu_host_cluster(cluster) -> ClusterConfig | None   the SSH side of a cluster (None: this machine)
     host_stats() -> dict                {"cpu_percent", "memory_used_gb", "memory_total_gb", "cpus"}
     remote_gpus(cluster) -> HostGpus    the SSH sampler: one nvidia-smi command (NVIDIA_SMI_COMMAND)
 
@@ -20,6 +23,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
     from core.config import ClusterConfig
@@ -243,13 +247,49 @@ def _nvml_sample(pynvml: Any, index: int) -> GpuSample:
     )
 
 
-def host_gpus(cluster: "ClusterConfig") -> HostGpus:
-    """The GPUs of the host behind `cluster`: nvidia-smi over SSH for kind ssh (and docker engines
-    reached over ssh://), NVML on this machine for everything that runs here."""
+_LOOPBACK = ("127.0.0.1", "localhost", "::1", "")
+
+
+def _docker_engine_url(cluster: "ClusterConfig") -> str:
+    """The engine URL of a docker cluster, through its docker CLI context when it names one."""
+    if cluster.context:
+        from core.backends.base import BackendError
+        from core.backends.docker import docker_context
+
+        try:
+            return docker_context(cluster.context)[0] or ""
+        except BackendError:
+            return ""
+    return cluster.host or os.environ.get("DOCKER_HOST", "")
+
+
+def gpu_host_cluster(cluster: "ClusterConfig") -> "ClusterConfig | None":
+    """The SSH cluster whose host has `cluster`'s GPUs: itself for kind ssh, the engine's host for a
+    Docker engine reached over `ssh://[user@]host[:port]` (its `identity_file`/`known_hosts`, else
+    ~/.ssh/config, apply); None when the GPUs are this machine's (or not reachable to sample)."""
     if cluster.kind == "ssh":
-        return remote_gpus(cluster)
-    if cluster.kind == "docker" and (cluster.host or "").startswith(("tcp://", "ssh://")):
-        return HostGpus(host=cluster.name, state="error", message=f"GPU metrics of the remote Docker engine {cluster.host} are not sampled")
+        return cluster
+    if cluster.kind != "docker":
+        return None
+    url = urlsplit(_docker_engine_url(cluster))
+    if url.scheme != "ssh" or not url.hostname:
+        return None
+    return cluster.model_copy(update={"kind": "ssh", "host": url.hostname, "port": url.port or cluster.port,
+                                      "user": url.username or cluster.user, "runtime": "process"})
+
+
+def host_gpus(cluster: "ClusterConfig") -> HostGpus:
+    """The GPUs of the host behind `cluster`: nvidia-smi over SSH where it is another host (kind ssh,
+    Docker engines reached over ssh://), NVML for everything that runs on this machine."""
+    remote = gpu_host_cluster(cluster)
+    if remote is not None:
+        return remote_gpus(remote)
+    if cluster.kind == "docker":
+        url = urlsplit(_docker_engine_url(cluster))
+        if url.scheme in ("tcp", "http", "https") and (url.hostname or "") not in _LOOPBACK:
+            return HostGpus(host=cluster.name, state="error",
+                            message=f"GPU metrics of the Docker engine at {url.hostname} are not sampled: it is "
+                                    "not on this machine; reach it over ssh:// to see its GPUs")
     return local_gpus(host=cluster.name)
 
 

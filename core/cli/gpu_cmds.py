@@ -1,4 +1,5 @@
-"""`vessl-tui gpus [--json]`: the GPUs of this machine and of every SSH cluster, one host each.
+"""`vessl-tui gpus [--json]`: the GPUs of this machine and of every remote host (SSH clusters, Docker
+engines reached over ssh://), one host each.
 A host without GPUs or out of reach is a line saying so, never an error."""
 
 from __future__ import annotations
@@ -23,9 +24,9 @@ def gpus(as_json: bool) -> None:
     """Show GPUs of this machine and reachable hosts."""
     from core.config import ClusterConfig
     from core.engine import Engine
-    from core.metrics import host_gpus
+    from core.metrics import gpu_host_cluster, host_gpus
 
-    remote = [c for c in Engine().clusters() if c.kind == "ssh"]
+    remote = [c for c in Engine().clusters() if gpu_host_cluster(c) is not None]
     targets = [ClusterConfig(name="local", kind="local")] + remote
     with ThreadPoolExecutor(max_workers=min(8, len(targets))) as pool:
         hosts = list(pool.map(host_gpus, targets))
