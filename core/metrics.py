@@ -12,6 +12,12 @@
     gpu_host_cluster(cluster) -> ClusterConfig | None   the SSH side of a cluster (None: this machine)
     host_stats() -> dict                {"cpu_percent", "memory_used_gb", "memory_total_gb", "cpus"}
     remote_gpus(cluster) -> HostGpus    the SSH sampler: one nvidia-smi command (NVIDIA_SMI_COMMAND)
+    run_of_pid(pid, groups=None) -> str | None   the run a local process belongs to
+
+GPU processes name their run (`GpuProcess.run_id`) where it can be told: on this machine from the
+process's environment (`VESSL_TUI_RUN_ID`, set in every local and SSH run) or its process group /
+session being a run's; on an SSH host from the session id of the process and the `pid` files of the
+run folders there (the wrapper's pid is the run's session id). Processes in containers stay unnamed.
 
 Samplers never raise for a missing GPU or an unreachable host: that is a state, with a message.
 """
@@ -21,6 +27,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
+from pathlib import Path
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -93,6 +100,49 @@ NVIDIA_SMI_COMMAND = (
     "exit 0"
 )
 
+_SESSIONS = "--- vessl-tui sessions ---"
+_RUNS = "--- vessl-tui runs ---"
+
+
+def nvidia_smi_command(runs_root: str | None = None) -> str:
+    """NVIDIA_SMI_COMMAND, plus (with `runs_root`, the host's run folders' parent, `~/…` allowed) the
+    session id of each GPU process and the pid file of each run folder, to name their runs."""
+    if runs_root is None:
+        return NVIDIA_SMI_COMMAND
+    import shlex
+
+    root = f'"$HOME"/{shlex.quote(runs_root[2:])}' if runs_root.startswith("~/") else shlex.quote(runs_root)
+    apps = f"nvidia-smi --query-compute-apps={','.join(APP_FIELDS)} --format=csv,noheader,nounits 2>/dev/null"
+    return (
+        "command -v nvidia-smi >/dev/null 2>&1 || exit 127; "
+        f"nvidia-smi --query-gpu={','.join(GPU_FIELDS)} --format=csv,noheader,nounits 2>&1 || exit $?; "
+        f"apps=$({apps}); echo '{_SEPARATOR}'; echo \"$apps\"; "
+        f"echo '{_SESSIONS}'; pids=$(echo \"$apps\" | cut -d, -f2 | tr -d ' ' | grep -E '^[0-9]+$' | paste -sd, -); "
+        "[ -n \"$pids\" ] && ps -o pid=,sid= -p \"$pids\"; "
+        f"echo '{_RUNS}'; for f in {root}/runs/*/pid; do [ -f \"$f\" ] && "
+        "echo \"$(cat \"$f\") $(basename \"$(dirname \"$f\")\")\"; done; exit 0"
+    )
+
+
+def _pairs(text: str) -> list[tuple[int, str]]:
+    """(number, word) per line of `ps -o pid=,sid=` or of the run folders' listing."""
+    out = []
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[0].isdigit():
+            out.append((int(parts[0]), parts[1]))
+    return out
+
+
+def label_runs(host: "HostGpus", run_of: Callable[[int], "str | None"]) -> "HostGpus":
+    """Fill `run_id` of every GPU process that `run_of(pid)` can name; returns `host`."""
+    for gpu in host.gpus:
+        for proc in gpu.processes:
+            if proc.run_id is None:
+                proc.run_id = run_of(proc.pid)
+    return host
+
+
 _NO_GPU_MARKERS = ("no devices were found", "couldn't communicate with the nvidia driver", "not found")
 
 
@@ -161,8 +211,14 @@ def parse_sampler_output(output: str, exit_code: int, host: str) -> HostGpus:
     """Split the output of NVIDIA_SMI_COMMAND and parse it (exit 127: nvidia-smi is absent)."""
     if exit_code == 127:
         return HostGpus(host=host, state="no-gpu", message=f"no NVIDIA GPU on {host} (nvidia-smi is not installed)")
-    gpu_csv, _, apps_csv = output.partition(_SEPARATOR)
+    gpu_csv, _, rest = output.partition(_SEPARATOR)
+    apps_csv, _, rest = rest.partition(_SESSIONS)
+    sessions_text, _, runs_text = rest.partition(_RUNS)
     result = parse_nvidia_smi(gpu_csv, apps_csv, host=host)
+    sessions = {pid: int(sid) for pid, sid in _pairs(sessions_text) if sid.isdigit()}
+    runs = dict(_pairs(runs_text))  # a run's session id -> its id
+    if sessions and runs:
+        label_runs(result, lambda pid: runs.get(sessions.get(pid, -1)))
     if exit_code != 0 and result.state == "ok":  # pragma: no cover - nvidia-smi failing after printing rows
         result.state, result.message = "error", f"nvidia-smi on {host} exited with {exit_code}"
     return result
@@ -174,8 +230,8 @@ def remote_gpus(cluster: "ClusterConfig") -> HostGpus:
 
     try:
         conn = connection_for(cluster)
-        host = conn.target.label
-        code, out, err = conn.run(NVIDIA_SMI_COMMAND, timeout=20)
+        command = nvidia_smi_command(cluster.work_root or "~/.vessl-tui") if cluster.runtime == "process" else NVIDIA_SMI_COMMAND
+        code, out, err = conn.run(command, timeout=20)
     except SshError as exc:
         return HostGpus(host=cluster.name, state="unreachable", message=str(exc))
     return parse_sampler_output(out + err, code, host=cluster.name)
@@ -184,8 +240,53 @@ def remote_gpus(cluster: "ClusterConfig") -> HostGpus:
 # --- NVML on this machine ------------------------------------------------------------------------
 
 
+def run_of_pid(pid: int, groups: "dict[int, str] | None" = None) -> str | None:
+    """The run a process on this machine belongs to: `VESSL_TUI_RUN_ID` in its environment, else
+    its process group or session found in `groups` (pgid or sid -> run id); None when neither says."""
+    try:
+        for item in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0"):
+            if item.startswith(b"VESSL_TUI_RUN_ID="):
+                return item[len(b"VESSL_TUI_RUN_ID="):].decode(errors="replace") or None
+    except OSError:
+        pass
+    if groups:
+        try:
+            return groups.get(os.getpgid(pid)) or groups.get(os.getsid(pid))
+        except OSError:
+            return None
+    return None
+
+
+def local_run_groups() -> dict[int, str]:
+    """Process group -> run id of the live runs whose handle names one (local processes)."""
+    try:
+        from core.engine import Engine
+
+        return {int(r.handle["pgid"]): r.id for r in Engine().list_runs(include_finished=False)
+                if r.handle and r.handle.get("pgid")}
+    except Exception:  # noqa: BLE001 - no store, no engine: processes stay unnamed
+        return {}
+
+
+def _name_local_processes(host: HostGpus) -> HostGpus:
+    if any(p.run_id is None for g in host.gpus for p in g.processes):
+        groups: dict[int, str] | None = None
+
+        def run_of(pid: int) -> str | None:
+            nonlocal groups
+            found = run_of_pid(pid)
+            if found is None:
+                groups = local_run_groups() if groups is None else groups
+                found = run_of_pid(pid, groups) if groups else None
+            return found
+
+        label_runs(host, run_of)
+    return host
+
+
 def local_gpus(host: str = "local") -> HostGpus:
-    """Sample this machine's GPUs through NVML (nvidia-ml-py, imported here, lazily)."""
+    """Sample this machine's GPUs through NVML (nvidia-ml-py, imported here, lazily); processes
+    named by their run where possible."""
     try:
         import pynvml
     except ImportError:
@@ -198,7 +299,7 @@ def local_gpus(host: str = "local") -> HostGpus:
         count = pynvml.nvmlDeviceGetCount()
         if count == 0:
             return HostGpus(host=host, state="no-gpu", message="no NVIDIA GPU on this machine")
-        return HostGpus(host=host, gpus=[_nvml_sample(pynvml, i) for i in range(count)])
+        return _name_local_processes(HostGpus(host=host, gpus=[_nvml_sample(pynvml, i) for i in range(count)]))
     except pynvml.NVMLError as exc:
         return HostGpus(host=host, state="error", message=f"NVML failed on this machine: {exc}")
     finally:

@@ -44,4 +44,5 @@ def gpus(as_json: bool) -> None:
                        f"{_fmt(gpu.memory_used_mb, '', 1024)}/{_fmt(gpu.memory_total_mb, 'G', 1024)}  "
                        f"{_fmt(gpu.temperature_c, '°C')}  {_fmt(gpu.power_w, 'W')}")
             for proc in gpu.processes:
-                click.echo(f"      pid {proc.pid} {proc.name or ''} {_fmt(proc.used_memory_mb, 'M')}".rstrip())
+                run = f" run {proc.run_id}" if proc.run_id else ""
+                click.echo(f"      pid {proc.pid} {proc.name or ''} {_fmt(proc.used_memory_mb, 'M')}{run}".rstrip())
