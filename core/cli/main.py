@@ -4,15 +4,18 @@ No arguments opens the TUI; a subcommand runs headless. Subcommand modules are i
 their command runs, so `vessl-tui ps` never pays for pydantic, docker, paramiko or textual.
 
 Each subcommand is registered in `COMMANDS` as name -> "module:attribute" (a click command).
+`QUICK` names click-free paths for the hottest read-only commands: each runs the plain forms of its
+command's argv (from the same option table as the click command) and leaves the rest to click,
+which is imported only then (`cli`, the click group, is built on first use).
 Exit codes: 0 success, 1 the operation failed (invalid spec, failed run, unknown run), 2 usage error.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib
 import sys
-
-import click
+from typing import Any
 
 COMMANDS: dict[str, tuple[str, str]] = {
     # name: (module:attr, one-line help shown in `vessl-tui --help`)
@@ -34,55 +37,76 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "supervise": ("core.supervisor:supervise_command", "Internal: the detached supervisor of one run."),
 }
 
-
-class LazyGroup(click.Group):
-    """A click group whose subcommands are imported on first use."""
-
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(name for name in COMMANDS if name != "supervise")
-
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        target = COMMANDS.get(cmd_name)
-        if target is None:
-            return None
-        module_name, attr = target[0].split(":")
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name and exc.name.startswith(module_name):
-                return _unavailable(cmd_name)
-            raise
-        return getattr(module, attr)
-
-    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        rows = [(name, COMMANDS[name][1]) for name in self.list_commands(ctx)]
-        with formatter.section("Commands"):
-            formatter.write_dl(rows)
+#: name -> "module:function(argv) -> bool" (True: handled; False: leave it to click)
+QUICK: dict[str, str] = {"ps": "core.cli.listing:quick_ps"}
 
 
-def _unavailable(name: str) -> click.Command:
-    @click.command(name=name, context_settings={"ignore_unknown_options": True})
-    @click.argument("args", nargs=-1, type=click.UNPROCESSED)
-    def missing(args: tuple[str, ...]) -> None:
-        click.echo(f"error: the `{name}` command is not available in this build.", err=True)
-        sys.exit(2)
-
-    return missing
+def __getattr__(name: str) -> Any:
+    """`cli`: the click group (click is imported on first use)."""
+    if name == "cli":
+        return _click_group()
+    raise AttributeError(name)
 
 
-@click.group(cls=LazyGroup, invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="vessl-tui")
-@click.pass_context
-def cli(ctx: click.Context) -> None:
-    """vessl-tui: a terminal workstation for ML runs. Without a command, opens the TUI."""
-    if ctx.invoked_subcommand is None:
-        from tui.app import run_app
+@functools.cache
+def _click_group() -> Any:
+    """The `vessl-tui` click group, whose subcommands are imported when they run."""
+    import click
 
-        run_app()
+    class LazyGroup(click.Group):
+        """A click group whose subcommands are imported on first use."""
+
+        def list_commands(self, ctx: click.Context) -> list[str]:
+            return sorted(name for name in COMMANDS if name != "supervise")
+
+        def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+            target = COMMANDS.get(cmd_name)
+            if target is None:
+                return None
+            module_name, attr = target[0].split(":")
+            try:
+                module = importlib.import_module(module_name)
+            except ModuleNotFoundError as exc:
+                if exc.name and exc.name.startswith(module_name):
+                    return _unavailable(cmd_name)
+                raise
+            return getattr(module, attr)
+
+        def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+            rows = [(name, COMMANDS[name][1]) for name in self.list_commands(ctx)]
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+    def _unavailable(name: str) -> click.Command:
+        @click.command(name=name, context_settings={"ignore_unknown_options": True})
+        @click.argument("args", nargs=-1, type=click.UNPROCESSED)
+        def missing(args: tuple[str, ...]) -> None:
+            click.echo(f"error: the `{name}` command is not available in this build.", err=True)
+            sys.exit(2)
+
+        return missing
+
+    @click.group(cls=LazyGroup, invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+    @click.version_option(package_name="vessl-tui")
+    @click.pass_context
+    def cli(ctx: click.Context) -> None:
+        """vessl-tui: a terminal workstation for ML runs. Without a command, opens the TUI."""
+        if ctx.invoked_subcommand is None:
+            from tui.app import run_app
+
+            run_app()
+
+    return cli
 
 
 def main() -> None:
-    cli(prog_name="vessl-tui")
+    argv = sys.argv[1:]
+    quick = QUICK.get(argv[0]) if argv else None
+    if quick is not None:
+        module_name, attr = quick.split(":")
+        if getattr(importlib.import_module(module_name), attr)(argv[1:]):
+            return
+    _click_group()(prog_name="vessl-tui")
 
 
 if __name__ == "__main__":

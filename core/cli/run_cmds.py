@@ -2,7 +2,8 @@
 
 RUN accepts a run id, a unique id prefix or a run name (its latest run). Errors a user can act on
 print one `error: …` sentence on stderr and exit 1; nothing here prints a traceback for bad input.
-`ps` never imports pydantic: it reads rows and prints.
+`ps` never imports pydantic: it reads rows and prints (its common forms skip click too: see
+`core.cli.listing`).
 """
 
 from __future__ import annotations
@@ -16,9 +17,8 @@ from typing import Any
 
 import click
 
+from core.cli.listing import PS_OPTIONS, Option, engine, ps_lines
 from core.engine import FINAL_STATUSES, Engine, EngineError, RunRecord
-
-RECENT_SECONDS = 3600.0
 
 
 def fail(message: str) -> None:
@@ -51,21 +51,18 @@ def _is_a(exc: Exception, module: str, name: str) -> bool:
     return loaded is not None and isinstance(exc, getattr(loaded, name))
 
 
-def engine() -> Engine:
-    """An engine after reconciling: every client repairs runs whose supervisor died."""
-    eng = Engine()
-    eng.reconcile()
-    return eng
+def options(table: tuple[Option, ...]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """click options from a table of `Option`s, in the table's order."""
 
+    def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
+        for o in reversed(table):
+            if o.metavar is None:
+                func = click.option(*o.flags, o.dest, is_flag=True, help=o.help)(func)
+            else:
+                func = click.option(*o.flags, o.dest, multiple=True, metavar=o.metavar, help=o.help)(func)
+        return func
 
-def age(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    seconds = max(0, int(seconds))
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size:
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"
+    return decorate
 
 
 def stream(eng: Engine, run_id: str, provisioning: bool = False) -> None:
@@ -137,31 +134,12 @@ def _notes(eng: Engine, run_id: str) -> list[str]:
 
 
 @click.command()
-@click.option("--all", "-a", "show_all", is_flag=True, help="Every run (default: active and the last hour's).")
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON list of runs.")
-@click.option("--label", "labels", multiple=True, metavar="KEY=VALUE", help="Only runs with this label.")
+@options(PS_OPTIONS)
 @user_errors
 def ps(show_all: bool, as_json: bool, labels: tuple[str, ...]) -> None:
     """List runs, newest first."""
-    wanted = dict(label.split("=", 1) for label in labels if "=" in label)
-    eng = engine()
-    runs = eng.list_runs(labels=wanted or None)
-    if not show_all:
-        recent = time.time() - RECENT_SECONDS
-        runs = [r for r in runs if not r.final or (r.ended_at or r.created_at) >= recent]
-    if as_json:
-        click.echo(json.dumps([r.as_json() for r in runs], indent=2))
-        return
-    now = time.time()
-    header = f"{'ID':9} {'NAME':20} {'STATUS':12} {'CLUSTER':10} {'GPU':7} {'AGE':5} {'EXIT':>4}  REASON"
-    click.echo(header)
-    for r in runs:
-        exit_code = "-" if r.exit_code is None else str(r.exit_code)
-        reason = r.reason if r.status in ("failed", "lost", "terminated") and r.reason else ""
-        click.echo(
-            f"{r.id:9} {r.name[:20]:20} {r.status:12} {r.cluster[:10]:10} {r.gpus:7} "
-            f"{age(now - r.created_at):5} {exit_code:>4}  {reason}".rstrip()
-        )
+    for line in ps_lines(show_all, as_json, labels):
+        click.echo(line)
 
 
 @click.command()

@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
-from tests.engine.helpers import cli
+from click.testing import CliRunner
+
+from core.cli.main import cli as click_cli
+from tests.conftest import REPO
+from tests.engine.helpers import cli, spec
 
 HELLO = "type: task\nname: hello\ncommands:\n  - echo hello $WHO\n  - echo oops >&2\n  - exit 3\nenv:\n  - WHO=world\n"
 
@@ -117,3 +123,27 @@ def test_config_errors_point_into_the_file(config_file, tmp_path):
     result = cli("clusters")
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert f"{config_file}:3:11: error: clusters.lab.kind:" in result.stderr
+
+
+def test_ps_without_click_prints_what_the_click_command_prints(engine):
+    """The plain forms of `ps` skip click; both paths read one option table and print the same."""
+    failed = engine.submit_spec(spec("exit 3", name="broken"), labels={"team": "a"})
+    done = engine.submit_spec(spec("true", name="fine"))
+    engine.wait(failed.id, timeout=60), engine.wait(done.id, timeout=60)
+    for args in (["--all"], ["-a", "--json"], ["--label", "team=a"], ["--label=team=a", "--json"], []):
+        quick = cli("ps", *args)
+        slow = CliRunner().invoke(click_cli, ["ps", *args])
+        assert (quick.returncode, quick.stdout) == (slow.exit_code, slow.output), args
+    assert "broken" in quick.stdout and "exit code 3" in cli("ps").stdout
+    probe = "import sys\nfrom core.cli.main import main\nsys.argv = ['vessl-tui', 'ps', '--all']\n" \
+            "try:\n    main()\nexcept SystemExit:\n    pass\nprint('click' in sys.modules, file=sys.stderr)\n"
+    assert cli_python(probe).stderr.strip() == "False"
+    # anything else is click's: help, typos, a missing value
+    assert "Only runs with this label." in cli("ps", "--help").stdout
+    for bad in (["--bogus"], ["--label"], ["-aj"], ["--all=yes"]):
+        result = cli("ps", *bad)
+        assert result.returncode == 2 and "Error:" in result.stderr and "Traceback" not in result.stderr, bad
+
+
+def cli_python(code: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60)

@@ -1,0 +1,112 @@
+"""`vessl-tui ps`: its options, its output, and a click-free way to run its common forms.
+
+`PS_OPTIONS` is the one description of the command's options: `run_cmds.ps` (the click command,
+which gives `--help`, errors and every other form) is built from it, and so is `quick_ps`, which
+`core.cli.main` tries first so that listing runs does not pay for importing click. `quick_ps`
+accepts only argv it fully understands; anything else goes to click.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from typing import NamedTuple
+
+from core.engine import Engine, EngineError
+
+RECENT_SECONDS = 3600.0
+
+
+class Option(NamedTuple):
+    flags: tuple[str, ...]
+    dest: str
+    help: str
+    metavar: str | None = None  # None: a flag; else an option given any number of times
+
+
+PS_OPTIONS = (
+    Option(("--all", "-a"), "show_all", "Every run (default: active and the last hour's)."),
+    Option(("--json",), "as_json", "Print a JSON list of runs."),
+    Option(("--label",), "labels", "Only runs with this label.", "KEY=VALUE"),
+)
+
+
+def engine() -> Engine:
+    """An engine after reconciling: every client repairs runs whose supervisor died."""
+    eng = Engine()
+    eng.reconcile()
+    return eng
+
+
+def age(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    seconds = max(0, int(seconds))
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def ps_lines(show_all: bool = False, as_json: bool = False, labels: tuple[str, ...] = ()) -> list[str]:
+    """What `vessl-tui ps` prints, one string per line."""
+    wanted = dict(label.split("=", 1) for label in labels if "=" in label)
+    runs = engine().list_runs(labels=wanted or None)
+    if not show_all:
+        recent = time.time() - RECENT_SECONDS
+        runs = [r for r in runs if not r.final or (r.ended_at or r.created_at) >= recent]
+    if as_json:
+        return [json.dumps([r.as_json() for r in runs], indent=2)]
+    now = time.time()
+    lines = [f"{'ID':9} {'NAME':20} {'STATUS':12} {'CLUSTER':10} {'GPU':7} {'AGE':5} {'EXIT':>4}  REASON"]
+    for r in runs:
+        exit_code = "-" if r.exit_code is None else str(r.exit_code)
+        reason = r.reason if r.status in ("failed", "lost", "terminated") and r.reason else ""
+        lines.append(
+            f"{r.id:9} {r.name[:20]:20} {r.status:12} {r.cluster[:10]:10} {r.gpus:7} "
+            f"{age(now - r.created_at):5} {exit_code:>4}  {reason}".rstrip()
+        )
+    return lines
+
+
+def parse(argv: list[str], options: tuple[Option, ...]) -> dict[str, object] | None:
+    """The parameters `argv` gives, or None when it holds anything but these options' plain forms
+    (help, a typo, clustered short flags, a missing value: click then explains)."""
+    by_flag = {flag: option for option in options for flag in option.flags}
+    values: dict[str, object] = {o.dest: (False if o.metavar is None else ()) for o in options}
+    args = iter(argv)
+    for arg in args:
+        name, has_value, value = arg.partition("=") if arg.startswith("--") else (arg, "", "")
+        option = by_flag.get(name)
+        if option is None or (option.metavar is None and has_value):
+            return None
+        if option.metavar is None:
+            values[option.dest] = True
+            continue
+        if not has_value:
+            value = next(args, None)
+            if value is None:
+                return None
+        values[option.dest] = (*values[option.dest], value)  # type: ignore[misc]
+    return values
+
+
+def quick_ps(argv: list[str]) -> bool:
+    """Run `vessl-tui ps ARGV` without click when ARGV is plain; False (nothing done) otherwise."""
+    values = parse(argv, PS_OPTIONS)
+    if values is None:
+        return False
+    try:
+        lines = ps_lines(**values)  # type: ignore[arg-type]
+    except EngineError as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        sys.exit(1)
+    try:
+        sys.stdout.write("".join(line + "\n" for line in lines))
+        sys.stdout.flush()
+    except BrokenPipeError:  # `vessl-tui ps | head`: quiet, like click
+        sys.stdout = open(os.devnull, "w")
+        sys.exit(1)
+    return True
