@@ -15,6 +15,7 @@ exit file. Paths of the spec (workdirs, volume paths) live under the run's work 
 from __future__ import annotations
 
 import os
+import select
 import shlex
 import shutil
 import signal
@@ -173,6 +174,14 @@ def _group_alive(handle: dict[str, Any] | None) -> bool:
     if not Path("/proc/self/stat").exists():
         return True
     return next(_group_members(pgid, handle.get("wrapper_pid")), None) is not None
+
+
+def _pidfd(pid: int) -> int | None:
+    """A descriptor that becomes readable when `pid` exits (Linux 5.3+), else None."""
+    try:
+        return os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        return None
 
 
 def _signal_group(handle: dict[str, Any], sig: int) -> None:
@@ -353,6 +362,7 @@ class LocalBackend(Backend, PortAccess, ShellAccess, RunMetrics):
         finally:
             os.close(log_fd)
         self._child = wrapper  # keeps the Popen so that its exit is reaped
+        self._watch(wrapper.pid)  # not reaped yet: the pid is surely the wrapper's
         while not pid_file.exists():
             if wrapper.poll() is not None and not pid_file.exists():
                 raise BackendError(f"the run's processes did not start (wrapper exit {wrapper.returncode}).")
@@ -369,7 +379,27 @@ class LocalBackend(Backend, PortAccess, ShellAccess, RunMetrics):
         }
 
     def attach(self, ctx: RunContext, handle: dict[str, Any]) -> bool:
+        if process_alive(handle.get("wrapper_pid"), handle.get("marker")):
+            self._watch(handle["wrapper_pid"])
         return work_state(handle)[0] != "gone"
+
+    def _watch(self, wrapper_pid: int) -> None:
+        """Let `wait` wake as soon as the wrapper exits (it has written the exit status by then)."""
+        self._unwatch()
+        self._exit_fd = _pidfd(wrapper_pid)
+
+    def _unwatch(self) -> None:
+        if getattr(self, "_exit_fd", None) is not None:
+            os.close(self._exit_fd)
+        self._exit_fd = None
+
+    def _pause(self, remaining: float) -> None:
+        """Sleep until the wrapper exits or `remaining` seconds pass; without a pidfd, poll."""
+        fd = getattr(self, "_exit_fd", None)
+        if fd is None:
+            time.sleep(min(0.05, remaining))
+        elif select.select([fd], [], [], remaining)[0]:
+            self._unwatch()  # readable from now on: poll from here
 
     def wait(self, ctx: RunContext, handle: dict[str, Any], timeout: float) -> ExitInfo | None:
         deadline = time.monotonic() + timeout
@@ -387,7 +417,7 @@ class LocalBackend(Backend, PortAccess, ShellAccess, RunMetrics):
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return None
-            time.sleep(min(0.05, remaining))
+            self._pause(remaining)
 
     def stop(self, ctx: RunContext, handle: dict[str, Any], grace: float) -> None:
         _signal_group(handle, signal.SIGTERM)
