@@ -19,6 +19,10 @@ host's shared SSH connection. When the link drops, the tunnel keeps listening, r
 backoff by itself (state "reconnecting", then "open" again) and counts `reconnects`; connections
 open at the time of the drop end, new ones go through the new link.
 
+A tunnel to a run's Jupyter port (`handle["jupyter_port"]`) carries the run's token in its `url`
+(`http://127.0.0.1:PORT/?token=…`, from `core.jupyter`): shown to the user on the CLI and in the
+TUI, never in `repr` or `as_json(secrets=False)`, never stored.
+
 A "direct" tunnel is what local and Docker runs get: the port is already reachable on this
 machine, so nothing is forwarded and `local_port` is the reachable port (a wished local port is
 not honoured there). The UI shows both the same way.
@@ -66,6 +70,7 @@ class Tunnel:
         self.target = target
         self.local_port = local_port
         self.kind = kind
+        self.path = ""  # "/?token=…" for a Jupyter port: part of `url` only
         self.state = "open"
         self.message = ""
         self.bytes_in = 0
@@ -80,9 +85,14 @@ class Tunnel:
         return self.target if self.kind == "direct" else ("127.0.0.1", self.local_port)
 
     @property
-    def url(self) -> str:
+    def base_url(self) -> str:
         host, port = self.address
         return f"http://{host}:{port}"
+
+    @property
+    def url(self) -> str:
+        """The URL to open; for Jupyter it carries the run's token (a secret: show it, never log it)."""
+        return self.base_url + self.path
 
     def reachable(self, timeout: float = 0.5) -> bool:
         """True when something listens at the far end now (a TCP connect to the target)."""
@@ -99,9 +109,11 @@ class Tunnel:
     def close(self) -> None:
         self.state = "closed"
 
-    def as_json(self) -> dict[str, Any]:
-        keys = ("run_id", "remote_port", "local_port", "kind", "state", "message", "url")
+    def as_json(self, secrets: bool = True) -> dict[str, Any]:
+        """The tunnel as JSON; `secrets=False` leaves the token out of `url` (for anything stored)."""
+        keys = ("run_id", "remote_port", "local_port", "kind", "state", "message")
         data = {key: getattr(self, key) for key in keys}
+        data["url"] = self.url if secrets else self.base_url
         data.update(target=list(self.target), bytes_in=self.bytes_in, bytes_out=self.bytes_out,
                     connections=self.connections, reconnects=self.reconnects)
         return data
@@ -111,7 +123,7 @@ class Tunnel:
             setattr(self, attr, getattr(self, attr) + amount)
 
     def __repr__(self) -> str:
-        return f"<Tunnel {self.kind} run={self.run_id} {self.url} -> {self.target[0]}:{self.target[1]} {self.state}>"
+        return f"<Tunnel {self.kind} run={self.run_id} {self.base_url} -> {self.target[0]}:{self.target[1]} {self.state}>"
 
 
 def listen_local(wished: int | None) -> socket.socket:
@@ -268,6 +280,10 @@ class TunnelManager:
             tunnel: Tunnel = SshTunnel(backend.connection(), local_port=local_port, **common)  # type: ignore[attr-defined]
         else:
             tunnel = Tunnel(local_port=target[1], kind="direct", **common)
+        if handle.get("jupyter_port") == remote_port:
+            from core.jupyter import jupyter_path
+
+            tunnel.path = jupyter_path(ctx.run_id)
         with self._lock:
             self._tunnels.append(tunnel)
         return tunnel

@@ -15,11 +15,12 @@ log over SFTP from a byte offset and reconnects with backoff when the link drops
 SIGTERM to the run's process group, then SIGKILL after the grace; `attach` checks the pid (or a
 written exit code) from any client.
 
-Interactive runs: with `interactive.jupyter`, Jupyter is started on the host's 127.0.0.1:8888
-(token in JUPYTER_TOKEN, never on the command line) when `jupyter` is installed there; when it is
-not, the provisioning log says so and the run goes on without it. `idle_timeout` becomes Jupyter's
-`shutdown_no_activity_timeout` (Jupyter stops itself, the run goes on); `max_duration` (VESSL
-`max_runtime`) is enforced by the run's supervisor, which stops the run (status terminated).
+Interactive runs: with `interactive.jupyter`, Jupyter is started on the host's 127.0.0.1:8888 (the
+cluster's `options.jupyter_port` when set) with the run's token (`core.jupyter`: derived from the
+user's key, never stored) in JUPYTER_TOKEN, never on the command line, when `jupyter` is installed
+there; when it is not, the provisioning log says so and the run goes on without it. `idle_timeout`
+becomes Jupyter's `shutdown_no_activity_timeout` (Jupyter stops itself, the run goes on);
+`max_duration` (VESSL `max_runtime`) is enforced by the run's supervisor, which stops the run (status terminated).
 
 `runtime: docker` runs the same specs in containers of the host's Docker engine, reached by the
 Docker backend at `ssh://user@host:port`; host keys are still verified here first.
@@ -81,7 +82,7 @@ def remote_run_dir(root: str, run_id: str) -> str:
     return str(PurePosixPath(root) / "runs" / run_id)
 
 
-def run_script(spec: "RunSpec", jupyter: bool) -> str:
+def run_script(spec: "RunSpec", jupyter: bool, jupyter_port: int = JUPYTER_PORT) -> str:
     """The commands of `spec` as a POSIX shell script run from the run folder; the first failing
     command ends it with its exit status."""
     lines = ["trap ':' TERM INT HUP", 'cd "$VESSL_TUI_RUN_DIR/work" || exit 1']
@@ -93,7 +94,7 @@ def run_script(spec: "RunSpec", jupyter: bool) -> str:
         idle = spec.interactive.idle_timeout if spec.interactive else None
         cull = f" --ServerApp.shutdown_no_activity_timeout={int(idle)}" if idle else ""
         lines.append(f"if command -v jupyter >/dev/null 2>&1; then jupyter lab --no-browser --allow-root "
-                     f"--ip=127.0.0.1 --port={JUPYTER_PORT} --ServerApp.port_retries=0{cull} "
+                     f"--ip=127.0.0.1 --port={int(jupyter_port)} --ServerApp.port_retries=0{cull} "
                      "> ../jupyter.log 2>&1 & fi")
     default_dir = spec.working_dir
     for step, command in enumerate(spec.commands):
@@ -275,7 +276,7 @@ class SshBackend(Backend, PortAccess, ShellAccess, RunMetrics, HostKeys):
                 self._import(ctx, run_dir, volume)
         if jupyter:
             if "jupyter" in out:
-                ctx.provision(f"Jupyter will listen on 127.0.0.1:{JUPYTER_PORT} of {self.target.hostname}")
+                ctx.provision(f"Jupyter will listen on 127.0.0.1:{self.jupyter_port} of {self.target.hostname}")
             else:
                 ctx.provision(f"Jupyter is not installed on {self.target.hostname}; the run starts without it "
                               "(install jupyterlab there to get a notebook).")
@@ -320,8 +321,13 @@ class SshBackend(Backend, PortAccess, ShellAccess, RunMetrics, HostKeys):
     def start(self, ctx: RunContext) -> dict[str, Any]:
         run_dir = self._dir(ctx)
         jupyter = bool(ctx.spec.interactive and ctx.spec.interactive.jupyter)
-        token = secrets.token_hex(16) if jupyter else None
-        script = launch_script(run_dir, self._env(ctx, run_dir, token), run_script(ctx.spec, jupyter))
+        token = None
+        if jupyter:
+            from core.jupyter import jupyter_token
+
+            token = jupyter_token(ctx.run_id)
+        script = launch_script(run_dir, self._env(ctx, run_dir, token),
+                               run_script(ctx.spec, jupyter, self.jupyter_port))
         code, out, err = self._run("sh -s", stdin=script.encode(), deadline=30.0)
         printed = out.strip().splitlines()
         pid = printed[-2] if len(printed) >= 2 else ""
@@ -331,8 +337,12 @@ class SshBackend(Backend, PortAccess, ShellAccess, RunMetrics, HostKeys):
                                f"{detail[-1] if detail else f'exit {code}'}.")
         handle: dict[str, Any] = {"host": self.target.label, "dir": printed[-1], "pid": int(pid)}
         if jupyter:
-            handle["jupyter_port"] = JUPYTER_PORT
+            handle["jupyter_port"] = self.jupyter_port
         return handle
+
+    @property
+    def jupyter_port(self) -> int:
+        return int(self.cluster.options.get("jupyter_port") or JUPYTER_PORT)
 
     def attach(self, ctx: RunContext, handle: dict[str, Any]) -> bool:
         code, out, _ = self._run(status_command(handle["dir"], handle["pid"]), deadline=30.0)

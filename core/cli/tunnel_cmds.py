@@ -28,7 +28,8 @@ def tunnel(run: str, remote_port: int, local_port: int | None) -> None:
     manager = TunnelManager()
     opened = manager.open_for_run(engine, record.id, remote_port, local_port)
     via = "forwarded over SSH" if opened.kind == "ssh" else "reachable directly"
-    click.echo(f"{opened.url}  ->  {record.name} port {remote_port} ({via}); Ctrl-C to stop", )
+    what = "Jupyter" if opened.path else f"port {remote_port}"
+    click.echo(f"{opened.url}  ->  {record.name} {what} ({via}); Ctrl-C to stop")
     shown = opened.state
     try:
         while opened.is_open:

@@ -1,0 +1,58 @@
+"""Jupyter tokens of interactive runs: derived, never stored.
+
+A run's token is HMAC-SHA256(the user's key, run id), the key being 32 random bytes in
+`VESSL_TUI_HOME/keys/jupyter.key` (mode 0600, made on first use). So every client of the same user
+(the supervisor that starts Jupyter, the CLI's `tunnel`, the TUI) computes the same token when it
+needs it, and the token itself is never written to the store, a log, or a file on the host: it
+reaches Jupyter in the `JUPYTER_TOKEN` environment variable (over the SSH channel's stdin).
+
+    jupyter_token(run_id) -> str
+    jupyter_path(run_id) -> "/?token=…"          the path part of the URL to open
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import secrets
+from pathlib import Path
+
+from core.paths import home_path
+
+KEY_BYTES = 32
+
+
+def _key_file() -> Path:
+    return home_path() / "keys" / "jupyter.key"
+
+
+def _key() -> bytes:
+    path = _key_file()
+    try:
+        key = path.read_bytes()
+        if len(key) == KEY_BYTES:
+            return key
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fresh = path.with_name(f".{path.name}.{os.getpid()}")
+    fd = os.open(fresh, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as out:
+        out.write(secrets.token_bytes(KEY_BYTES))
+    try:  # first writer wins: two clients at once end up with the same key
+        os.link(fresh, path)
+    except FileExistsError:
+        pass
+    finally:
+        fresh.unlink()
+    return path.read_bytes()
+
+
+def jupyter_token(run_id: str) -> str:
+    """The Jupyter token of run `run_id` (48 hex characters), the same in every client of this user."""
+    return hmac.new(_key(), f"jupyter:{run_id}".encode(), hashlib.sha256).hexdigest()[:48]
+
+
+def jupyter_path(run_id: str) -> str:
+    return f"/?token={jupyter_token(run_id)}"
