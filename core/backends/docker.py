@@ -98,7 +98,7 @@ class DockerBackend(Backend, PortAccess, ShellAccess, RunMetrics):
 
     def _connect(self):
         cluster = self.cluster
-        if cluster.context:
+        if cluster.context and cluster.context != "default":
             return sdk_client(*docker_context(cluster.context))
         if not cluster.host:
             from docker.utils import kwargs_from_env
@@ -585,7 +585,8 @@ def docker_config_dir() -> Path:
 
 
 def docker_context(name: str):
-    """(host, TLSConfig | None) of docker CLI context `name`, read from the CLI's context store
+    """(host, TLSConfig | None) of docker CLI context `name` (not `default`: that one is
+    DOCKER_HOST or the default socket), read from the CLI's context store
     (`contexts/meta/<sha256>/meta.json`, TLS files under `contexts/tls/<sha256>/docker/`).
     BackendError when there is no such context."""
     import hashlib
