@@ -1,12 +1,14 @@
 """Submit -> first log line of a run on a Docker cluster, against `docker run` of the same image and
 command, both measured in this run on the same engine (a private dockerd unless --host is given).
 
-Ours: `Engine.submit` of a dstack task (store row, detached supervisor, image check, container
-create/start, log streaming) until its first line is in the run's log. Baseline: the docker CLI's
-`docker run --rm --network host test/busybox sh -c 'echo first'` until its first stdout line.
+Ours: `Engine.submit` of a dstack task (store row, detached supervisor forked by the supervisor
+server, image check, container create/start, log streaming) until its first line is in the run's
+log. Baseline: the docker CLI's `docker run --rm --network host test/busybox sh -c 'echo first'`
+until its first stdout line.
 
 Also printed: the Docker backend alone in this process (prepare, start, first output), which
-separates the container work from the cost of starting the run's supervisor process.
+separates the container work from the cost of starting the run's supervisor, and ours with the
+supervisor started as a new Python process (VESSL_TUI_SUPERVISOR_SERVER=0).
 
 Usage: python bench/docker_start.py [--rounds N] [--host unix:///…]      Target: ratio <= 1.2x.
 """
@@ -37,9 +39,10 @@ def engine_url(host: str | None):
     return contextlib.nullcontext(host) if host else private_dockerd()
 
 
-def ours(url: str, work: Path, index: int) -> float:
+def ours(url: str, work: Path, index: int, server: bool = True) -> float:
     from core.engine import Engine
 
+    os.environ["VESSL_TUI_SUPERVISOR_SERVER"] = "1" if server else "0"
     spec = work / f"spec{index}.yaml"
     spec.write_text(f"type: task\nname: bench-{index}\nimage: {IMAGE}\ncommands: ['{COMMAND}']\n")
     engine = Engine()
@@ -91,16 +94,19 @@ def main() -> None:
         os.environ["VESSL_TUI_HOME"] = str(work / "home")
         os.environ["VESSL_TUI_CONFIG"] = str(work / "config.yaml")
         (work / "config.yaml").write_text(f"clusters:\n  bench: {{kind: docker, host: '{url}'}}\n")
-        ours(url, work, 0), baseline(url)  # warm-up: page cache, image layers
-        mine, theirs, inner = [], [], []
-        for index in range(1, args.rounds + 1):  # interleaved, so drift hits both alike
+        ours(url, work, 0), baseline(url)  # warm-up: page cache, image layers, the supervisor server
+        time.sleep(2)  # the supervisor server imports before it serves
+        mine, theirs, inner, plain = [], [], [], []
+        for index in range(1, args.rounds + 1):  # interleaved, so drift hits all alike
             mine.append(ours(url, work, index))
             theirs.append(baseline(url))
             inner.append(backend_only(url, work))
-    a, b, c = statistics.median(mine), statistics.median(theirs), statistics.median(inner)
+            plain.append(ours(url, work, 1000 + index, server=False))
+    a, b, c, d = (statistics.median(x) for x in (mine, theirs, inner, plain))
     print(f"submit -> first log line, median of {args.rounds}: vessl-tui {a * 1000:.0f} ms, "
           f"docker run {b * 1000:.0f} ms, ratio {a / b:.2f}x (target <= 1.2x); the backend alone "
-          f"(no supervisor process) {c * 1000:.0f} ms, ratio {c / b:.2f}x")
+          f"(no supervisor process) {c * 1000:.0f} ms, ratio {c / b:.2f}x; with the supervisor as a new "
+          f"process (VESSL_TUI_SUPERVISOR_SERVER=0) {d * 1000:.0f} ms, ratio {d / b:.2f}x")
 
 
 if __name__ == "__main__":
