@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from itertools import accumulate, islice
 from pathlib import Path
 
+from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
 from textual import on, work
 from textual.binding import Binding
@@ -39,7 +41,13 @@ MAX_LINE_CHARS = 4000
 READ_LIMIT = 1 << 20
 BATCH_BYTES = 4 << 20
 BATCH_SECONDS = 0.1
+FLOOD_LINES = 2000
+FLOOD_SECONDS = 0.25
+FLOOD_BYTES = 256 << 10
+"""While more than FLOOD_LINES arrive per batch, batches (and redraws) come every FLOOD_SECONDS."""
+TAIL_BLOCKS = 3
 MAX_MATCHES = 100_000
+LINE_STRIPS = 512
 
 LogReader = Callable[[int, int], "tuple[bytes, int]"]
 """`reader(offset, limit) -> (data, next_offset)`: bytes of the log from `offset` (blocking)."""
@@ -235,6 +243,8 @@ class LogView(ReportsWorkerErrors, ScrollView, can_focus=True):
         self._match_index = -1
         self._pattern: re.Pattern[str] | None = None
         self._wrap_rows: tuple[tuple, list[Strip]] | None = None
+        self._strips: OrderedDict[tuple, list[Strip]] = OrderedDict()
+        self._styles: dict[str, Style] = {}
 
     # --- public API -----------------------------------------------------------------------------
 
@@ -288,21 +298,34 @@ class LogView(ReportsWorkerErrors, ScrollView, can_focus=True):
 
     @work(thread=True, exclusive=True, group="log-tail", exit_on_error=False)
     def _tail(self) -> None:
+        """Read what is new, index it here (off the event loop), and post one batch at most every
+        BATCH_SECONDS (FLOOD_SECONDS in a flood): a flood becomes a few messages a second, and a
+        batch over FLOOD_BYTES carries the text of its newest TAIL_BLOCKS blocks only (older lines
+        are read back by block when scrolled to)."""
         worker = get_current_worker()
         feeder = LineFeeder()
         offset = 0
         reader = self.reader
         assert reader is not None
+        last_post, pause = 0.0, BATCH_SECONDS
         while not worker.is_cancelled:
-            started, pending = time.monotonic(), []
-            while time.monotonic() - started < BATCH_SECONDS and sum(map(len, pending)) < BATCH_BYTES:
+            wait = last_post + pause - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)
+            pending, size = [], 0
+            while size < BATCH_BYTES:
                 data, offset = reader(offset, READ_LIMIT)
                 if not data:
                     break
                 pending.append(data)
+                size += len(data)
             if pending:
+                before = feeder.line_count
+                feeder.keep_blocks = TAIL_BLOCKS if size > FLOOD_BYTES else CACHE_BLOCKS
                 self.post_message(self.Appended(self, feeder.feed(b"".join(pending))))
-                while self.message_queue_size > 8 and not worker.is_cancelled:
+                last_post = time.monotonic()
+                pause = FLOOD_SECONDS if feeder.line_count - before > FLOOD_LINES else BATCH_SECONDS
+                while self.message_queue_size > 2 and not worker.is_cancelled:
                     time.sleep(0.01)
                 continue
             if self.is_final():
@@ -447,6 +470,7 @@ class LogView(ReportsWorkerErrors, ScrollView, can_focus=True):
     def watch_query(self, query: str) -> None:
         self._pattern = re.compile(re.escape(query), re.IGNORECASE) if query else None
         self._wrap_rows = None
+        self._strips.clear()
         self.refresh()
 
     def on_resize(self) -> None:
@@ -457,30 +481,72 @@ class LogView(ReportsWorkerErrors, ScrollView, can_focus=True):
 
     # --- rendering ------------------------------------------------------------------------------
 
-    def _line_text(self, number: int) -> Text:
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._styles.clear()
+        self._strips.clear()
+        self._wrap_rows = None
+
+    def _style(self, name: str) -> Style:
+        """The pane's base style ("base") or a component's, computed once per theme (not per line)."""
+        style = self._styles.get(name)
+        if style is None:
+            style = self.rich_style if name == "base" else self.get_component_rich_style(name)
+            self._styles[name] = style
+        return style
+
+    def _line_text(self, number: int) -> Text | None:
+        """Line `number` as styled text with its matches highlighted; None while it is being read."""
         raw = self.get_line(number)
         if raw is None:
-            return Text("…", style=self.get_component_rich_style("log-view--loading"), end="")
+            return None
         text = Text.from_ansi(raw, end="") if "\x1b" in raw else Text(raw, end="")
         if self._pattern is not None:
             current = self._match_index >= 0 and self._matches[self._match_index] == number
-            style = self.get_component_rich_style("log-view--current-match" if current else "log-view--match")
+            style = self._style("log-view--current-match" if current else "log-view--match")
             for match in self._pattern.finditer(text.plain):
                 text.stylize(style, match.start(), match.end())
         return text
 
+    def _line_rows(self, number: int, wrap_width: int | None) -> list[Strip]:
+        """The screen rows of line `number` (one unless wrapped to `wrap_width`), in the base style.
+        Complete lines never change, so their rows are kept (LRU) until the search or style changes."""
+        current = self._match_index >= 0 and self._matches[self._match_index] == number
+        key = (number, wrap_width, current)
+        rows = self._strips.get(key)
+        if rows is not None:
+            self._strips.move_to_end(key)
+            return rows
+        base = self._style("base")
+        text = self._line_text(number)
+        if text is None:
+            loading = Strip([Segment("…", base + self._style("log-view--loading"))])
+            return [loading.extend_cell_length(wrap_width, base) if wrap_width else loading]
+        console = self.app.console
+        if wrap_width is None:
+            rows = [Strip(list(text.render(console))).apply_style(base)]
+        else:
+            rows = [
+                Strip(list(line.render(console)), line.cell_len).extend_cell_length(wrap_width, base).apply_style(base)
+                for line in text.wrap(console, max(1, wrap_width))
+            ] or [Strip.blank(wrap_width, base)]
+        if number < self.line_count:
+            self._strips[key] = rows
+            if len(self._strips) > LINE_STRIPS:
+                self._strips.popitem(last=False)
+        return rows
+
     def render_line(self, y: int) -> Strip:
+        base = self._style("base")
         if self.wrap:
             rows = self._wrapped_rows()
-            return rows[y] if y < len(rows) else Strip.blank(self.size.width, self.rich_style)
+            return rows[y] if y < len(rows) else Strip.blank(self.size.width, base)
         scroll_x, scroll_y = self.scroll_offset
         number = scroll_y + y
         width = self.size.width
         if number >= self.lines_shown:
-            return Strip.blank(width, self.rich_style)
-        segments = list(self._line_text(number).render(self.app.console))
-        strip = Strip(segments).crop_extend(scroll_x, scroll_x + width, self.rich_style)
-        return strip.apply_style(self.rich_style)
+            return Strip.blank(width, base)
+        return self._line_rows(number, None)[0].crop_extend(scroll_x, scroll_x + width, base)
 
     def _wrapped_rows(self) -> list[Strip]:
         """Screen rows in wrap mode: from the top line down, or, at the bottom, from the last line up."""
@@ -489,26 +555,17 @@ class LogView(ReportsWorkerErrors, ScrollView, can_focus=True):
         key = (self.scroll_offset.y, width, height, self.lines_shown, at_bottom, self._match_index)
         if self._wrap_rows is not None and self._wrap_rows[0] == key:
             return self._wrap_rows[1]
-        console = self.app.console
-
-        def rows_of(number: int) -> list[Strip]:
-            lines = self._line_text(number).wrap(console, max(1, width))
-            return [
-                Strip(list(line.render(console)), line.cell_len).extend_cell_length(width, self.rich_style)
-                for line in lines
-            ] or [Strip.blank(width, self.rich_style)]
-
         rows: list[Strip] = []
         if at_bottom:
             number = self.lines_shown - 1
             while number >= 0 and len(rows) < height:
-                rows[:0] = rows_of(number)
+                rows[:0] = self._line_rows(number, width)
                 number -= 1
             rows = rows[-height:]
         else:
             number = self.scroll_offset.y
             while number < self.lines_shown and len(rows) < height:
-                rows.extend(rows_of(number))
+                rows.extend(self._line_rows(number, width))
                 number += 1
         self._wrap_rows = (key, rows)
         return rows
