@@ -34,7 +34,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-IDLE_SECONDS = 300.0
+IDLE_SECONDS = 600.0
 #: How long a client waits for the server's answer (a server still importing holds the request).
 REPLY_TIMEOUT = 20.0
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
