@@ -8,6 +8,7 @@ from rich.text import Text
 
 from core.serve.actions import ServeActions
 from tests.serve.conftest import REPLICA_APP
+from tests.serve.test_replicas import stop_everything  # noqa: F401  (keepers the screen started end with the test)
 from tests.tui.conftest import until
 from tui.app import VesslApp
 from tui.screens.modals import ConfirmModal, PromptModal
