@@ -196,18 +196,25 @@ class Engine:
             return
         self._children = [p for p in self._children if p.poll() is None]
 
+    def supervisor_env(self) -> dict[str, str]:
+        """The environment a supervisor (and so the work of a local run) gets: this client's, less
+        the VESSL_TUI_SECRET_* variables, with this home and this package importable."""
+        from core.config import SECRET_ENV_PREFIX
+
+        env = {k: v for k, v in os.environ.items() if not k.startswith(SECRET_ENV_PREFIX)}
+        env["VESSL_TUI_HOME"] = str(self.home)
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [_PACKAGE_ROOT, env.get("PYTHONPATH")]))
+        return env
+
     def _spawn_supervisor(self, run_id: str, payload: dict[str, Any]) -> None:
         """Start the run's supervisor detached (own session): forked by the supervisor server, else
         as a new process. Secrets go over the server's socket or the process's stdin only."""
         import subprocess
 
-        from core.config import SECRET_ENV_PREFIX
         from core.supervisor_server import start_supervisor
 
         self._reap()
-        env = {k: v for k, v in os.environ.items() if not k.startswith(SECRET_ENV_PREFIX)}
-        env["VESSL_TUI_HOME"] = str(self.home)
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [_PACKAGE_ROOT, env.get("PYTHONPATH")]))
+        env = self.supervisor_env()
         folder = run_dir(run_id, self.home)
         folder.mkdir(parents=True, exist_ok=True)
         log_path = logs.provision_log(run_id, self.home)

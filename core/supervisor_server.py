@@ -11,7 +11,7 @@ becomes the run's supervisor (`core.supervisor.main`). Runs never depend on the 
 starts supervisors, which are detached like any other. A client that finds no server starts one and
 starts its own supervisor the plain way meanwhile (the server imports for a second or so).
 
-One server per user, Python interpreter and package folder, reached on a Linux abstract unix
+One server per user, Python interpreter, package folder and PYTHONPATH, reached on a Linux abstract unix
 socket; both ends check with SO_PEERCRED that the other is the same user, so no one else can ask
 for a supervisor or read the secrets a request carries (they go over the socket only: never argv,
 a file or the server's memory, since the forked child reads the request). The server exits after
@@ -31,6 +31,7 @@ import struct
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -48,9 +49,10 @@ def enabled() -> bool:
     return sys.platform.startswith("linux") and os.environ.get("VESSL_TUI_SUPERVISOR_SERVER", "1") != "0"
 
 
-def address() -> str:
-    """The abstract socket name of this user's server for this interpreter and package folder."""
-    key = hashlib.sha256(f"{sys.executable}\0{PACKAGE_ROOT}".encode()).hexdigest()[:16]
+def address(env: Mapping[str, str] = os.environ) -> str:
+    """The abstract socket name of this user's server for this interpreter, package folder and
+    PYTHONPATH (a supervisor imports from where a new process started with `env` would)."""
+    key = hashlib.sha256(f"{sys.executable}\0{PACKAGE_ROOT}\0{env.get('PYTHONPATH', '')}".encode()).hexdigest()[:16]
     return f"\0vessl-tui-supervisors-{os.getuid()}-{key}"
 
 
@@ -106,7 +108,7 @@ def _connect(env: dict[str, str]) -> socket.socket | None:
     """A connection to the server; None (after starting one for the next client) when none listens."""
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
-        sock.connect(address())
+        sock.connect(address(env))
         return sock
     except (ConnectionRefusedError, FileNotFoundError):
         sock.close()

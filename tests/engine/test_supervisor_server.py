@@ -15,11 +15,11 @@ from core.supervisor import supervisor_alive
 from tests.engine.helpers import alive, spec, until
 
 
-def server_pid() -> int | None:
-    """The pid of this user's supervisor server (from the socket's peer credentials), or None."""
+def server_pid(engine) -> int | None:
+    """The pid of the supervisor server `engine` uses (from the socket's peer credentials), or None."""
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
-        sock.connect(supervisor_server.address())
+        sock.connect(supervisor_server.address(engine.supervisor_env()))
     except OSError:
         return None
     with sock:
@@ -28,18 +28,15 @@ def server_pid() -> int | None:
 
 
 def served_run(engine, *commands: str, **fields):
-    """Submit runs until one is supervised by a child of the server (the first client starts it)."""
-    for _ in range(50):
-        record = engine.submit_spec(spec(*commands, **fields))
-        pid = until(lambda: engine.get(record.id).supervisor_pid, what="the supervisor")
-        try:
-            forked = b"core.supervisor_server" in Path(f"/proc/{pid}/cmdline").read_bytes()
-        except FileNotFoundError:
-            forked = False
-        if forked:
-            return record, pid
-        engine.wait(record.id, timeout=60)
-    raise AssertionError("no run was supervised by a forked supervisor")
+    """Submit a run once the supervisor server listens (the first client starts it); the run's
+    record and its supervisor's pid, a child forked by the server."""
+    if server_pid(engine) is None:
+        engine.wait(engine.submit_spec(spec("true")).id, timeout=60)
+        until(lambda: server_pid(engine), what="the supervisor server")
+    record = engine.submit_spec(spec(*commands, **fields))
+    pid = until(lambda: engine.get(record.id).supervisor_pid, what="the supervisor")
+    assert b"core.supervisor_server" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    return record, pid
 
 
 pytestmark = pytest.mark.skipif(not supervisor_server.enabled(), reason="the supervisor server needs Linux")
@@ -58,7 +55,7 @@ def test_a_forked_supervisor_runs_with_the_submitting_clients_environment(engine
 
 def test_killing_the_server_loses_no_run(engine):
     record, _pid = served_run(engine, "sleep 1; echo done", name="outlives")
-    server = server_pid()
+    server = server_pid(engine)
     assert server is not None
     os.kill(server, signal.SIGKILL)
     until(lambda: not alive(server), what="the server to die")
