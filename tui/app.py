@@ -127,7 +127,13 @@ def palette_commands(app: "VesslApp", current: Screen) -> Iterable[tuple[str, Ca
 
 
 def config_keymap() -> dict[str, str]:
-    """Binding id -> key(s) from the config file's `keys:` section (empty when there is none)."""
+    """Binding id -> key(s) from the config file's `keys:` section (empty when there is none).
+
+    Without a config file nothing is imported (reading the config imports its validation models)."""
+    from core.paths import config_path
+
+    if not config_path().is_file():
+        return {}
     import core.config as config
 
     load = getattr(config, "load_config", None)
@@ -207,6 +213,7 @@ class VesslApp(App):
     def on_mount(self) -> None:
         if self._keymap_override is not None:
             self.set_keymap(self._keymap_override)
+            self.call_later(self.refresh_bindings)  # the key bar shows the keys as remapped
         else:
             self._load_keymap()
 

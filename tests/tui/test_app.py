@@ -18,6 +18,7 @@ from tui.screens.modals import ChoiceModal, ConfirmModal, PromptModal
 from tui.screens.revisions import EditSpecModal
 from tui.screens.run_detail import RunDetailScreen
 from tui.screens.runs import RunsScreen
+from tui.widgets.key_bar import KeyBar
 from tui.widgets.log_view import LogView
 from tui.widgets.runs_table import RunsTable
 
@@ -86,6 +87,7 @@ async def test_keymap_from_the_config_file(engine, config_file: Path) -> None:
         await pilot.pause()
         keys = {b.binding.id: key for key, b in app.screen.active_bindings.items()}
         assert keys["runs.stop"] == "ctrl+k"
+        await until(pilot, lambda: "^k Stop" in app.screen.query_one(KeyBar).render().plain)
 
 
 async def test_theme_toggles(engine) -> None:

@@ -16,13 +16,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer
+from textual.widgets import DataTable
 
 from tui.workers import ReportsWorkerErrors
 
 from core.backends.base import ClusterCheck
 from tui.screens.modals import ConfirmModal
 from tui.widgets.area_bar import AreaBar
+from tui.widgets.key_bar import KeyBar
 
 CLUSTER_COLUMNS = (("name", "NAME"), ("kind", "KIND"), ("reach", "REACHABLE"), ("cpus", "CPUS"),
                    ("mem", "MEMORY"), ("gpus", "GPUS"), ("message", "MESSAGE"))
@@ -87,7 +88,7 @@ class ClustersScreen(ReportsWorkerErrors, Screen):
         for key, label in PRESET_COLUMNS:
             presets.add_column(label, key=key)
         yield presets
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.query_one("#clusters-table").border_title = "Clusters"

@@ -28,12 +28,13 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Static, TextArea
+from textual.widgets import Static, TextArea
 
 from tui.workers import ReportsWorkerErrors
 
 from core.config import home_path
 from tui.screens.modals import ChoiceModal, ConfirmModal, PromptModal
+from tui.widgets.key_bar import KeyBar
 from tui.widgets.problems import ProblemsList
 
 CHECK_DELAY = 0.3
@@ -151,7 +152,7 @@ class EditorScreen(ReportsWorkerErrors, Screen):
                 yield ProblemsList(id="problems")
                 yield Static("", id="field-help")
                 yield Static("", id="plan", classes="hidden")
-        yield Footer()
+        yield KeyBar()
 
     @property
     def text_area(self) -> TextArea:

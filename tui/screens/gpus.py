@@ -19,12 +19,13 @@ from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from tui.workers import ReportsWorkerErrors
 
 from core.metrics import HostGpus
 from tui.widgets.area_bar import AreaBar
+from tui.widgets.key_bar import KeyBar
 from tui.widgets.gpu_meter import GpuMeter
 
 SAMPLE_SECONDS = 2.0
@@ -119,7 +120,7 @@ class GpusScreen(ReportsWorkerErrors, Screen):
     def compose(self) -> ComposeResult:
         yield AreaBar("gpus", id="area-bar")
         yield VerticalScroll(id="gpu-hosts")
-        yield Footer()
+        yield KeyBar()
 
     @property
     def sampler(self) -> Callable:

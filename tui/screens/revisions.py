@@ -29,10 +29,11 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
-from textual.widgets import DataTable, Footer, Label, TextArea
+from textual.widgets import DataTable, Label, TextArea
 
 from tui.screens.modals import ConfirmModal, PromptModal
 from tui.widgets.area_bar import AreaBar
+from tui.widgets.key_bar import KeyBar
 from tui.widgets.format import age
 from tui.workers import ReportsWorkerErrors
 
@@ -141,7 +142,7 @@ class RevisionsScreen(ReportsWorkerErrors, Screen):
         for key, label in REPLICA_COLUMNS:
             replicas.add_column(label, key=key)
         yield replicas
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.revisions_table.border_title = "Revisions"

@@ -27,13 +27,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from tui.workers import ReportsWorkerErrors
 
 from core.engine import Event, RunRecord
 from tui.screens.modals import ConfirmModal, PromptModal
 from tui.widgets.format import age, run_duration, size
+from tui.widgets.key_bar import KeyBar
 from tui.widgets.log_view import LogView
 from tui.widgets.status import status_text
 
@@ -128,7 +129,7 @@ class RunDetailScreen(ReportsWorkerErrors, Screen):
         yield Static("", id="detail-info", classes="hidden")
         yield Static("", id="detail-metrics")
         yield Input(placeholder="search the log", id="log-search", classes="hidden")
-        yield Footer()
+        yield KeyBar()
 
     def _reader(self, provisioning: bool):
         def read(offset: int, limit: int) -> tuple[bytes, int]:

@@ -27,10 +27,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Input
+from textual.widgets import Input
 
 from tui.screens.modals import ConfirmModal, PromptModal
 from tui.widgets.area_bar import AreaBar
+from tui.widgets.key_bar import KeyBar
 from tui.widgets.runs_table import SORTS, RunsTable, matches_filter, sort_key  # noqa: F401 - re-exported
 from tui.workers import ReportsWorkerErrors
 
@@ -74,7 +75,7 @@ class RunsScreen(ReportsWorkerErrors, Screen):
         yield AreaBar("runs", id="area-bar")
         yield RunsTable(clock=self.app.clock, id="runs-table")
         yield Input(placeholder="filter: text, status:running, cluster:local", id="runs-filter", classes="hidden")
-        yield Footer()
+        yield KeyBar()
 
     @property
     def table(self) -> RunsTable:

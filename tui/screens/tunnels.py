@@ -12,9 +12,10 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer
+from textual.widgets import DataTable
 
 from tui.widgets.area_bar import AreaBar
+from tui.widgets.key_bar import KeyBar
 from tui.widgets.format import size
 
 COLUMNS = (("run", "RUN"), ("ports", "LOCAL → REMOTE"), ("kind", "KIND"), ("state", "STATE"),
@@ -51,7 +52,7 @@ class TunnelsScreen(Screen):
         for key, label in COLUMNS:
             table.add_column(label, key=key)
         yield table
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.query_one(DataTable).border_title = "Tunnels"

@@ -1,0 +1,121 @@
+"""The bottom line of every screen: the keys active now, as `key description` pairs on one line.
+
+It shows what Textual's `Footer` would (the shown bindings of the focused widget, its screen and the
+App, one per action, keys remapped from the config shown as remapped, disabled ones dimmed, the
+palette key on the right) but draws them as one line of text in one widget, rebuilt only when the
+screen's bindings change (focus moves, a keymap is applied). The App's own keys (`?` help) and the
+palette key sit at the right end; the screen's keys fill the rest, most specific first, and the
+ones that do not fit are left out (`?` lists them all). A click on a key presses it.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from rich.style import Style
+from rich.text import Text
+from textual.app import App
+from textual.dom import DOMNode
+from textual.screen import Screen
+from textual.widget import Widget
+
+
+class KeyEntry(NamedTuple):
+    key: str
+    """The key a click presses (after the keymap)."""
+    display: str
+    """How the key is shown (`^s`, `↑`, `?`)."""
+    description: str
+    enabled: bool
+    pinned: bool
+    """An App key or the palette: shown at the right end, always."""
+
+
+def declared_order(node: DOMNode) -> dict[str, int]:
+    """Action -> its place in the node's declared bindings (a remapped key keeps its place)."""
+    declared = type(node)._merged_bindings
+    return {binding.action: index for index, (_key, binding) in enumerate(declared or ())}
+
+
+def key_entries(screen: Screen) -> list[KeyEntry]:
+    """The entries the bar shows for `screen` now: one per action, the focused widget's first,
+    then its screen's, then the App's, each in the order they are declared."""
+    app = screen.app
+    ranked: list[tuple[int, int, KeyEntry]] = []
+    actions: set[str] = set()
+    palette = None
+    nodes: dict[DOMNode, tuple[int, dict[str, int]]] = {}
+    for key, (node, binding, enabled, _tooltip) in screen.active_bindings.items():
+        if key == app.COMMAND_PALETTE_BINDING and app.ENABLE_COMMAND_PALETTE:
+            palette = KeyEntry(binding.key, app.get_key_display(binding), binding.description, enabled, True)
+            continue
+        if not binding.show or binding.action in actions:
+            continue
+        actions.add(binding.action)
+        if node not in nodes:
+            nodes[node] = (len(nodes), declared_order(node))
+        place, order = nodes[node]
+        entry = KeyEntry(binding.key, app.get_key_display(binding), binding.description, enabled, isinstance(node, App))
+        ranked.append((place, order.get(binding.action, len(order)), entry))
+    return [entry for *_, entry in sorted(ranked, key=lambda r: r[:2])] + ([palette] if palette else [])
+
+
+class KeyBar(Widget, can_focus=False):
+    """One line of `key description` pairs for the current screen (see the module docstring)."""
+
+    ALLOW_SELECT = False
+    COMPONENT_CLASSES = {"key-bar--key", "key-bar--description"}
+    DEFAULT_CSS = """
+    KeyBar {
+        dock: bottom; height: 1;
+        background: $footer-background; color: $footer-foreground;
+        & > .key-bar--key { color: $footer-key-foreground; background: $footer-key-background; text-style: bold; }
+        & > .key-bar--description { color: $footer-description-foreground; background: $footer-description-background; }
+    }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.set_reactive(Widget.auto_links, False)  # keys are clickable, not styled as links
+        self.entries: list[KeyEntry] = []
+
+    def on_mount(self) -> None:
+        self.screen.bindings_updated_signal.subscribe(self, self._bindings_changed)
+        self._bindings_changed(self.screen)
+
+    def on_unmount(self) -> None:
+        self.screen.bindings_updated_signal.unsubscribe(self)
+
+    def _bindings_changed(self, screen: Screen) -> None:
+        if not self.is_attached or screen is not self.screen:
+            return
+        entries = key_entries(screen)
+        if entries != self.entries:
+            self.entries = entries
+            self.refresh()
+
+    def render(self) -> Text:
+        key_style = self.get_component_rich_style("key-bar--key", partial=True)
+        description_style = self.get_component_rich_style("key-bar--description", partial=True)
+        dim = Style(dim=True)
+
+        def pair(entry: KeyEntry) -> Text:
+            click = Style.from_meta({"@click": f"app.simulate_key({entry.key!r})"})
+            text = Text.assemble((f" {entry.display} ", key_style + click),
+                                 (f"{entry.description} " if entry.description else "", description_style + click))
+            if not entry.enabled:
+                text.stylize(dim)
+            return text
+
+        left = [pair(e) for e in self.entries if not e.pinned]
+        right = Text("").join(pair(e) for e in self.entries if e.pinned)
+        room = self.size.width - right.cell_len - 1
+        line = Text(no_wrap=True, overflow="crop", end="")
+        for part in left:
+            if line.cell_len + part.cell_len > room:
+                break
+            line.append_text(part)
+        line.append(" " * max(0, self.size.width - line.cell_len - right.cell_len))
+        line.append_text(right)
+        return line
+
