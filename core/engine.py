@@ -220,6 +220,7 @@ class Engine:
         log_path = logs.provision_log(run_id, self.home)
         if start_supervisor(run_id, payload, env, str(folder), str(log_path)) is not None:
             return  # forked by the supervisor server, imports already done
+        payload = {**payload, "start_server": True}  # for the next runs, once this one's work runs
         log_fd = logs.open_append(log_path)
         try:
             child = subprocess.Popen(

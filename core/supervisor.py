@@ -2,8 +2,8 @@
 
     python -m core.supervisor RUN_ID          (started by the engine; stdin: one JSON object)
 
-stdin carries `{"mode": "start" | "reattach", "secrets": {NAME: value}, "expected_pid": int | null}`
-and is then closed: secrets reach the supervisor only this way (never argv, its environment, the
+stdin carries `{"mode": "start" | "reattach", "secrets": {NAME: value}, "expected_pid": int | null,
+"start_server": bool}` and is then closed: secrets reach the supervisor only this way (never argv, its environment, the
 store or a file). stdout and stderr go to the run's provisioning log.
 
 Life of a run: pending → provisioning (prepare) → running (start, then wait while heart-beating,
@@ -51,6 +51,7 @@ class Supervisor:
         self.run_id = run_id
         self.store = store
         self.secrets: dict[str, str] = payload.get("secrets") or {}
+        self.start_server = bool(payload.get("start_server"))
         self.provision = ProvisionLog(provision_log(run_id))
         self.run_dir = run_dir(run_id)
         self.log_path = output_log(run_id)
@@ -129,6 +130,7 @@ class Supervisor:
                 return
             self.store.add_event(self.run_id, "note", message="supervisor reattached to the running work")
             self.provision("supervisor reattached")
+            self.work_started()
             outcome = self.watch(ctx, handle, row)
         else:
             outcome = self.first_attempt(ctx, row)
@@ -150,6 +152,7 @@ class Supervisor:
             return None
         self.set_status("running", started_at=time.time(), handle=handle)
         row["started_at"] = time.time()
+        self.work_started()
         return self.watch(ctx, handle, row)
 
     def attempts(self, ctx: "RunContext", row: dict[str, Any], handle: dict[str, Any], info: "ExitInfo", ended: str) -> None:
@@ -198,6 +201,14 @@ class Supervisor:
             self.provision("cannot retry: this supervisor took over the run and does not hold its secrets")
             return None
         return f"retrying as attempt {ctx.attempt + 1}"
+
+    def work_started(self) -> None:
+        """Asked to by the engine (no supervisor server answered it): start one for the next runs,
+        now that this run's start no longer competes with the server's imports."""
+        if self.start_server:
+            from core.supervisor_server import launch
+
+            launch(os.environ)
 
     def watch(self, ctx: "RunContext", handle: dict[str, Any], row: dict[str, Any]) -> tuple[dict[str, Any], "ExitInfo", str]:
         """Wait for the work to end, enforcing stop requests and max_duration.

@@ -1,23 +1,25 @@
 """The supervisor server: a pre-imported process that forks run supervisors in a few milliseconds.
 
     start_supervisor(run_id, payload, env, cwd, log_path) -> int | None   # the client side
-    python -m core.supervisor_server                                       # the server (started by it)
+    launch(env)                        # start a server (a supervisor does, once its run's work runs)
+    python -m core.supervisor_server   # the server
 
 Starting a supervisor as a new Python process costs its imports (pydantic and the spec models:
 most of half a second). The server has imported them once; for each run it forks a child that
 leaves the server's session (`setsid`; the server ignores SIGCHLD, so none is left to reap), takes
 the client's environment and working folder, writes its output to the run's provisioning log and
 becomes the run's supervisor (`core.supervisor.main`). Runs never depend on the server: it only
-starts supervisors, which are detached like any other. A client that finds no server starts one and
-starts its own supervisor the plain way meanwhile (the server imports for a second or so).
+starts supervisors, which are detached like any other. When no server answers, the engine starts
+the supervisor the plain way and that supervisor launches a server once its run's work is running
+(so the server's imports never compete with a run's start).
 
 One server per user, Python interpreter, package folder and PYTHONPATH, reached on a Linux abstract unix
 socket; both ends check with SO_PEERCRED that the other is the same user, so no one else can ask
 for a supervisor or read the secrets a request carries (they go over the socket only: never argv,
 a file or the server's memory, since the forked child reads the request). The server exits after
 `IDLE_SECONDS` without a request, or as soon as a source file it imported has changed (a request
-then gets "stale" and the client starts a fresh server). Anything that goes wrong on the client
-side returns None, and the engine falls back to starting the supervisor as a plain process.
+then gets "stale"). Anything that goes wrong on the client side returns None, and the engine falls
+back to starting the supervisor as a plain process.
 Set VESSL_TUI_SUPERVISOR_SERVER=0 to never use the server.
 """
 
@@ -85,9 +87,7 @@ def start_supervisor(run_id: str, payload: dict[str, Any], env: dict[str, str], 
         return None
     if reply[:1] == ["ok"] and len(reply) == 2 and reply[1].isdigit():
         return int(reply[1])
-    if reply == ["stale"]:  # that server has exited: a fresh one serves the next run
-        _launch(env)
-    return None
+    return None  # "stale": that server has exited
 
 
 def _read_all(sock: socket.socket) -> bytes:
@@ -105,21 +105,21 @@ def _read_line(sock: socket.socket) -> bytes:
 
 
 def _connect(env: dict[str, str]) -> socket.socket | None:
-    """A connection to the server; None (after starting one for the next client) when none listens."""
+    """A connection to the server, or None when none listens."""
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         sock.connect(address(env))
         return sock
-    except (ConnectionRefusedError, FileNotFoundError):
-        sock.close()
-        _launch(env)
     except OSError:
         sock.close()
     return None
 
 
-def _launch(env: dict[str, str]) -> None:
-    """Start a server in a session of its own (it outlives this client; a second one exits)."""
+def launch(env: Mapping[str, str]) -> None:
+    """Start a server for `env` in a session of its own (it outlives this process; when one
+    already listens, the new one exits at once)."""
+    if not enabled():
+        return
     _launched[:] = [p for p in _launched if p.poll() is None]
     try:
         _launched.append(subprocess.Popen(
@@ -128,14 +128,14 @@ def _launch(env: dict[str, str]) -> None:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             cwd=PACKAGE_ROOT,
-            env=env,
+            env=dict(env),
             start_new_session=True,
         ))
     except OSError:
         pass
 
 
-_launched: list[subprocess.Popen] = []  # servers this client started (reaped once they exit)
+_launched: list[subprocess.Popen] = []  # servers this process started (reaped once they exit)
 
 
 # --- server -----------------------------------------------------------------------------------------

@@ -95,3 +95,18 @@ def test_a_changed_source_file_makes_the_server_stale(tmp_path):
     assert supervisor_server._changed(signatures)
     source.unlink()
     assert supervisor_server._changed(signatures)
+
+
+def test_a_plain_supervisor_starts_the_server_once_its_work_runs(engine, monkeypatch, tmp_path):
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))  # a server address of this test's own: none listens
+    assert server_pid(engine) is None
+    record = engine.submit_spec(spec("echo started; sleep 0.5"))
+    pid = until(lambda: engine.get(record.id).supervisor_pid, what="the supervisor")
+    assert b"core.supervisor\x00" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    server = until(lambda: server_pid(engine), what="the server started by that supervisor")
+    try:
+        assert engine.wait(record.id, timeout=60).status == "succeeded"
+        assert engine.read_log(record.id)[0] == b"started\n"
+        assert served_run(engine, "echo served")[1] != pid
+    finally:
+        os.kill(server, signal.SIGTERM)
