@@ -1,6 +1,6 @@
-"""The runs screen with 10,000 runs in the store: time to open (all rows in the table) and the
-latency of a key (cursor down, to the next rendered frame), vs a bare DataTable app given the same
-10,000 rows in the same run. Targets: open < 1 s, a key < 50 ms.
+"""The runs screen with 10,000 runs in the store: time to open (the first rows shown, and all
+10,000 in the table) and the latency of a key (cursor down, to the next rendered frame), vs a bare
+DataTable app given the same 10,000 rows in the same run. Targets: open < 1 s, a key < 50 ms.
 """
 
 from __future__ import annotations
@@ -40,18 +40,25 @@ async def key_latency(app, table, repeat: int = 40) -> list[float]:
     return times
 
 
-async def ours() -> tuple[float, list[float]]:
+async def ours() -> tuple[float, float, list[float]]:
+    """(first rows shown, all rows in and idle, key latencies) of the workstation's runs screen."""
     from tui.app import VesslApp
 
     start = time.perf_counter()
     app = VesslApp()
+    first = None
     async with app.run_test(size=(120, 40)) as pilot:
-        while not (app.screen.is_mounted and app.screen.query("#runs-table")
-                   and app.screen.query_one("#runs-table").row_count == N):
+        def rows() -> int:
+            table = app.screen.query("#runs-table") if app.screen.is_mounted else None
+            return table.first().row_count if table else 0
+
+        while (count := rows()) != N:
+            if count and first is None:
+                first = time.perf_counter() - start
             await asyncio.sleep(0.005)
         await pilot.pause()
         opened = time.perf_counter() - start
-        return opened, await key_latency(app, app.screen.query_one("#runs-table"))
+        return first or opened, opened, await key_latency(app, app.screen.query_one("#runs-table"))
 
 
 async def baseline() -> tuple[float, list[float]]:
@@ -83,9 +90,9 @@ def main() -> None:
     fresh_home()
     fill_store()
     base_open, base_keys = asyncio.run(baseline())
-    our_open, our_keys = asyncio.run(ours())
-    print(f"open with {N} runs: vessl-tui {our_open * 1000:.0f} ms, bare DataTable {base_open * 1000:.0f} ms, "
-          f"ratio {our_open / base_open:.2f}x (target < 1000 ms)")
+    our_first, our_open, our_keys = asyncio.run(ours())
+    print(f"open with {N} runs: vessl-tui first rows {our_first * 1000:.0f} ms, all rows {our_open * 1000:.0f} ms; "
+          f"bare DataTable (all rows) {base_open * 1000:.0f} ms, ratio {our_open / base_open:.2f}x (target < 1000 ms)")
     print(f"key (cursor down) to frame: vessl-tui p50 {statistics.median(our_keys) * 1000:.1f} ms "
           f"p99 {percentile(our_keys, 0.99):.1f} ms; bare DataTable p50 {statistics.median(base_keys) * 1000:.1f} ms "
           f"p99 {percentile(base_keys, 0.99):.1f} ms (target < 50 ms)")

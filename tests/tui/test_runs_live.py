@@ -110,3 +110,34 @@ async def test_bulk_stop_with_confirm(engine, write_spec) -> None:
         await pilot.press("y")
         await until(pilot, lambda: all(_cell(app, r.id, "status") == "stopped" for r in runs), timeout=40)
         assert not app.screen.selected
+
+
+async def test_a_large_store_shows_the_newest_page_first_then_every_run(engine) -> None:
+    from tui.screens.runs import FIRST_PAGE
+
+    total = FIRST_PAGE + 50
+    rows = [(f"bulk{i:06d}", f"job-{i}", "succeeded", "local", 0, 1000.0 + i, 1000.0 + i, 1001.0 + i) for i in range(total)]
+    with engine.store.conn:
+        engine.store.conn.executemany(
+            "INSERT INTO runs (id, name, status, cluster, exit_code, created_at, started_at, ended_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    reads, overlapping, under_way = [], [], [0]
+    list_runs = engine.list_runs
+
+    def recorded(*args, **kwargs):
+        under_way[0] += 1
+        overlapping.append(under_way[0] > 1)
+        reads.append(kwargs.get("limit"))
+        try:
+            return list_runs(*args, **kwargs)
+        finally:
+            under_way[0] -= 1
+
+    engine.list_runs = recorded
+    app = VesslApp(engine=engine)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(pilot, lambda: app.screen.query_one("#runs-table").row_count == total)
+        assert reads[:2] == [FIRST_PAGE, None]
+        assert not any(overlapping)
+        assert app.screen.query_one("#runs-table").cursor_id == f"bulk{total - 1:06d}"  # the newest
+        assert f"{total}/{total} runs" in app.screen.query_one("#area-bar").summary

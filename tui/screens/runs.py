@@ -1,8 +1,9 @@
 """Runs: the first screen. A live table of runs, refreshed from the store without flicker.
 
-The screen polls `engine.data_version()` (cheap) in a worker and reads the runs only when it moved;
-the table (`RunsTable`) draws only the rows in view and redraws only those that changed, so the
-cursor stays put and 10,000 runs stay fast.
+The screen polls `engine.data_version()` (cheap) in a worker and reads the runs only when it moved,
+one read at a time; the first read shows the newest screenful of runs before reading them all. The
+table (`RunsTable`) draws only the rows in view and redraws only those that changed, so the cursor
+stays put and 10,000 runs stay fast.
 
 | Key | Id | Action |
 | --- | --- | --- |
@@ -39,6 +40,8 @@ if TYPE_CHECKING:
     from core.engine import RunRecord
 
 POLL_SECONDS = 0.5
+FIRST_PAGE = 200
+"""Runs read first, newest first, to paint the table before the rest are read (more than a screen)."""
 
 
 class RunsScreen(ReportsWorkerErrors, Screen):
@@ -59,16 +62,20 @@ class RunsScreen(ReportsWorkerErrors, Screen):
     ]
 
     class Loaded(Message):
-        """The store moved: these are all the runs now (posted by the poll worker)."""
+        """The store moved: these are the runs now (posted by the poll worker); `complete` is False
+        for the newest page shown while the rest are read."""
 
-        def __init__(self, version: int, runs: list[RunRecord]) -> None:
+        def __init__(self, runs: list[RunRecord], complete: bool = True) -> None:
             super().__init__()
-            self.version = version
             self.runs = runs
+            self.complete = complete
 
     def __init__(self) -> None:
         super().__init__()
         self._version: int | None = None
+        self._reading = False
+        self._first_read = True
+        self._complete = False
         self._ticks = 0
 
     def compose(self) -> ComposeResult:
@@ -97,17 +104,37 @@ class RunsScreen(ReportsWorkerErrors, Screen):
 
     # --- loading --------------------------------------------------------------------------------
 
-    @work(thread=True, exclusive=True, group="runs-poll", exit_on_error=False)
     def _poll(self) -> None:
-        engine = self.app.engine
-        version = engine.data_version()
-        if version == self._version:
-            return
-        self.post_message(self.Loaded(version, engine.list_runs(include_finished=True)))
+        """Read the store in a worker, unless a read is under way (reads never pile up)."""
+        if not self._reading:
+            self._reading = True
+            self._read_runs()
+
+    @work(thread=True, group="runs-poll", exit_on_error=False)
+    def _read_runs(self) -> None:
+        try:
+            engine = self.app.engine
+            version = engine.data_version()
+            if version == self._version:
+                return
+            self._version = version  # before reading: a reload asked for meanwhile resets it
+            if self._first_read:
+                self._first_read = False
+                page = engine.list_runs(include_finished=True, limit=FIRST_PAGE)
+                if len(page) < FIRST_PAGE:
+                    self.post_message(self.Loaded(page))
+                    return
+                self.post_message(self.Loaded(page, complete=False))
+            self.post_message(self.Loaded(engine.list_runs(include_finished=True)))
+        except BaseException:
+            self._version = None
+            raise
+        finally:
+            self._reading = False
 
     @on(Loaded)
     def _loaded(self, event: Loaded) -> None:
-        self._version = event.version
+        self._complete = event.complete
         self.app.run_names.update((run.id, run.name) for run in event.runs)
         self.table.load(event.runs)
         self._update_summary()
@@ -129,7 +156,7 @@ class RunsScreen(ReportsWorkerErrors, Screen):
         parts = [f"{running} running"]
         if table.selected:
             parts.append(f"{len(table.selected)} selected")
-        parts.append(f"{table.row_count}/{len(table.runs)} runs")
+        parts.append(f"{table.row_count}/{len(table.runs)} runs" if self._complete else "reading runs…")
         self.query_one(AreaBar).summary = " · ".join(parts)
         table.border_subtitle = f"filter: {' '.join(table.filter_terms)}" if table.filter_terms else ""
 
