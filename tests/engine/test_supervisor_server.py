@@ -107,6 +107,6 @@ def test_a_plain_supervisor_starts_the_server_once_its_work_runs(engine, monkeyp
     try:
         assert engine.wait(record.id, timeout=60).status == "succeeded"
         assert engine.read_log(record.id)[0] == b"started\n"
-        assert served_run(engine, "echo served")[1] != pid
+        assert served_run(engine, "echo served; sleep 0.5")[1] != pid
     finally:
         os.kill(server, signal.SIGTERM)
