@@ -90,6 +90,7 @@ class Supervisor:
             provision=self.provision,
             attempt=row["attempt"],
             artifacts_dir=self.artifacts,
+            gpu_indices=gpu_indices,
         )
 
     # --- state ----------------------------------------------------------------------------

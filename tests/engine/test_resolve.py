@@ -48,3 +48,13 @@ def test_named_secret_missing_is_one_sentence(engine):
     run_spec.env = [EnvVar(name="HF_TOKEN", secret=True, secret_ref="hf")]
     with pytest.raises(EngineError, match=r"secret `hf` \(for HF_TOKEN\) is not defined; add it under `secrets:`"):
         engine.submit_spec(run_spec)
+
+
+def test_the_placed_gpus_reach_every_backend_through_the_run_context(engine, config_file):
+    from core.supervisor import Supervisor
+
+    config_file.write_text(CONFIG)
+    record = engine.submit_spec(spec("true", resources=Resources(gpu=parse_gpu("A100:2"))), cluster="a100-box")
+    engine.wait(record.id, timeout=60)
+    ctx = Supervisor(record.id, engine.store, {}).context(engine.store.run(record.id, with_spec=True))
+    assert ctx.gpu_indices == [0, 1]
