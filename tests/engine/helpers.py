@@ -5,11 +5,10 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 
 from core.spec.runspec import Command, EnvVar, RunSpec
 from tests.conftest import REPO
+from tests.support import cli, until  # noqa: F401  (engine tests import them from here)
 
 
 def spec(*commands: str, name: str = "t", env: dict[str, str] | None = None, **fields) -> RunSpec:
@@ -22,26 +21,8 @@ def spec(*commands: str, name: str = "t", env: dict[str, str] | None = None, **f
     )
 
 
-def cli(*args: str, timeout: float = 60, **kwargs) -> subprocess.CompletedProcess:
-    """`vessl-tui ARGS` as a real process (same VESSL_TUI_HOME / VESSL_TUI_CONFIG as the test)."""
-    return subprocess.run(
-        [sys.executable, "-m", "core.cli.main", *args],
-        cwd=REPO, capture_output=True, text=True, timeout=timeout, **kwargs,
-    )
-
-
 def cli_popen(*args: str, **kwargs) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "core.cli.main", *args], cwd=REPO, **kwargs)
-
-
-def until(predicate: Callable[[], object], timeout: float = 30, what: str = "condition") -> object:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def alive(pid: int) -> bool:
