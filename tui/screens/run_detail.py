@@ -235,8 +235,14 @@ class RunDetailScreen(ReportsWorkerErrors, Screen):
     def _updated(self, event: Updated) -> None:
         self.run = event.run
         tunnels = [t for t in self.app.tunnels.list(event.run.id) if t.is_open]
-        self.query_one("#detail-header", Static).update(header_text(event.run, self.app.clock(), tunnels))
-        self.query_one("#detail-info", Static).update(info_text(event.run, event.events))
+        self._show("#detail-header", header_text(event.run, self.app.clock(), tunnels))
+        self._show("#detail-info", info_text(event.run, event.events))
+
+    def _show(self, selector: str, text: Text) -> None:
+        """Update a Static only when its text changed (an update relays out the whole screen)."""
+        static = self.query_one(selector, Static)
+        if static.content != text:
+            static.update(text)
 
     @on(Metrics)
     def _metrics(self, event: Metrics) -> None:

@@ -444,8 +444,17 @@ class LogView(ReportsWorkerErrors, ScrollView, can_focus=True):
             del self._blocks[oldest]
 
     def _update_virtual_size(self) -> None:
-        width = self.size.width if self.wrap else self._widest + 1
-        self.virtual_size = Size(width, self.lines_shown)
+        """Set the scrollable size without a relayout of the screen: the pane's own size never
+        depends on it, so only its scrollbars are updated (showing or hiding one still relays out)."""
+        size = Size(self._wrap_width() if self.wrap else self._widest + 1, self.lines_shown)
+        if size == self.virtual_size:
+            return
+        if not self.is_mounted:
+            self.virtual_size = size
+            return
+        self.set_reactive(ScrollView.virtual_size, size)
+        self._scroll_update(size)
+        self.refresh()
 
     # --- watchers -------------------------------------------------------------------------------
 
@@ -540,7 +549,7 @@ class LogView(ReportsWorkerErrors, ScrollView, can_focus=True):
         base = self._style("base")
         if self.wrap:
             rows = self._wrapped_rows()
-            return rows[y] if y < len(rows) else Strip.blank(self.size.width, base)
+            return rows[y] if y < len(rows) else Strip.blank(self._wrap_width(), base)
         scroll_x, scroll_y = self.scroll_offset
         number = scroll_y + y
         width = self.size.width
@@ -548,9 +557,13 @@ class LogView(ReportsWorkerErrors, ScrollView, can_focus=True):
             return Strip.blank(width, base)
         return self._line_rows(number, None)[0].crop_extend(scroll_x, scroll_x + width, base)
 
+    def _wrap_width(self) -> int:
+        """The columns a wrapped row may take: the pane's width less its vertical scrollbar."""
+        return self.scrollable_content_region.width
+
     def _wrapped_rows(self) -> list[Strip]:
         """Screen rows in wrap mode: from the top line down, or, at the bottom, from the last line up."""
-        width, height = self.size.width, self.size.height
+        width, height = self._wrap_width(), self.size.height
         at_bottom = self.follow or self.scroll_offset.y >= self.max_scroll_y
         key = (self.scroll_offset.y, width, height, self.lines_shown, at_bottom, self._match_index)
         if self._wrap_rows is not None and self._wrap_rows[0] == key:
