@@ -15,6 +15,7 @@ import time
 from typing import NamedTuple
 
 from core.engine import Engine, EngineError
+from core.humanize import age
 
 RECENT_SECONDS = 3600.0
 
@@ -40,16 +41,6 @@ def engine() -> Engine:
     return eng
 
 
-def age(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    seconds = max(0, int(seconds))
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size:
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"
-
-
 def ps_lines(show_all: bool = False, as_json: bool = False, labels: tuple[str, ...] = ()) -> list[str]:
     """What `vessl-tui ps` prints, one string per line."""
     wanted = dict(label.split("=", 1) for label in labels if "=" in label)
@@ -66,7 +57,7 @@ def ps_lines(show_all: bool = False, as_json: bool = False, labels: tuple[str, .
         reason = r.reason if r.status in ("failed", "lost", "terminated") and r.reason else ""
         lines.append(
             f"{r.id:9} {r.name[:20]:20} {r.status:12} {r.cluster[:10]:10} {r.gpus:7} "
-            f"{age(now - r.created_at):5} {exit_code:>4}  {reason}".rstrip()
+            f"{age(r.created_at, now):5} {exit_code:>4}  {reason}".rstrip()
         )
     return lines
 

@@ -1,38 +1,5 @@
-"""Short human formats for the tables: ages, durations, sizes. Pure functions, no Textual."""
+"""Short human formats for the tables (ages, durations, sizes): the CLI's own, from `core.humanize`."""
 
-from __future__ import annotations
+from core.humanize import age, run_duration, short_duration, size
 
-
-def short_duration(seconds: float | None) -> str:
-    """`3s`, `12m`, `5h`, `3d` (the largest unit, truncated); `-` when unknown."""
-    if seconds is None:
-        return "-"
-    seconds = max(0, int(seconds))
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size:
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"
-
-
-def age(created_at: float | None, now: float) -> str:
-    """How long ago `created_at` was, as `short_duration`."""
-    return "-" if not created_at else short_duration(now - created_at)
-
-
-def run_duration(started_at: float | None, ended_at: float | None, now: float) -> str:
-    """A run's running time: start to end, or start to now while it runs."""
-    if started_at is None:
-        return "-"
-    return short_duration((ended_at or now) - started_at)
-
-
-def size(num_bytes: float | None) -> str:
-    """`512B`, `1.5K`, `30M`, `2.0G`."""
-    if num_bytes is None:
-        return "-"
-    value = float(num_bytes)
-    for unit in ("B", "K", "M", "G", "T"):
-        if value < 1024 or unit == "T":
-            return f"{value:.0f}{unit}" if unit == "B" or value >= 10 else f"{value:.1f}{unit}"
-        value /= 1024
-    return f"{value:.1f}T"
+__all__ = ["age", "run_duration", "short_duration", "size"]
