@@ -22,6 +22,19 @@ class SpecModel(BaseModel):
     model_config = ConfigDict(extra="forbid", coerce_numbers_to_str=True, defer_build=True)
 
 
+def scalar_text(value: Any) -> Any:
+    """YAML scalars as the text a shell would see: true -> "true", 1 -> "1"."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return str(value)
+    return value
+
+
+#: A string field that also takes YAML numbers and booleans, as the text a shell would see.
+Text = Annotated[str, BeforeValidator(scalar_text)]
+
+
 class FieldError(ValueError):
     """A rule broken by `field` (a dotted path relative to the model that raises it)."""
 

@@ -15,7 +15,7 @@ from pydantic import AfterValidator, BeforeValidator, Discriminator, Field, Tag,
 from core.spec import grammar
 from core.spec.base import (
     CountRange, CpuField, DiskRange, Duration, FieldError, GpuField, Memory, MemoryRange,
-    PortMapping, SpecModel, by_shape,
+    PortMapping, SpecModel, Text, by_shape, scalar_text,
 )
 from core.spec.runspec import (
     Autoscaling, Command, EnvVar, GpuSpec, Interactive, Port, Range, Resources, Retry, RunSpec,
@@ -36,20 +36,12 @@ def _env_name(name: str) -> str:
 def _env_item(item: Any) -> str:
     if isinstance(item, dict):
         raise ValueError("expected `NAME=value` or `NAME`; YAML read a mapping here (is there a `: `?)")
-    item = _scalar_text(item)
+    item = scalar_text(item)
     if not isinstance(item, str):
         raise ValueError(f"expected `NAME=value` or `NAME`, got {'nothing' if item is None else item!r}")
     _env_name(item.split("=", 1)[0])
     return item
 
-
-def _scalar_text(value: Any) -> Any:
-    """YAML scalars as the text a shell would see: true -> "true", 1 -> "1"."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return str(value)
-    return value
 
 
 def _command_line(value: Any) -> Any:
@@ -59,7 +51,7 @@ def _command_line(value: Any) -> Any:
             f"YAML read this line as a mapping because it contains `: `; quote the whole line: "
             f"- '{key}: {val}'"
         )
-    return _scalar_text(value)
+    return scalar_text(value)
 
 
 def _python_version(value: Any) -> str:
@@ -73,7 +65,7 @@ def _python_version(value: Any) -> str:
 
 CommandLine = Annotated[str, BeforeValidator(_command_line)]
 EnvItem = Annotated[str, BeforeValidator(_env_item)]
-EnvValue = Annotated[str, BeforeValidator(_scalar_text)]
+EnvValue = Text
 EnvName = Annotated[str, AfterValidator(_env_name)]
 Env = by_shape(list=list[EnvItem], dict=dict[EnvName, EnvValue])
 PythonVersion = Annotated[str, BeforeValidator(_python_version)]
@@ -188,7 +180,7 @@ class Schedule(SpecModel):
     cron: by_shape(str=str, list=list[str]) = Field(description="Cron expression(s).")
 
 
-Strings = list[Annotated[str, BeforeValidator(_scalar_text)]]
+Strings = list[Text]
 
 
 class _Profile(SpecModel):
@@ -205,7 +197,7 @@ class _Profile(SpecModel):
     retry: by_shape(bool=bool, dict=RetryPolicy) | None = Field(None, description="true, or {on_events, duration}.")
     max_price: float | None = Field(None, ge=0, description="Maximum price per hour, dollars.")
     idle_duration: Duration = Field(None, description="Release idle instances after this long; `off` = never.")
-    tags: dict[str, Annotated[str, BeforeValidator(_scalar_text)]] | None = Field(None, description="Resource tags.")
+    tags: dict[str, Text] | None = Field(None, description="Resource tags.")
     backend_options: list[dict] | None = Field(None, description="Backend-specific options.")
 
     def env_vars(self) -> list[EnvVar]:

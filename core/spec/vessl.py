@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BeforeValidator, Field, model_validator
 
 from core.spec import grammar
-from core.spec.base import FieldError, PortNumber, SpecModel, StrictDuration, by_shape
+from core.spec.base import FieldError, PortNumber, SpecModel, StrictDuration, Text, by_shape
 from core.spec.runspec import (
     Autoscaling, Command, EnvVar, GpuSpec, Interactive, Port, Range, Resources, RunSpec, ServiceSpec,
     Volume,
@@ -24,15 +24,6 @@ MOUNT_SCHEMES = ("vessl-dataset", "hostpath", "nfs", "volume", "s3", "gs", "file
 EXPORT_SCHEMES = ("vessl-artifact", "vessl-dataset", "vessl-model", "s3", "gs", "volume", "hostpath", "file")
 
 
-def _scalar_text(value: Any) -> Any:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return str(value)
-    return value
-
-
-Text = Annotated[str, BeforeValidator(_scalar_text)]
 
 
 class GpuRequest(SpecModel):
