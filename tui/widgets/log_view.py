@@ -610,9 +610,17 @@ class LogView(ReportsWorkerErrors, ScrollView, can_focus=True):
         self.follow = False
 
     def _jump_to_match(self) -> None:
+        """Show the current match mid-pane, now and again after the next layout (the search box
+        that just closed may still hold rows of the pane)."""
         line = self._matches[self._match_index]
         self.follow = False
-        self.scroll_to(y=max(0, line - self.size.height // 2), animate=False, immediate=True, force=True)
+
+        def center() -> None:
+            self.scroll_to(y=max(0, line - self.size.height // 2), animate=False, immediate=True, force=True)
+
+        center()
+        self.call_after_refresh(lambda: 0 <= self._match_index < len(self._matches)
+                                and self._matches[self._match_index] == line and center())
         self._wrap_rows = None
         self.refresh()
         self.post_message(self.StateChanged(self))
