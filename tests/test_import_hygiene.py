@@ -39,3 +39,17 @@ def test_cli_help_imports_no_heavy_sdk() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
     assert out.stderr.strip() == "", f"--help imported: {out.stderr.strip()}"
+
+
+def test_reading_the_keymap_imports_no_validation_models(tmp_path) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text("keys:\n  runs.stop: ctrl+k\n  bad: [1]\nclusters: {lab: {kind: nonsense}}\n")
+    code = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from core.keymap import read_keys\n"
+        f"print(read_keys(Path({str(config)!r})))\n"
+        "print('pydantic' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
+    assert out.stdout.split("\n")[:2] == ["{'runs.stop': 'ctrl+k'}", "False"]

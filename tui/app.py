@@ -127,26 +127,10 @@ def palette_commands(app: "VesslApp", current: Screen) -> Iterable[tuple[str, Ca
 
 
 def config_keymap() -> dict[str, str]:
-    """Binding id -> key(s) from the config file's `keys:` section (empty when there is none).
+    """Binding id -> key(s) from the config file's `keys:` section (empty when there is none)."""
+    from core.keymap import read_keys
 
-    Without a config file nothing is imported (reading the config imports its validation models)."""
-    from core.paths import config_path
-
-    if not config_path().is_file():
-        return {}
-    import core.config as config
-
-    load = getattr(config, "load_config", None)
-    if load is not None:
-        return dict(getattr(load(), "keys", None) or {})
-    path = config.config_path()
-    if not path.is_file():
-        return {}
-    import yaml
-
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    keys = data.get("keys") if isinstance(data, dict) else None
-    return {str(k): str(v) for k, v in (keys or {}).items()}
+    return read_keys()
 
 
 class VesslApp(App):
