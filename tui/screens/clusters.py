@@ -24,6 +24,7 @@ from core.backends.base import ClusterCheck
 from tui.screens.modals import ConfirmModal
 from tui.widgets.area_bar import AreaBar
 from tui.widgets.key_bar import KeyBar
+from tui.widgets.row_table import row_table
 
 CLUSTER_COLUMNS = (("name", "NAME"), ("kind", "KIND"), ("reach", "REACHABLE"), ("cpus", "CPUS"),
                    ("mem", "MEMORY"), ("gpus", "GPUS"), ("message", "MESSAGE"))
@@ -80,19 +81,11 @@ class ClustersScreen(ReportsWorkerErrors, Screen):
 
     def compose(self) -> ComposeResult:
         yield AreaBar("clusters", id="area-bar")
-        clusters: DataTable = DataTable(id="clusters-table", cursor_type="row")
-        for key, label in CLUSTER_COLUMNS:
-            clusters.add_column(label, key=key)
-        yield clusters
-        presets: DataTable = DataTable(id="presets-table", cursor_type="row")
-        for key, label in PRESET_COLUMNS:
-            presets.add_column(label, key=key)
-        yield presets
+        yield row_table("clusters-table", CLUSTER_COLUMNS, "Clusters")
+        yield row_table("presets-table", PRESET_COLUMNS, "Presets")
         yield KeyBar()
 
     def on_mount(self) -> None:
-        self.query_one("#clusters-table").border_title = "Clusters"
-        self.query_one("#presets-table").border_title = "Presets"
         self.action_reload()
 
     @work(thread=True, exclusive=True, group="clusters-list", exit_on_error=False)

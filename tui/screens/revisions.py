@@ -34,6 +34,7 @@ from textual.widgets import DataTable, Label, TextArea
 from tui.screens.modals import ConfirmModal, PromptModal
 from tui.widgets.area_bar import AreaBar
 from tui.widgets.key_bar import KeyBar
+from tui.widgets.row_table import row_table
 from tui.widgets.format import age
 from tui.workers import ReportsWorkerErrors
 
@@ -134,19 +135,11 @@ class RevisionsScreen(ReportsWorkerErrors, Screen):
 
     def compose(self) -> ComposeResult:
         yield AreaBar("revisions", id="area-bar")
-        revisions: DataTable = DataTable(id="revisions-table", cursor_type="row")
-        for key, label in REVISION_COLUMNS:
-            revisions.add_column(label, key=key)
-        yield revisions
-        replicas: DataTable = DataTable(id="replicas-table", cursor_type="row")
-        for key, label in REPLICA_COLUMNS:
-            replicas.add_column(label, key=key)
-        yield replicas
+        yield row_table("revisions-table", REVISION_COLUMNS, "Revisions")
+        yield row_table("replicas-table", REPLICA_COLUMNS, "Replicas")
         yield KeyBar()
 
     def on_mount(self) -> None:
-        self.revisions_table.border_title = "Revisions"
-        self.replicas_table.border_title = "Replicas"
         self._poll()
         self.set_interval(POLL_SECONDS, self._poll)
 

@@ -16,6 +16,7 @@ from textual.widgets import DataTable
 
 from tui.widgets.area_bar import AreaBar
 from tui.widgets.key_bar import KeyBar
+from tui.widgets.row_table import row_table
 from tui.widgets.format import size
 
 COLUMNS = (("run", "RUN"), ("ports", "LOCAL → REMOTE"), ("kind", "KIND"), ("state", "STATE"),
@@ -48,14 +49,10 @@ class TunnelsScreen(Screen):
 
     def compose(self) -> ComposeResult:
         yield AreaBar("tunnels", id="area-bar")
-        table: DataTable = DataTable(id="tunnels-table", cursor_type="row")
-        for key, label in COLUMNS:
-            table.add_column(label, key=key)
-        yield table
+        yield row_table("tunnels-table", COLUMNS, "Tunnels")
         yield KeyBar()
 
     def on_mount(self) -> None:
-        self.query_one(DataTable).border_title = "Tunnels"
         self.refresh_table()
         self.set_interval(1.0, self.refresh_table)
 
