@@ -20,7 +20,8 @@ a file or the server's memory, since the forked child reads the request). The se
 `IDLE_SECONDS` without a request, or as soon as a source file it imported has changed (a request
 then gets "stale"). Anything that goes wrong on the client side returns None, and the engine falls
 back to starting the supervisor as a plain process.
-Set VESSL_TUI_SUPERVISOR_SERVER=0 to never use the server.
+Set VESSL_TUI_SUPERVISOR_SERVER=0 to never use the server, VESSL_TUI_SUPERVISOR_IDLE=SECONDS to
+change how long it waits for work.
 """
 
 from __future__ import annotations
@@ -37,7 +38,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-IDLE_SECONDS = 600.0
+#: Seconds without a request before the server exits (VESSL_TUI_SUPERVISOR_IDLE overrides).
+IDLE_SECONDS = float(os.environ.get("VESSL_TUI_SUPERVISOR_IDLE") or 600.0)
 #: How long a client waits for the server's answer (a server still importing holds the request).
 REPLY_TIMEOUT = 20.0
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent

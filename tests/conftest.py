@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+
+# Supervisor servers that the tests start exit soon after the suite instead of idling ten minutes.
+os.environ.setdefault("VESSL_TUI_SUPERVISOR_IDLE", "20")
 
 REPO = Path(__file__).resolve().parent.parent
 CORPUS = REPO.parent / "shared" / "corpus"
