@@ -117,7 +117,7 @@ class ClustersScreen(ReportsWorkerErrors, Screen):
         if event.name not in {key.value for key in table.rows}:
             return
         for column, value in zip(("reach", "cpus", "mem", "gpus", "message"), capacity_cells(event.check)):
-            table.update_cell(event.name, column, value if isinstance(value, Text) else Text(value))
+            table.update_cell(event.name, column, value if isinstance(value, Text) else Text(value), update_width=True)
 
     def _current(self) -> str | None:
         table = self.query_one("#clusters-table", DataTable)
