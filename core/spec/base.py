@@ -36,11 +36,27 @@ Text = Annotated[str, BeforeValidator(scalar_text)]
 
 
 class FieldError(ValueError):
-    """A rule broken by `field` (a dotted path relative to the model that raises it)."""
+    """A rule broken by `field` (a dotted path relative to the model that raises it).
 
-    def __init__(self, field: str, message: str):
+    `more` carries further rules broken in the same model, so that a cross-field check reports
+    every conflict, each at its own field (see `raise_all`).
+    """
+
+    def __init__(self, field: str, message: str, more: tuple["FieldError", ...] = ()):
         super().__init__(message)
         self.field = field
+        self.more = more
+
+    def each(self) -> list["FieldError"]:
+        """This error and every one carried with it."""
+        return [self, *self.more]
+
+
+def raise_all(errors: list[FieldError]) -> None:
+    """Raise every error of `errors` at once (nothing when it is empty)."""
+    if errors:
+        first = errors[0]
+        raise FieldError(first.field, str(first), tuple(errors[1:]))
 
 
 def shape_of(value: Any) -> str:

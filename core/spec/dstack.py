@@ -15,7 +15,10 @@ from pydantic import AfterValidator, BeforeValidator, Discriminator, Field, Tag,
 from core.spec import grammar
 from core.spec.base import (
     CountRange, CpuField, DiskRange, Duration, FieldError, GpuField, Memory, MemoryRange,
-    PortMapping, SpecModel, Text, by_shape, scalar_text,
+    PortMapping, SpecModel, StrictDuration, Text, by_shape, raise_all, scalar_text,
+)
+from core.spec.dstack_profile import (
+    BackendOptions, FleetReference, InstanceSelector, Schedule, UtilizationPolicy,
 )
 from core.spec.runspec import (
     Autoscaling, Command, EnvVar, GpuSpec, Interactive, Port, Range, Resources, Retry, RunSpec,
@@ -159,27 +162,6 @@ class FileMapping(SpecModel):
     path: str = Field(description="Path inside the run.")
 
 
-class UtilizationPolicy(SpecModel):
-    """Stop runs whose GPUs stay under-used."""
-
-    min_gpu_utilization: int = Field(ge=0, le=100, description="Minimum GPU utilization, percent.")
-    time_window: Annotated[float, BeforeValidator(lambda v: grammar.parse_duration(v, allow_off=False))] = Field(
-        description="Window over which utilization is measured (at least 5m)."
-    )
-
-    @model_validator(mode="after")
-    def _window(self) -> "UtilizationPolicy":
-        if self.time_window < 300:
-            raise FieldError("time_window", "time_window must be at least 5m")
-        return self
-
-
-class Schedule(SpecModel):
-    """Start the run on a cron schedule (UTC)."""
-
-    cron: by_shape(str=str, list=list[str]) = Field(description="Cron expression(s).")
-
-
 Strings = list[Text]
 
 
@@ -198,7 +180,8 @@ class _Profile(SpecModel):
     max_price: float | None = Field(None, ge=0, description="Maximum price per hour, dollars.")
     idle_duration: Duration = Field(None, description="Release idle instances after this long; `off` = never.")
     tags: dict[str, Text] | None = Field(None, description="Resource tags.")
-    backend_options: list[dict] | None = Field(None, description="Backend-specific options.")
+    backend_options: BackendOptions | None = Field(
+        None, description="Backend-specific options, e.g. [{type: vastai, offer_order: price}].")
 
     def env_vars(self) -> list[EnvVar]:
         if isinstance(self.env, dict):
@@ -222,6 +205,18 @@ class _Profile(SpecModel):
                 retry.on_events = list(self.retry.on_events)
             return retry
         return None
+
+
+def image_conflicts(model: Any, where: str = "") -> list[FieldError]:
+    """Every clash of `image` with `python` and of `docker: true` with `image`, `python` or `nvcc`
+    (dstack lets `nvcc` stand beside `image`), each reported at the clashing field."""
+    errors = []
+    if model.image is not None and model.python is not None:
+        errors.append(FieldError("python", f"`image` and `python` are mutually exclusive{where}"))
+    if model.docker:
+        errors += [FieldError(other, f"`docker: true` and `{other}` are mutually exclusive{where}")
+                   for other in ("image", "python", "nvcc") if getattr(model, other) is not None]
+    return errors
 
 
 class _Run(_Profile):
@@ -253,19 +248,13 @@ class _Run(_Profile):
     startup_order: Literal["any", "master-first", "workers-first"] | None = Field(None, description="Order nodes start in.")
     stop_criteria: Literal["all-done", "master-done"] | None = Field(None, description="When a multi-node run is done.")
     schedule: Schedule | None = Field(None, description="Cron schedule.")
-    fleets: Strings | None = Field(None, description="Fleets to run on.")
-    instances: list[Any] | None = Field(None, description="Instances to run on.")
+    fleets: list[FleetReference] | None = Field(None, description="Fleets to reuse: `name` or `project/name`.")
+    instances: list[InstanceSelector] | None = Field(
+        None, min_length=1, description="Fleet instances to run on: a name, {name}, {hostname} or {fleet, instance}.")
 
     @model_validator(mode="after")
     def _image_rules(self) -> "_Run":
-        if self.image is not None:
-            for other in ("python", "nvcc"):
-                if getattr(self, other) is not None:
-                    raise FieldError(other, f"`image` and `{other}` are mutually exclusive")
-        if self.docker:
-            for other in ("image", "python", "nvcc"):
-                if getattr(self, other) is not None:
-                    raise FieldError(other, f"`docker: true` and `{other}` are mutually exclusive")
+        raise_all(image_conflicts(self))
         return self
 
     def _common(self, kind: str, commands: list[str]) -> dict:
@@ -299,14 +288,49 @@ def _ports(ports: list[tuple]) -> list[Port]:
     return [Port(local_port=local, container_port=container) for local, container in ports]
 
 
-class NodeGroup(SpecModel):
-    """A group of nodes of a heterogeneous multi-node task."""
+_GROUP_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 
-    name: str = Field(description="Group name.")
+
+def _group_name(name: str) -> str:
+    if not _GROUP_NAME.match(name):
+        raise ValueError(f"invalid group name `{name}`: use up to 40 lowercase letters, digits and `-`, "
+                         "starting with a letter or digit")
+    return name
+
+
+GroupName = Annotated[str, BeforeValidator(scalar_text), AfterValidator(_group_name)]
+
+
+def _some_groups(groups: list) -> list:
+    if not groups:
+        raise ValueError("`groups` cannot be an empty list; give at least one group")
+    return groups
+
+
+def _duplicate_names(groups: list, where: str) -> list[FieldError]:
+    """Groups need unique names; an unnamed group is called by its index."""
+    seen: set[str] = set()
+    errors = []
+    for index, group in enumerate(groups):
+        name = group.name if group.name is not None else str(index)
+        if name in seen:
+            errors.append(FieldError(f"{where}.{index}.name", f"another group above is already named `{name}`"))
+        seen.add(name)
+    return errors
+
+
+class NodeGroup(SpecModel):
+    """A group of nodes of a heterogeneous multi-node task; it does not inherit top-level `resources`."""
+
+    name: GroupName | None = Field(None, description="Group name; default: its index (`0`, `1`, ...).")
     nodes: int = Field(1, ge=1, description="Nodes in the group.")
-    resources: Resources_ | None = Field(None, description="Resources of each node of the group.")
-    commands: list[CommandLine] = Field(default_factory=list, description="Commands of the group.")
-    ports: list[PortMapping] = Field(default_factory=list, description="Ports of the group.")
+    resources: Resources_ = Field(default_factory=Resources_, description="Resources of each node of the group.")
+    commands: list[CommandLine] = Field(default_factory=list, description="Commands the group's nodes run.")
+    ports: list[PortMapping] = Field(default_factory=list, description="Ports of the group's nodes.")
+
+
+def _needs_commands(commands: list, image: str | None, message: str) -> list[FieldError]:
+    return [] if commands or image is not None else [FieldError("commands", f"nothing to run: {message}")]
 
 
 class Task(_Run):
@@ -316,14 +340,21 @@ class Task(_Run):
     commands: list[CommandLine] = Field(default_factory=list, description="Shell commands, run in order.")
     ports: list[PortMapping] = Field(default_factory=list, description="Ports to forward: `8000`, `8080:80`, `*:9000`.")
     nodes: int | None = Field(None, ge=1, description="Number of nodes (multi-node task).")
-    groups: list[NodeGroup] | None = Field(None, description="Heterogeneous node groups.")
+    groups: Annotated[list[NodeGroup], AfterValidator(_some_groups)] | None = Field(
+        None, description="Node groups of a heterogeneous multi-node task (instead of `nodes`).")
 
     @model_validator(mode="after")
     def _groups(self) -> "Task":
-        if self.groups is not None:
-            for other in ("nodes", "commands", "ports", "entrypoint"):
-                if getattr(self, other):
-                    raise FieldError(other, f"`{other}` cannot be used with `groups`; put it in each group")
+        if self.groups is None:
+            raise_all(_needs_commands(self.commands, self.image, "give the task `commands` or an `image`"))
+            return self
+        errors = [FieldError(other, f"`{other}` cannot be used with `groups`; put it in each group")
+                  for other in ("nodes", "commands", "ports", "entrypoint")
+                  if getattr(self, other) not in (None, [])]
+        errors += _duplicate_names(self.groups, "groups")
+        errors += [FieldError(f"groups.{i}.{e.field}", str(e)) for i, g in enumerate(self.groups)
+                   for e in _needs_commands(g.commands, self.image, "give the group `commands`, or the task an `image`")]
+        raise_all(errors)
         return self
 
     def to_runspec(self) -> RunSpec:
@@ -342,32 +373,242 @@ class ModelSpec(SpecModel):
     eos_token: str | None = Field(None, description="End-of-sequence token (tgi format).")
 
 
+def _scaling_window(seconds: float) -> float:
+    if seconds not in (30, 60, 300):
+        raise ValueError(f"the window is 30s, 60s or 300s; got {seconds:g}s")
+    return seconds
+
+
 class Scaling(SpecModel):
     """Autoscaling of service replicas."""
 
     metric: Literal["rps"] = Field(description="Metric to follow: rps (requests per second).")
     target: float = Field(gt=0, description="Target value of the metric per replica.")
-    window: Literal["30s", "60s", "300s"] | None = Field(None, description="Averaging window.")
+    window: Annotated[float, BeforeValidator(grammar.parse_duration), AfterValidator(_scaling_window)] | None = Field(
+        None, description="Window the rate is averaged over: 30s, 60s (default) or 300s.")
     scale_up_delay: Annotated[float, BeforeValidator(grammar.parse_duration)] = Field(300, description="Delay before scaling up.")
     scale_down_delay: Annotated[float, BeforeValidator(grammar.parse_duration)] = Field(600, description="Delay before scaling down.")
 
 
+class HttpHeader(SpecModel):
+    """A header sent with a probe request."""
+
+    name: str = Field(min_length=1, max_length=256, description="Header name.")
+    value: Text = Field(min_length=1, max_length=2048, description="Header value.")
+
+
+def _probe_url(url: str) -> str:
+    if not url.startswith("/"):
+        raise ValueError(f"a probe URL is a path starting with `/`, got `{url}`")
+    if len(url) > 2048:
+        raise ValueError("a probe URL is at most 2048 characters")
+    if not url.isprintable():
+        raise ValueError("a probe URL cannot hold control characters")
+    return url
+
+
+def _at_least_one_second(seconds: float) -> float:
+    if seconds < 1:
+        raise ValueError(f"must be at least 1s, got {seconds:g}s")
+    return seconds
+
+
+ProbeDuration = Annotated[float, BeforeValidator(lambda v: grammar.parse_duration(v, allow_off=False)),
+                          AfterValidator(_at_least_one_second)]
+
+
 class Probe(SpecModel):
-    """A readiness probe of a service replica."""
+    """A readiness probe of a service replica: an HTTP request that must succeed."""
 
-    type: Literal["http"] = Field("http", description="Probe type.")
-    url: str = Field("/", description="Path to request.")
-    method: Literal["get", "post", "put", "delete", "patch", "head"] = Field("get", description="HTTP method.")
-    headers: list[dict] | None = Field(None, description="Request headers.")
-    body: str | None = Field(None, description="Request body.")
-    timeout: Duration = Field(None, description="Request timeout (default 10s).")
-    interval: Duration = Field(None, description="Time between probes (default 15s).")
-    ready_after: int | None = Field(None, ge=1, description="Successes before ready.")
-    until_ready: bool | None = Field(None, description="Stop probing once ready.")
+    type: Literal["http"] = Field(description="Probe type: http.")
+    url: Annotated[str, AfterValidator(_probe_url)] | None = Field(None, description="Path to request (default `/`).")
+    method: Literal["get", "post", "put", "delete", "patch", "head"] | None = Field(
+        None, description="HTTP method (default get).")
+    headers: list[HttpHeader] = Field(default_factory=list, max_length=16, description="Request headers {name, value}.")
+    body: str | None = Field(None, min_length=1, max_length=2048, description="Request body (not with get or head).")
+    timeout: ProbeDuration | None = Field(None, description="Request timeout (default 10s).")
+    interval: ProbeDuration | None = Field(None, description="Time between probes (default 15s).")
+    ready_after: int | None = Field(None, ge=1, description="Successes in a row before the replica is ready (default 1).")
+    until_ready: bool | None = Field(None, description="Stop probing once ready (default false).")
+
+    @model_validator(mode="after")
+    def _body(self) -> "Probe":
+        if self.body is not None and (self.method or "get") in ("get", "head"):
+            raise FieldError("body", f"a `{self.method or 'get'}` request cannot have a body; "
+                                     "set `method: post` (or put, patch)")
+        return self
 
 
-def _replicas(value: Any) -> Any:
-    return value if isinstance(value, list) else grammar.parse_count_range(value)
+def _unique_probes(probes: list[Probe]) -> list[Probe]:
+    seen: list[Probe] = []
+    errors = []
+    for index, probe in enumerate(probes):
+        if probe in seen:
+            errors.append(FieldError(str(index), "the same probe is given twice"))
+        seen.append(probe)
+    raise_all(errors)
+    return probes
+
+
+def _rate_prefix(prefix: str) -> str:
+    if not re.match(r"^/[^\s\\{}]*$", prefix):
+        raise ValueError(f"a prefix is a URL path starting with `/`, without spaces, `\\`, `{{` or `}}`; got `{prefix}`")
+    if len(prefix) > 4094:
+        raise ValueError("a prefix is at most 4094 characters")
+    return prefix
+
+
+def _header_name(name: str) -> str:
+    if not re.match(r"^[a-zA-Z0-9_-]+$", name) or len(name) > 500:
+        raise ValueError(f"a header name is letters, digits, `-` and `_`; got `{name}`")
+    return name
+
+
+def _rps(rps: float) -> float:
+    if not 1 / 60 <= rps <= (2**63 - 1) // 60:
+        raise ValueError(f"rps must be at least 1/60 (one request a minute), got {rps:g}")
+    return rps
+
+
+class IpAddressKey(SpecModel):
+    """Rate-limit each client IP address separately."""
+
+    type: Literal["ip_address"] = Field(description="Partition by client IP address.")
+
+
+class HeaderKey(SpecModel):
+    """Rate-limit each value of a request header separately."""
+
+    type: Literal["header"] = Field(description="Partition by a request header.")
+    header: Annotated[str, AfterValidator(_header_name)] = Field(description="Header name, e.g. `X-API-Key`.")
+
+
+def _key_type(value: Any) -> str | None:
+    """The key a mapping means (tags differ from field names so that error paths stay exact)."""
+    kind = value.get("type") if isinstance(value, dict) else None
+    return {"ip_address": "by-ip", "header": "by-header"}.get(kind) if isinstance(kind, str) else None
+
+
+RateLimitKey = Annotated[
+    Union[Annotated[IpAddressKey, Tag("by-ip")], Annotated[HeaderKey, Tag("by-header")]],
+    Discriminator(_key_type, custom_error_type="rate_limit_key",
+                  custom_error_message="`type` must be `ip_address` or `header`"),
+]
+
+
+class RateLimit(SpecModel):
+    """Requests per second allowed under a URL prefix, per client IP address or header value."""
+
+    prefix: Annotated[str, AfterValidator(_rate_prefix)] = Field("/", description="URL path prefix (the longest match applies).")
+    key: RateLimitKey = Field(default_factory=lambda: IpAddressKey(type="ip_address"),
+                              description="Partition: {type: ip_address} (default) or {type: header, header: NAME}.")
+    rps: Annotated[float, AfterValidator(_rps)] = Field(description="Requests per second allowed (at least 1/60).")
+    burst: int = Field(0, ge=0, le=2**63 - 1, description="Requests let through ahead of the limit.")
+
+
+def _unique_prefixes(limits: list[RateLimit]) -> list[RateLimit]:
+    seen: set[str] = set()
+    errors = []
+    for index, limit in enumerate(limits):
+        if limit.prefix in seen:
+            errors.append(FieldError(f"{index}.prefix", f"prefix `{limit.prefix}` already has a rate limit above"))
+        seen.add(limit.prefix)
+    raise_all(errors)
+    return limits
+
+
+def _replica_count(value: Any) -> Range:
+    count = grammar.parse_count_range(value)
+    if count.max is None:
+        raise ValueError(f"give the most replicas too, e.g. `{int(count.min or 0)}..4`")
+    if count.min is None:
+        count.min = 0
+    return count
+
+
+ReplicaCount = Annotated[Range, BeforeValidator(_replica_count)]
+
+
+class RouterConfig(SpecModel):
+    """The in-service HTTP router that replicas of a group run."""
+
+    type: Literal["smg", "dynamo", "sglang"] = Field("smg", description="smg (Shepherd Model Gateway; formerly sglang) or dynamo.")
+
+
+def _scaling_rules(replicas: Range | None, scaling: Any, field: str) -> list[FieldError]:
+    if replicas is None:
+        return []
+    if replicas.min != replicas.max and scaling is None:
+        return [FieldError(field, "a range of replicas needs `scaling`, e.g. scaling: {metric: rps, target: 10}")]
+    if replicas.min == replicas.max and scaling is not None:
+        return [FieldError("scaling", f"`scaling` needs a range of replicas, e.g. `{field}: 1..4`")]
+    return []
+
+
+class ReplicaGroup(SpecModel):
+    """A group of replicas of a heterogeneous service, with its own resources, image and commands."""
+
+    name: GroupName | None = Field(None, description="Group name; default: its index (`0`, `1`, ...).")
+    replicas: ReplicaCount | None = Field(None, description="Replicas: `2`, or a range `1..4` (needs `scaling`). Required.")
+    count: ReplicaCount | None = Field(None, description="Former name of `replicas`.")
+    scaling: Scaling | None = Field(None, description="Autoscaling rule of the group.")
+    resources: Resources_ = Field(default_factory=Resources_, description="Resources of each replica of the group.")
+    spot_policy: Literal["spot", "on-demand", "auto"] | None = Field(None, description="spot, on-demand or auto.")
+    reservation: str | None = Field(None, description="Capacity reservation for the group.")
+    commands: list[CommandLine] = Field(default_factory=list, description="Commands the group's replicas run.")
+    image: str | None = Field(None, description="Docker image of the group.")
+    python: PythonVersion | None = Field(None, description="Python version of the default image.")
+    nvcc: bool | None = Field(None, description="Use the default image with the CUDA compiler.")
+    docker: bool | None = Field(None, description="Docker-in-Docker; runs privileged.")
+    privileged: bool | None = Field(None, description="Run the group's replicas privileged.")
+    router: RouterConfig | None = Field(None, description="Run the in-service router in this group: {type: smg}.")
+
+    @property
+    def count_field(self) -> str:
+        return "count" if self.replicas is None and self.count is not None else "replicas"
+
+    @property
+    def replica_count(self) -> Range | None:
+        return self.replicas if self.replicas is not None else self.count
+
+    @model_validator(mode="after")
+    def _rules(self) -> "ReplicaGroup":
+        errors = image_conflicts(self, " within a replica group")
+        if self.replica_count is None:
+            errors.append(FieldError("replicas", "missing required field `replicas`"))
+        if self.privileged is False and self.docker:
+            errors.append(FieldError("privileged", "`privileged: false` cannot go with `docker: true` "
+                                                   "(Docker-in-Docker runs privileged)"))
+        raise_all(errors + _scaling_rules(self.replica_count, self.scaling, self.count_field))
+        return self
+
+
+# Fields a replica group may set only where the service does not: (field, is it set at the service?).
+_SERVICE_OR_GROUP = (
+    ("image", lambda s: s.image is not None), ("docker", lambda s: s.docker is True),
+    ("privileged", lambda s: s.privileged is True), ("python", lambda s: s.python is not None),
+    ("nvcc", lambda s: s.nvcc is True), ("spot_policy", lambda s: s.spot_policy is not None),
+    ("reservation", lambda s: s.reservation is not None),
+)
+# Image sources that clash across levels: service field -> group fields it excludes.
+_CROSS_LEVEL = {"image": ("docker", "python", "nvcc"), "docker": ("image", "python", "nvcc"),
+                "python": ("image", "docker"), "nvcc": ("image", "docker")}
+
+
+def _group_errors(service: "Service", group: ReplicaGroup) -> list[FieldError]:
+    errors = []
+    for field, service_sets in _SERVICE_OR_GROUP:
+        if service_sets(service) and getattr(group, field) is not None:
+            errors.append(FieldError(field, f"`{field}` is also set at the service level; "
+                                            "set it in one place only (the service, or each group)"))
+    for field, excluded in _CROSS_LEVEL.items():
+        if dict(_SERVICE_OR_GROUP)[field](service):
+            errors += [FieldError(other, f"the service's `{field}` and a group's `{other}` are mutually exclusive")
+                       for other in excluded if getattr(group, other) is not None]
+    if not group.commands and group.image is None and service.image is None:
+        errors.append(FieldError("commands", "nothing to run: give the group `commands` or an `image`, "
+                                             "or the service an `image`"))
+    return errors
 
 
 class Service(_Run):
@@ -383,17 +624,40 @@ class Service(_Run):
     model: by_shape(str=str, dict=ModelSpec) | None = Field(None, description="Model name or mapping, for the OpenAI endpoint.")
     https: by_shape(bool=bool, str=Literal["auto"]) | None = Field(None, description="true, false or auto.")
     auth: bool = Field(True, description="Require a token.")
-    replicas: Annotated[Any, BeforeValidator(_replicas)] = Field(None, description="Replicas: `2`, or a range `1..4` (needs `scaling`).")
+    replicas: by_shape(
+        number=ReplicaCount, str=ReplicaCount, dict=ReplicaCount,
+        list=Annotated[list[ReplicaGroup], AfterValidator(_some_groups)],
+    ) | None = Field(None, description="Replicas: `2`, or a range `1..4` (needs `scaling`); a list is read as `groups`.")
     scaling: Scaling | None = Field(None, description="Autoscaling rule.")
-    rate_limits: list[dict] = Field(default_factory=list, description="Rate limits per prefix.")
-    probes: list[Probe] | None = Field(None, description="Readiness probes.")
-    groups: list[dict] | None = Field(None, description="Heterogeneous replica groups.")
+    rate_limits: Annotated[list[RateLimit], AfterValidator(_unique_prefixes)] = Field(
+        default_factory=list, description="Rate limits: {prefix, key, rps, burst}, one per prefix.")
+    probes: Annotated[list[Probe], AfterValidator(_unique_probes)] | None = Field(
+        None, description="Readiness probes: {type: http, url, method, headers, body, timeout, interval, ...}.")
+    groups: Annotated[list[ReplicaGroup], AfterValidator(_some_groups)] | None = Field(
+        None, description="Replica groups of a heterogeneous service (instead of `replicas`).")
 
     @model_validator(mode="after")
-    def _scaling(self) -> "Service":
-        r = self.replicas
-        if isinstance(r, Range) and r.min != r.max and self.scaling is None:
-            raise FieldError("replicas", "a range of replicas needs `scaling`, e.g. scaling: {metric: rps, target: 10}")
+    def _replica_rules(self) -> "Service":
+        groups, where = (self.groups, "groups") if self.groups is not None else (
+            (self.replicas, "replicas") if isinstance(self.replicas, list) else (None, ""))
+        if groups is None:
+            raise_all(_scaling_rules(self.replicas, self.scaling, "replicas")
+                      + _needs_commands(self.commands, self.image, "give the service `commands` or an `image`"))
+            return self
+        errors = [FieldError(other, f"top-level `{other}` cannot be used with replica groups; put it in each group")
+                  for other in ("scaling", "commands") if getattr(self, other)]
+        if self.groups is not None and self.replicas is not None:
+            errors.append(FieldError("replicas", "`replicas` and `groups` are mutually exclusive; "
+                                                 "give each group its `replicas`"))
+        errors += _duplicate_names(groups, where)
+        for index, group in enumerate(groups):
+            errors += [FieldError(f"{where}.{index}.{e.field}", str(e)) for e in _group_errors(self, group)]
+        routers = [(i, g) for i, g in enumerate(groups) if g.router is not None]
+        errors += [FieldError(f"{where}.{i}.router", "only one replica group may have a `router`") for i, _ in routers[1:]]
+        if routers and routers[0][1].replica_count != Range.exactly(1):
+            i, g = routers[0]
+            errors.append(FieldError(f"{where}.{i}.{g.count_field}", "a group with a `router` must have `replicas: 1`"))
+        raise_all(errors)
         return self
 
     def to_runspec(self) -> RunSpec:
@@ -406,7 +670,7 @@ class Service(_Run):
         if self.scaling:
             scaling.scale_up_delay, scaling.scale_down_delay = self.scaling.scale_up_delay, self.scaling.scale_down_delay
         probe = (self.probes or [None])[0]
-        service = ServiceSpec(port=container, autoscaling=scaling, health_path=probe.url if probe else None,
+        service = ServiceSpec(port=container, autoscaling=scaling, health_path=(probe.url or "/") if probe else None,
                               health_type="http" if probe else "tcp")
         ports = [Port(container_port=container, local_port=local, protocol="http")]
         return RunSpec(**self._common("dstack-service", self.commands), ports=ports, service=service)

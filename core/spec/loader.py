@@ -129,11 +129,19 @@ def _message(err: dict) -> str:
         return f"{err['msg'][0].lower()}{err['msg'][1:]}, got {_show(value)}"
     if kind == "too_long":
         return f"at most {ctx.get('max_length')} item(s) allowed"
+    if kind == "too_short":
+        return f"give at least {ctx.get('min_length')} item(s)" if isinstance(value, list) else (
+            f"cannot be shorter than {ctx.get('min_length')} character(s), got {_show(value)}")
     message = err["msg"]
     for prefix in ("Value error, ", "Assertion failed, "):
         if message.startswith(prefix):
             message = message[len(prefix):]
     return message
+
+
+def _field_path(field: str) -> tuple:
+    """"groups.0.name" -> ("groups", 0, "name"); "" -> ()."""
+    return tuple(int(p) if p.isdigit() else p for p in field.split(".")) if field else ()
 
 
 class _Context:
@@ -146,20 +154,20 @@ class _Context:
         line, col = self.doc.pos(path, prefer_key=at_key)
         return Problem(self.file, line, col, format_path(path), message, severity)  # type: ignore[arg-type]
 
-    def translate(self, err: dict) -> Problem:
+    def translate(self, err: dict) -> list[Problem]:
+        """The problems one pydantic error stands for (several for a cross-field rule)."""
         loc = tuple(err["loc"])
         path, at_key = _resolve(loc, self.doc.value)
         kind = err["type"]
         if kind == "extra_forbidden":
-            return self.problem(path, self._unknown(path), at_key=True)
+            return [self.problem(path, self._unknown(path), at_key=True)]
         if kind == "missing":
             name = next((p for p in reversed(loc) if isinstance(p, str)), "?")
-            return self.problem(path, f"missing required field `{name}`", at_key=True)
+            return [self.problem(path, f"missing required field `{name}`", at_key=True)]
         error = (err.get("ctx") or {}).get("error")
         if isinstance(error, FieldError):
-            sub = tuple(int(p) if p.isdigit() else p for p in error.field.split("."))
-            return self.problem(path + sub, str(error), at_key=True)
-        return self.problem(path, _message(err), at_key=at_key)
+            return [self.problem(path + _field_path(e.field), str(e), at_key=True) for e in error.each()]
+        return [self.problem(path, _message(err), at_key=at_key)]
 
     def _unknown(self, path: tuple) -> str:
         key = path[-1]
@@ -169,7 +177,7 @@ class _Context:
         hint = table.get((self.kind, rel)) or table.get(("*", rel))
         if hint:
             return f"unknown field `{key}` — {hint}"
-        known = _known_fields(_models_at(self.model, path[:-1]))
+        known = [k for k in _known_fields(_models_at(self.model, path[:-1])) if k != key]
         close = difflib.get_close_matches(str(key), known, n=1, cutoff=0.6)
         if close:
             return f"unknown field `{key}` — did you mean `{close[0]}`?"
@@ -278,7 +286,7 @@ def _document(doc: yamlpos.ParsedDocument, file: str) -> Document:
         parsed = model.model_validate(value)
         spec = parsed.to_runspec()
     except ValidationError as exc:
-        problems = sorted({ctx.translate(e) for e in exc.errors(include_url=False)} | set(_warnings(ctx, None)),
+        problems = sorted({p for e in exc.errors(include_url=False) for p in ctx.translate(e)} | set(_warnings(ctx, None)),
                           key=lambda p: (p.line, p.column, p.message))
         return Document(file, doc.index, kind, problems=problems)
     except Exception as exc:  # a validator bug must still come back as a problem, never a traceback
