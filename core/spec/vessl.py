@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BeforeValidator, Field, model_validator
 
 from core.spec import grammar
-from core.spec.base import FieldError, PortNumber, SpecModel, StrictDuration, Text, by_shape
+from core.spec.base import FieldError, PortNumber, SpecModel, StrictDuration, Text, by_shape, raise_all
 from core.spec.runspec import (
     Autoscaling, Command, EnvVar, GpuSpec, Interactive, Port, Range, Resources, RunSpec, ServiceSpec,
     Volume,
@@ -70,11 +70,13 @@ class VesslResources(SpecModel):
 
     @model_validator(mode="after")
     def _one_way(self) -> "VesslResources":
-        req = self.requests
-        if req and self.cpu is not None and req.cpu is not None:
-            raise FieldError("cpu", "give `cpu` either directly or under `requests`, not both")
+        req, errors = self.requests, []
+        for field in ("cpu", "memory"):
+            if req and getattr(self, field) is not None and getattr(req, field) is not None:
+                errors.append(FieldError(field, f"give `{field}` either directly or under `requests`, not both"))
         if req and req.gpu and req.nvidia_gpu:
-            raise FieldError("requests.gpu", "give the GPU once: `gpu` or `nvidia.com/gpu`")
+            errors.append(FieldError("requests.gpu", "give the GPU once: `gpu` or `nvidia.com/gpu`"))
+        raise_all(errors)
         return self
 
     def to_resources(self) -> Resources:
@@ -134,12 +136,14 @@ class EnvForm(SpecModel):
 
     @model_validator(mode="after")
     def _shape(self) -> "EnvForm":
+        errors = []
         if isinstance(self.secret, str) and self.value is not None:
-            raise FieldError("value", "give either `value` or a stored `secret` name, not both")
+            errors.append(FieldError("value", "give either `value` or a stored `secret` name, not both"))
         if self.secret is True and self.value is None:
-            raise FieldError("value", "`secret: true` needs the `value` to keep secret")
+            errors.append(FieldError("value", "`secret: true` needs the `value` to keep secret"))
         if self.source == "secret" and not isinstance(self.secret, str):
-            raise FieldError("secret", "`source: secret` needs `secret: <stored secret name>`")
+            errors.append(FieldError("secret", "`source: secret` needs `secret: <stored secret name>`"))
+        raise_all(errors)
         return self
 
     def to_env(self, name: str) -> EnvVar:
@@ -338,10 +342,12 @@ class AutoscalingForm(SpecModel):
 
     @model_validator(mode="after")
     def _bounds(self) -> "AutoscalingForm":
+        errors = []
         if self.min > self.max:
-            raise FieldError("min", f"min ({self.min}) is larger than max ({self.max})")
+            errors.append(FieldError("min", f"min ({self.min}) is larger than max ({self.max})"))
         if self.metric != "requests" and self.target > 100:
-            raise FieldError("target", f"a {self.metric} target is a percentage, at most 100; got {self.target:g}")
+            errors.append(FieldError("target", f"a {self.metric} target is a percentage, at most 100; got {self.target:g}"))
+        raise_all(errors)
         return self
 
 
