@@ -535,12 +535,14 @@ class RouterConfig(SpecModel):
     type: Literal["smg", "dynamo", "sglang"] = Field("smg", description="smg (Shepherd Model Gateway; formerly sglang) or dynamo.")
 
 
-def _scaling_rules(replicas: Range | None, scaling: Any, field: str) -> list[FieldError]:
+def _scaling_rules(replicas: Range | None, scaling: Any, field: str, fixed_ok: bool = False) -> list[FieldError]:
+    """A range of replicas needs `scaling`; `scaling` needs a range (unless `fixed_ok`: then the
+    loader only warns, as a service's top-level `scaling` beside a fixed count is ignored)."""
     if replicas is None:
         return []
     if replicas.min != replicas.max and scaling is None:
         return [FieldError(field, "a range of replicas needs `scaling`, e.g. scaling: {metric: rps, target: 10}")]
-    if replicas.min == replicas.max and scaling is not None:
+    if replicas.min == replicas.max and scaling is not None and not fixed_ok:
         return [FieldError("scaling", f"`scaling` needs a range of replicas, e.g. `{field}: 1..4`")]
     return []
 
@@ -641,7 +643,7 @@ class Service(_Run):
         groups, where = (self.groups, "groups") if self.groups is not None else (
             (self.replicas, "replicas") if isinstance(self.replicas, list) else (None, ""))
         if groups is None:
-            raise_all(_scaling_rules(self.replicas, self.scaling, "replicas")
+            raise_all(_scaling_rules(self.replicas, self.scaling, "replicas", fixed_ok=True)
                       + _needs_commands(self.commands, self.image, "give the service `commands` or an `image`"))
             return self
         errors = [FieldError(other, f"top-level `{other}` cannot be used with replica groups; put it in each group")

@@ -219,6 +219,12 @@ def _warnings(ctx: _Context, spec: RunSpec | None) -> list[Problem]:
         if "home_dir" in v:
             out.append(ctx.problem(("home_dir",), "`home_dir` is deprecated and has no effect", at_key=True,
                                    severity="warning"))
+        replicas = v.get("replicas")
+        if spec and ctx.kind == "service" and "scaling" in v and isinstance(replicas, (int, str)) and (
+                spec.service.autoscaling.min == spec.service.autoscaling.max):
+            out.append(ctx.problem(("scaling",), "`scaling` has no effect with a fixed number of replicas (dstack "
+                                                 "rejects it); make `replicas` a range, e.g. `1..4`", at_key=True,
+                                   severity="warning"))
         g = spec.resources.gpu if spec else None
         if spec and spec.image is None and ctx.kind != "fleet" and not v.get("docker") and (
                 g.vendor in ("amd", "intel", "tenstorrent") or any(_AMD_LIKE.match(n) for n in g.names)):

@@ -99,7 +99,6 @@ INVALID = [
     (SG + "groups:\n  - replicas: 1\n    router: {type: nginx}\n", "6:20: groups[0].router.type: must be 'smg', 'dynamo' or 'sglang'"),
     (SG + "replicas: []\n", "4:11: replicas: `groups` cannot be an empty list"),
     # service replicas and scaling
-    (S + "replicas: 2\nscaling: {metric: rps, target: 1}\n", "5:1: scaling: `scaling` needs a range of replicas"),
     (S + "replicas: 1..\nscaling: {metric: rps, target: 1}\n", "4:11: replicas: give the most replicas too"),
     (S + "replicas: 1..2\nscaling: {metric: rps, target: 1, window: 2m}\n",
      "5:43: scaling.window: the window is 30s, 60s or 300s; got 120s"),
@@ -193,6 +192,15 @@ MULTI = [
 @pytest.mark.parametrize("text, expected", MULTI, ids=[str(i) for i in range(len(MULTI))])
 def test_every_conflict_is_reported(text, expected):
     assert errors(text) == expected
+
+
+def test_scaling_beside_a_fixed_count_is_a_warning():
+    doc = load_text(S + "replicas: 2\nscaling: {metric: rps, target: 1}\n")[0]
+    assert doc.valid
+    assert [f"{p.line}:{p.column}: {p.path}: {p.message}" for p in doc.warnings] == [
+        "5:1: scaling: `scaling` has no effect with a fixed number of replicas (dstack rejects it); "
+        "make `replicas` a range, e.g. `1..4`"]
+    assert load_text(S + "replicas: 1..2\nscaling: {metric: rps, target: 1}\n")[0].warnings == []
 
 
 def test_replica_groups_reach_the_runspec():
