@@ -15,7 +15,7 @@ from pydantic import AfterValidator, BeforeValidator, Discriminator, Field, Tag,
 from core.spec import grammar
 from core.spec.base import (
     CountRange, CpuField, DiskRange, Duration, FieldError, GpuField, Memory, MemoryRange,
-    PortMapping, SpecModel, StrictDuration, Text, by_shape, raise_all, scalar_text,
+    PortMapping, SpecModel, Text, by_shape, raise_all, scalar_text,
 )
 from core.spec.dstack_profile import (
     BackendOptions, FleetReference, InstanceSelector, Schedule, UtilizationPolicy,
