@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from core.serve.models import (
-    ACTIVE_REVISION, Revision, ServeError, Service, canonical_metric, spec_problems, uses_port_env,
+    Revision, ServeError, Service, canonical_metric, spec_problems, uses_port_env,
 )
 from core.serve.store import ServeStore
 

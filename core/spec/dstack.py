@@ -535,14 +535,13 @@ class RouterConfig(SpecModel):
     type: Literal["smg", "dynamo", "sglang"] = Field("smg", description="smg (Shepherd Model Gateway; formerly sglang) or dynamo.")
 
 
-def _scaling_rules(replicas: Range | None, scaling: Any, field: str, fixed_ok: bool = False) -> list[FieldError]:
-    """A range of replicas needs `scaling`; `scaling` needs a range (unless `fixed_ok`: then the
-    loader only warns, as a service's top-level `scaling` beside a fixed count is ignored)."""
+def _scaling_rules(replicas: Range | None, scaling: Any, field: str) -> list[FieldError]:
+    """A range of replicas needs `scaling`; `scaling` needs a range (as dstack rules both)."""
     if replicas is None:
         return []
     if replicas.min != replicas.max and scaling is None:
         return [FieldError(field, "a range of replicas needs `scaling`, e.g. scaling: {metric: rps, target: 10}")]
-    if replicas.min == replicas.max and scaling is not None and not fixed_ok:
+    if replicas.min == replicas.max and scaling is not None:
         return [FieldError("scaling", f"`scaling` needs a range of replicas, e.g. `{field}: 1..4`")]
     return []
 
@@ -643,7 +642,7 @@ class Service(_Run):
         groups, where = (self.groups, "groups") if self.groups is not None else (
             (self.replicas, "replicas") if isinstance(self.replicas, list) else (None, ""))
         if groups is None:
-            raise_all(_scaling_rules(self.replicas, self.scaling, "replicas", fixed_ok=True)
+            raise_all(_scaling_rules(self.replicas, self.scaling, "replicas")
                       + _needs_commands(self.commands, self.image, "give the service `commands` or an `image`"))
             return self
         errors = [FieldError(other, f"top-level `{other}` cannot be used with replica groups; put it in each group")

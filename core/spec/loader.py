@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 import os
 import re
-from typing import Any, get_args, get_origin
+from typing import Any, get_args
 
 from pydantic import BaseModel, ValidationError
 
@@ -218,12 +218,6 @@ def _warnings(ctx: _Context, spec: RunSpec | None) -> list[Problem]:
             out.append(ctx.problem(("setup",), f"`setup` is deprecated: {what}", at_key=True, severity="warning"))
         if "home_dir" in v:
             out.append(ctx.problem(("home_dir",), "`home_dir` is deprecated and has no effect", at_key=True,
-                                   severity="warning"))
-        replicas = v.get("replicas")
-        if spec and ctx.kind == "service" and "scaling" in v and isinstance(replicas, (int, str)) and (
-                spec.service.autoscaling.min == spec.service.autoscaling.max):
-            out.append(ctx.problem(("scaling",), "`scaling` has no effect with a fixed number of replicas (dstack "
-                                                 "rejects it); make `replicas` a range, e.g. `1..4`", at_key=True,
                                    severity="warning"))
         g = spec.resources.gpu if spec else None
         if spec and spec.image is None and ctx.kind != "fleet" and not v.get("docker") and (

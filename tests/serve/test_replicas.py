@@ -28,7 +28,8 @@ from tests.support import until as wait_until
 def service_yaml(name: str = "echo", replicas: str = "1..3", scaling: str = "", probe: bool = True) -> str:
     text = (f"type: service\nname: {name}\ncommands:\n  - exec python3 {REPLICA_APP} --port $PORT\n"
             f"port: 8000\nreplicas: {replicas}\n")
-    text += scaling or "scaling:\n  metric: rps\n  target: 1000\n"
+    if ".." in replicas:  # dstack: a range of replicas needs `scaling`, a fixed count refuses it
+        text += scaling or "scaling:\n  metric: rps\n  target: 1000\n"
     if probe:
         text += "probes:\n  - type: http\n    url: /health\n"
     return text

@@ -194,13 +194,10 @@ def test_every_conflict_is_reported(text, expected):
     assert errors(text) == expected
 
 
-def test_scaling_beside_a_fixed_count_is_a_warning():
-    doc = load_text(S + "replicas: 2\nscaling: {metric: rps, target: 1}\n")[0]
-    assert doc.valid
-    assert [f"{p.line}:{p.column}: {p.path}: {p.message}" for p in doc.warnings] == [
-        "5:1: scaling: `scaling` has no effect with a fixed number of replicas (dstack rejects it); "
-        "make `replicas` a range, e.g. `1..4`"]
-    assert load_text(S + "replicas: 1..2\nscaling: {metric: rps, target: 1}\n")[0].warnings == []
+def test_scaling_beside_a_fixed_count_is_an_error_as_in_dstack():
+    assert errors(S + "replicas: 2\nscaling: {metric: rps, target: 1}\n") == [
+        "5:1: scaling: `scaling` needs a range of replicas, e.g. `replicas: 1..4`"]
+    assert load_text(S + "replicas: 1..2\nscaling: {metric: rps, target: 1}\n")[0].problems == []
 
 
 def test_replica_groups_reach_the_runspec():
