@@ -33,7 +33,7 @@ from textual.widgets import Input
 from tui.screens.modals import ConfirmModal, PromptModal
 from tui.widgets.area_bar import AreaBar
 from tui.widgets.key_bar import KeyBar
-from tui.widgets.runs_table import SORTS, RunsTable, matches_filter, sort_key  # noqa: F401 - re-exported
+from tui.widgets.runs_table import SORTS, RunsTable
 from tui.workers import ReportsWorkerErrors
 
 if TYPE_CHECKING:
