@@ -53,3 +53,15 @@ def test_reading_the_keymap_imports_no_validation_models(tmp_path) -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
     assert out.stdout.split("\n")[:2] == ["{'runs.stop': 'ctrl+k'}", "False"]
+
+
+def test_the_console_script_runs_headless_commands_without_textual() -> None:
+    code = (
+        "import sys\n"
+        "sys.argv = ['vessl-tui', 'ps', '--json']\n"
+        "from tui.launch import main\n"
+        "main()\n"
+        "print(sorted(n for n in sys.modules if n.split('.')[0] in ('textual', 'click', 'pydantic')))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines() == ["[]", "[]"]

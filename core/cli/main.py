@@ -1,6 +1,5 @@
-"""Entry point of the `vessl-tui` console script.
-
-No arguments opens the TUI; a subcommand runs headless. Subcommand modules are imported only when
+"""The headless commands of the `vessl-tui` console script (`tui.launch` opens the TUI when there
+are no arguments, and hands everything else to `main` here). Subcommand modules are imported only when
 their command runs, so `vessl-tui ps` never pays for pydantic, docker, paramiko or textual.
 
 Each subcommand is registered in `COMMANDS` as name -> "module:attribute" (a click command).
@@ -86,15 +85,10 @@ def _click_group() -> Any:
 
         return missing
 
-    @click.group(cls=LazyGroup, invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+    @click.group(cls=LazyGroup, no_args_is_help=True, context_settings={"help_option_names": ["-h", "--help"]})
     @click.version_option(package_name="vessl-tui")
-    @click.pass_context
-    def cli(ctx: click.Context) -> None:
+    def cli() -> None:
         """vessl-tui: a terminal workstation for ML runs. Without a command, opens the TUI."""
-        if ctx.invoked_subcommand is None:
-            from tui.app import run_app
-
-            run_app()
 
     return cli
 

@@ -69,7 +69,7 @@ def test_start_open_logs_and_quit_at_80x24(tmux: Tmux, engine, write_spec, vessl
 
 def _start(tmux: Tmux, vessl_home: Path, config_file: Path) -> None:
     env = f"VESSL_TUI_HOME={shlex.quote(str(vessl_home))} VESSL_TUI_CONFIG={shlex.quote(str(config_file))} TERM=xterm-256color"
-    command = f"cd {shlex.quote(str(REPO))} && env {env} {shlex.quote(sys.executable)} -m core.cli.main"
+    command = f"cd {shlex.quote(str(REPO))} && env {env} {shlex.quote(sys.executable)} -m tui.launch"
     tmux("new-session", "-d", "-s", "tui", "-x", "80", "-y", "24", command)
 
 
