@@ -511,10 +511,23 @@ class Engine:
         from core.backends.local import exit_info
 
         stopped = self.store.conn.execute("SELECT stop_requested FROM runs WHERE id = ?", (row["id"],)).fetchone()[0]
+        self._copy_exports(row)
         info = exit_info(code)
         status = "stopped" if stopped else ("succeeded" if code == 0 else "failed")
         reason = "stopped by request" if stopped else info.reason
         self._set_final(row, pid, status, code, (reason + "; " if reason else "") + "ended while no supervisor watched it")
+
+    def _copy_exports(self, row: dict[str, Any]) -> None:
+        """What the run's supervisor would have done after the end: the backend's `finish` (exports
+        copied out). A failure is written to the provisioning log; the run's status stays its own."""
+        from core.backends import backend_for
+        from core.backends.base import BackendError
+
+        try:
+            ctx = self.run_context(row["id"])
+            backend_for(ctx.cluster).finish(ctx, row["handle"])
+        except (BackendError, OSError) as exc:
+            logs.ProvisionLog(logs.provision_log(row["id"], self.home))(f"exports not copied: {exc}")
 
     def _set_final(self, row: dict[str, Any], pid: int | None, status: str, code: int | None, reason: str) -> None:
         from core.store import transaction

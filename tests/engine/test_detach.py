@@ -80,6 +80,23 @@ def test_work_that_finished_while_no_supervisor_watched_keeps_its_exit_code(engi
     assert "no supervisor" in changed.reason
 
 
+def test_exports_of_work_that_finished_while_no_supervisor_watched_are_copied(engine, vessl_home):
+    from core.spec.runspec import Volume
+
+    run_spec = spec("mkdir -p out; while [ ! -f go ]; do sleep 0.05; done; echo kept > out/result.txt",
+                    name="unwatched-export")
+    run_spec.volumes = [Volume(kind="export", path="/out", source="volume://storage/out")]
+    record = engine.submit_spec(run_spec)
+    first = running(engine, record.id)
+    os.kill(first.supervisor_pid, signal.SIGKILL)
+    until(lambda: not alive(first.supervisor_pid), what="the supervisor to die")
+    (Path(first.handle["work_dir"]) / "go").touch()
+    until(lambda: Path(first.handle["exit_file"]).exists(), what="the exit status")
+    [changed] = Engine().reconcile()
+    assert (changed.status, changed.exit_code) == ("succeeded", 0)
+    assert (vessl_home / "artifacts" / record.id / "out" / "result.txt").read_text() == "kept\n"
+
+
 def test_supervisor_and_work_both_gone_is_lost(engine):
     record = engine.submit_spec(spec("sleep 300", name="doomed"))
     first = running(engine, record.id)
