@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from core.engine import Engine
+from core.engine import Engine, RunRecord
 from tests.conftest import REPO
 from tests.engine.helpers import alive, cli, cli_popen, spec, until
 
@@ -68,14 +68,22 @@ def test_reconcile_reattaches_and_the_new_supervisor_can_stop_the_run(engine):
     assert engine.read_log(record.id)[0] == b"up\n"
 
 
-def test_work_that_finished_while_no_supervisor_watched_keeps_its_exit_code(engine):
-    record = engine.submit_spec(spec("echo waiting; while [ ! -f go ]; do sleep 0.05; done; exit 5", name="unwatched"))
+def ended_while_unwatched(engine: Engine, run_spec) -> RunRecord:
+    """Submit `run_spec` (its work waits for a file `go`), kill its supervisor, let the work end,
+    then reconcile from a new client: the run as reconcile left it."""
+    record = engine.submit_spec(run_spec)
     first = running(engine, record.id)
     os.kill(first.supervisor_pid, signal.SIGKILL)
     until(lambda: not alive(first.supervisor_pid), what="the supervisor to die")
     (Path(first.handle["work_dir"]) / "go").touch()
     until(lambda: Path(first.handle["exit_file"]).exists(), what="the exit status")
     [changed] = Engine().reconcile()
+    return changed
+
+
+def test_work_that_finished_while_no_supervisor_watched_keeps_its_exit_code(engine):
+    changed = ended_while_unwatched(engine, spec("echo waiting; while [ ! -f go ]; do sleep 0.05; done; exit 5",
+                                                 name="unwatched"))
     assert (changed.status, changed.exit_code) == ("failed", 5)
     assert "no supervisor" in changed.reason
 
@@ -86,15 +94,9 @@ def test_exports_of_work_that_finished_while_no_supervisor_watched_are_copied(en
     run_spec = spec("mkdir -p out; while [ ! -f go ]; do sleep 0.05; done; echo kept > out/result.txt",
                     name="unwatched-export")
     run_spec.volumes = [Volume(kind="export", path="/out", source="volume://storage/out")]
-    record = engine.submit_spec(run_spec)
-    first = running(engine, record.id)
-    os.kill(first.supervisor_pid, signal.SIGKILL)
-    until(lambda: not alive(first.supervisor_pid), what="the supervisor to die")
-    (Path(first.handle["work_dir"]) / "go").touch()
-    until(lambda: Path(first.handle["exit_file"]).exists(), what="the exit status")
-    [changed] = Engine().reconcile()
+    changed = ended_while_unwatched(engine, run_spec)
     assert (changed.status, changed.exit_code) == ("succeeded", 0)
-    assert (vessl_home / "artifacts" / record.id / "out" / "result.txt").read_text() == "kept\n"
+    assert (vessl_home / "artifacts" / changed.id / "out" / "result.txt").read_text() == "kept\n"
 
 
 def test_supervisor_and_work_both_gone_is_lost(engine):
