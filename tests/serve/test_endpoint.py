@@ -102,7 +102,7 @@ async def test_least_outstanding_prefers_the_idle_replica(replica_procs) -> None
 
 def test_readiness_probe_tcp_and_http(replica_procs) -> None:
     from core.serve.keeper import probe_sync
-    from tests.serve.conftest import free_port
+    from tests.support import free_port
 
     _, port = replica_procs(1, 0)
     assert probe_sync("127.0.0.1", port, None)

@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-import socket
 import urllib.request
 
+from tests.support import free_port
 from tests.tui.conftest import until
 from tui.app import VesslApp
 from tui.screens.run_detail import RunDetailScreen
 from tui.screens.tunnels import TunnelsScreen
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
 
 async def test_tunnel_opens_for_a_run_with_a_port(engine, write_spec, tmp_path) -> None:
-    port = _free_port()
+    port = free_port()
     (tmp_path / "index.html").write_text("hello through the tunnel")
     spec = write_spec("web", f"""
         name: web
