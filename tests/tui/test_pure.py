@@ -9,7 +9,7 @@ import pytest
 from core.engine import RunRecord
 from tui.screens.editor import template_choices, yaml_path_at
 from tui.widgets.runs_table import matches_filter
-from tui.widgets.format import age, run_duration, short_duration, size
+from core.humanize import age, run_duration, short_duration, size
 from tui.widgets.gpu_meter import bar, sparkline
 from tui.widgets.log_view import LineFeeder, display_text, search_lines
 

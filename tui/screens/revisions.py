@@ -35,7 +35,7 @@ from tui.screens.modals import ConfirmModal, PromptModal
 from tui.widgets.area_bar import AreaBar
 from tui.widgets.key_bar import KeyBar
 from tui.widgets.row_table import row_table
-from tui.widgets.format import age
+from core.humanize import age
 from tui.workers import ReportsWorkerErrors
 
 REVISION_COLUMNS = (("service", "SERVICE"), ("rev", "REV"), ("message", "MESSAGE"), ("status", "STATUS"),

@@ -33,7 +33,7 @@ from tui.workers import ReportsWorkerErrors
 
 from core.engine import Event, RunRecord
 from tui.screens.modals import ConfirmModal, PromptModal
-from tui.widgets.format import age, run_duration, size
+from core.humanize import age, run_duration, size
 from tui.widgets.key_bar import KeyBar
 from tui.widgets.log_view import LogView
 from tui.widgets.status import status_text

@@ -17,7 +17,7 @@ from textual.widgets import DataTable
 from tui.widgets.area_bar import AreaBar
 from tui.widgets.key_bar import KeyBar
 from tui.widgets.row_table import row_table
-from tui.widgets.format import size
+from core.humanize import size
 
 COLUMNS = (("run", "RUN"), ("ports", "LOCAL → REMOTE"), ("kind", "KIND"), ("state", "STATE"),
            ("conns", "CONN"), ("in", "IN"), ("out", "OUT"), ("reconnects", "RECONNECTS"), ("url", "URL"))

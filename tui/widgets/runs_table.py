@@ -30,7 +30,7 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from tui.widgets.format import age, run_duration
+from core.humanize import age, run_duration
 from tui.widgets.status import STATUS_STYLES
 
 if TYPE_CHECKING:  # the engine is imported by the worker that makes it, not by the first frame
