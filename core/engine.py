@@ -334,9 +334,7 @@ class Engine:
     def submit(self, path: str | os.PathLike, cluster: str | None = None, document: int = 0) -> RunRecord:
         from core.spec import load_spec
 
-        spec = load_spec(path, document)
-        spec.source_file = os.path.abspath(path)  # rerun and relative imports work from any folder
-        return self.submit_spec(spec, cluster)
+        return self.submit_spec(load_spec(path, document), cluster)
 
     def submit_spec(
         self,

@@ -294,7 +294,8 @@ def _document(doc: yamlpos.ParsedDocument, file: str) -> Document:
         return Document(file, doc.index, kind, problems=[Problem(
             file, line, col, "", f"this document could not be validated ({type(exc).__name__}: {exc}); "
                                  "please report it with the file")])
-    spec.source_file = None if file.startswith("<") else file
+    # absolute, so that rerun, relative imports and a service keeper (another cwd) find it again
+    spec.source_file = None if file.startswith("<") else os.path.abspath(file)
     spec.source_text = doc.text
     spec.document_index = doc.index
     spec.positions = _positions(doc, family)

@@ -107,6 +107,14 @@ def test_load_spec_returns_runspec_with_source(tmp_path: Path):
     assert (spec.kind, spec.source_file, spec.source_text) == ("dstack-task", str(path), path.read_text())
 
 
+def test_a_spec_loaded_by_a_relative_path_remembers_where_it_is(tmp_path: Path, monkeypatch):
+    (tmp_path / "ok.yaml").write_text("type: task\ncommands: [echo hi]\n")
+    monkeypatch.chdir(tmp_path)
+    [doc] = load_file("ok.yaml")
+    assert doc.file == "ok.yaml"  # problems name the file as the user wrote it
+    assert doc.spec.source_file == str(tmp_path / "ok.yaml")
+
+
 # ------------------------------------------------------------------ mutation fuzzing
 
 CORPUS_FILES = sorted(p for p in CORPUS.glob("*/*") if p.suffix in (".yml", ".yaml")) if CORPUS.exists() else []
