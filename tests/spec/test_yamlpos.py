@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.spec import yamlpos
+from core.spec import yamllib, yamlpos
 from tests.conftest import CORPUS
 
 TRICKY = [
@@ -33,10 +33,10 @@ TRICKY = [
 def both(text: str):
     lines = text.splitlines(keepends=True)
     try:
-        fast = yamlpos._parse_events(text, lines)
-    except yamlpos._Unusual:
+        fast = yamllib._parse_events(text, lines)
+    except yamllib._Unusual:
         fast = None  # read by the composing path, as parse() does
-    return fast, yamlpos._parse_composed(text, lines)
+    return fast, yamllib._parse_composed(text, lines)
 
 
 def same(a: yamlpos.ParsedDocument, b: yamlpos.ParsedDocument) -> None:
@@ -56,8 +56,8 @@ def test_tricky_inputs_read_alike(text: str):
 
 def test_unusual_streams_take_the_composing_path():
     for text in ("a: &x 1\nb: *x\n", "<<: {a: 1}\n", "? [a]\n: b\n", "[" * 300 + "]" * 300):
-        with pytest.raises(yamlpos._Unusual):
-            yamlpos._parse_events(text, text.splitlines(keepends=True))
+        with pytest.raises(yamllib._Unusual):
+            yamllib._parse_events(text, text.splitlines(keepends=True))
 
 
 def test_corpus_reads_alike():
