@@ -30,6 +30,8 @@ from aiohttp import (
 from multidict import CIMultiDict
 from yarl import URL
 
+from core.serve.dataplane import call_on_loop
+
 HOP_BY_HOP = frozenset({
     "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailers",
     "transfer-encoding", "upgrade", "content-length", "host",
@@ -130,6 +132,8 @@ class Router:
 class Endpoint:
     """An aiohttp server on `host:port` (0 = a free port) that proxies to the Router's pick."""
 
+    name = "aiohttp"
+
     def __init__(self, host: str = "127.0.0.1", port: int = 0, connect_timeout: float = 2.0):
         self.host, self.port = host, port
         self.router = Router()
@@ -138,6 +142,7 @@ class Endpoint:
         self._connect_timeout = connect_timeout
         self._runner = None
         self._session = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     @property
     def url(self) -> str:
@@ -145,6 +150,7 @@ class Endpoint:
 
     async def start(self) -> str:
         """Bind and serve; returns the URL. Raises OSError when the port is taken."""
+        self._loop = asyncio.get_running_loop()
         app = web.Application(client_max_size=1 << 30)
         app.router.add_route("*", "/{tail:.*}", self._handle)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
@@ -168,6 +174,20 @@ class Endpoint:
             await self._session.close()
         if self._runner is not None:
             await self._runner.cleanup()
+
+    def publish(self, upstreams: list[Upstream], weights: dict[int, float]) -> None:
+        """Route to `upstreams` split by revision `weights`. Thread-safe: applied on the endpoint's
+        loop; returns once applied."""
+
+        def apply() -> None:
+            self.router.set_upstreams(upstreams)
+            self.router.set_weights(weights)
+
+        call_on_loop(self._loop, apply)
+
+    def take_notes(self) -> list[str]:
+        """Sentences worth an event since the last call: none for this plane."""
+        return []
 
     def outstanding(self, key: tuple[int, int]) -> int:
         up = self.router.upstreams.get(key)

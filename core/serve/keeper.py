@@ -17,8 +17,12 @@ once), writes its endpoint URL, pid and a heartbeat to the store, and every tick
 - drains replicas no longer wanted (no new requests), then stops them once nothing is in flight;
 - asks each revision's autoscaler for a decision and records it with its reason.
 
+The endpoint is a data plane (`core.serve.dataplane`): an HAProxy child when HAProxy is installed,
+else an aiohttp proxy on the keeper's own event loop.
+
 It exits, clearing its endpoint, when no revision of the service is active and no replica is left.
-Slow work (store, engine) runs in a worker thread; the event loop only proxies requests.
+Slow work (store, engine) runs in a worker thread; the event loop only proxies requests (aiohttp)
+or watches the HAProxy child.
 """
 
 from __future__ import annotations
@@ -36,7 +40,8 @@ from typing import Any
 
 from core.paths import home_path
 from core.serve.autoscaler import Autoscaler, ScalePolicy
-from core.serve.endpoint import Endpoint, Upstream
+from core.serve.dataplane import start_dataplane
+from core.serve.endpoint import Upstream
 from core.serve.models import Replica, Revision, ServeError, uses_port_env
 from core.serve.store import ServeStore
 
@@ -255,25 +260,29 @@ class Keeper:
         self.service = service
         self.launcher = launcher or EngineLauncher()
         self.store = ServeStore()
-        self.endpoint: Endpoint | None = None
+        self.endpoint = None  # a data plane (core.serve.dataplane), once started
         self.replicas: dict[tuple[int, int], ReplicaState] = {}
         self.scalers: dict[int, Autoscaler] = {}
         self.specs: dict[int, object] = {}
-        self.loop: asyncio.AbstractEventLoop | None = None
 
     # lifecycle --------------------------------------------------------------------------------
     async def run(self) -> None:
-        self.loop = asyncio.get_running_loop()
         svc = self.store.service(self.service)
-        self.endpoint = Endpoint(port=svc.endpoint_port or 0)
         try:
-            url = await self.endpoint.start()
+            self.endpoint, notes = await start_dataplane(serve_dir() / f"{_safe(self.service)}.endpoint",
+                                                         svc.endpoint_port or 0)
         except OSError:
             self._fail_all(f"port clash: the endpoint port {svc.endpoint_port} is already in use; "
                            "start the revision with another --port.")
             return
+        except ServeError as exc:
+            self._fail_all(str(exc))
+            return
+        url = self.endpoint.url
         self.store.set_endpoint(self.service, url, self.endpoint.port, os.getpid())
-        self.store.add_event(self.service, None, "endpoint", f"endpoint {url} up")
+        for note in notes:
+            self.store.add_event(self.service, None, "endpoint", note)
+        self.store.add_event(self.service, None, "endpoint", f"endpoint {url} up ({self.endpoint.name} data plane)")
         self._adopt()
         try:
             while True:
@@ -321,6 +330,8 @@ class Keeper:
     def tick(self) -> bool:
         """Reconcile once; False when the keeper has nothing left to do."""
         self.store.heartbeat(self.service, os.getpid())
+        for note in self.endpoint.take_notes():
+            self.store.add_event(self.service, None, "endpoint", note)
         revisions = {r.number: r for r in self.store.revisions(self.service)}
         for number in {k[0] for k in self.replicas} - {n for n, r in revisions.items() if r.active}:
             self._retire(number, revisions.get(number))
@@ -502,18 +513,12 @@ class Keeper:
 
     # endpoint ---------------------------------------------------------------------------------
     def _publish(self, revisions: dict[int, Revision]) -> None:
-        """Hand the ready set and the weights to the endpoint (on its loop) and wait until applied."""
+        """Hand the ready set and the weights to the endpoint and wait until applied."""
         upstreams = [
             Upstream(revision=n, index=i, host=s.reach.address[0], port=s.reach.address[1], draining=s.draining)
             for (n, i), s in self.replicas.items() if s.row.status in ("ready", "stopping") and s.reach is not None
         ]
-        weights = self._weights(revisions)
-
-        async def apply() -> None:
-            self.endpoint.router.set_upstreams(upstreams)
-            self.endpoint.router.set_weights(weights)
-
-        asyncio.run_coroutine_threadsafe(apply(), self.loop).result()
+        self.endpoint.publish(upstreams, self._weights(revisions))
 
     def _weights(self, revisions: dict[int, Revision]) -> dict[int, float]:
         explicit = self.store.service(self.service).weights

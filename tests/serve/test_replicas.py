@@ -1,7 +1,9 @@
 """Revisions with real replicas (local processes serving HTTP) behind the service's endpoint.
 
 Everything runs for real: `vessl-tui revision` actions, the detached keeper process, the engine's
-supervised runs, the aiohttp endpoint. Waits poll the store; nothing asserts on wall time.
+supervised runs, the endpoint. The tests that take a `dataplane` run on both planes (an HAProxy
+child and the aiohttp proxy); the others on the default one. Waits poll the store; nothing asserts
+on wall time.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import shutil
 import signal
 import threading
 import time
@@ -21,6 +24,7 @@ from click.testing import CliRunner
 
 from core.cli.main import cli
 from core.serve.actions import ServeActions
+from core.serve.dataplane import DATAPLANE_ENV
 from tests.serve.conftest import REPLICA_APP
 from tests.support import until as wait_until
 
@@ -98,6 +102,33 @@ class Traffic(threading.Thread):
         self.join()
 
 
+@pytest.fixture(params=["haproxy", "aiohttp"])
+def dataplane(request, monkeypatch) -> str:
+    """Keepers started by this test serve their endpoint with this plane (the variable they inherit)."""
+    if request.param == "haproxy" and shutil.which("haproxy") is None:
+        pytest.skip("haproxy is not installed")
+    monkeypatch.setenv(DATAPLANE_ENV, request.param)
+    return request.param
+
+
+def plane_of(service: str) -> str:
+    """The data plane the service's keeper said it serves with."""
+    ups = [e.message for e in ServeActions().store.events(service, None, kinds=("endpoint",)) if " up (" in e.message]
+    return ups[-1].split(" up (", 1)[1].split()[0]
+
+
+def haproxy_pids(service: str, vessl_home: Path) -> list[int]:
+    pidfile = vessl_home / "serve" / f"{service}.endpoint" / "haproxy.pid"
+    return [int(p) for p in pidfile.read_text().split()] if pidfile.exists() else []
+
+
+def alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
 @pytest.fixture
 def spec_file(tmp_path: Path):
     def write(text: str, name: str = "svc.yml") -> str:
@@ -118,10 +149,11 @@ def stop_everything():
         wait_until(lambda: not actions.live_endpoint(actions.store.service(svc.name)), what="the keeper to exit")
 
 
-def test_start_scale_1_3_1_without_a_failed_request(spec_file) -> None:
+def test_start_scale_1_3_1_without_a_failed_request(spec_file, dataplane) -> None:
     assert cli_ok("create", spec_file(service_yaml()), "--start").strip() == "echo:1 starting"
     wait_until(running("echo:1", 1), what="one ready replica")
     url = endpoint_of("echo")
+    assert plane_of("echo") == dataplane
     traffic = Traffic(url)
     traffic.start()
     try:
@@ -143,7 +175,7 @@ def test_start_scale_1_3_1_without_a_failed_request(spec_file) -> None:
     assert "replica 2 stopped" in events and "replica 1 stopped" in events
 
 
-def test_killed_replica_is_replaced_and_counted(spec_file) -> None:
+def test_killed_replica_is_replaced_and_counted(spec_file, dataplane) -> None:
     cli_ok("create", spec_file(service_yaml(replicas="2")), "--start")
     wait_until(running("echo:1", 2), what="two ready replicas")
     url = endpoint_of("echo")
@@ -180,7 +212,7 @@ def test_stop_reproduce_delete(spec_file) -> None:
     assert [r["number"] for r in json.loads(cli_ok("list", "--json"))] == [1]
 
 
-def test_weighted_split_between_two_revisions(spec_file) -> None:
+def test_weighted_split_between_two_revisions(spec_file, dataplane) -> None:
     path = spec_file(service_yaml(replicas="1").replace("--port $PORT", "--port $PORT --rev"))
     cli_ok("create", path, "--start")
     cli_ok("create", path, "--start")
@@ -202,7 +234,7 @@ def test_weighted_split_between_two_revisions(spec_file) -> None:
     assert abs(shares[0] / 1000 - 0.90) <= 0.03 and abs(shares[1] / 1000 - 0.10) <= 0.03, pids
 
 
-def test_autoscaler_follows_load_within_bounds_without_flapping(spec_file) -> None:
+def test_autoscaler_follows_load_within_bounds_without_flapping(spec_file, dataplane) -> None:
     scaling = ("scaling:\n  metric: rps\n  target: 4\n  scale_up_delay: 1s\n  scale_down_delay: 4s\n")
     cli_ok("create", spec_file(service_yaml(replicas="1..3", scaling=scaling)), "--start")
     wait_until(running("echo:1", 1), what="one ready replica")
@@ -224,12 +256,15 @@ def test_autoscaler_follows_load_within_bounds_without_flapping(spec_file) -> No
     assert directions == sorted(directions, key=lambda d: d == "down"), decisions  # all ups, then all downs
 
 
-def test_killed_keeper_comes_back_and_adopts_its_replicas(spec_file) -> None:
+def test_killed_keeper_comes_back_and_adopts_its_replicas(spec_file, dataplane, vessl_home: Path) -> None:
     cli_ok("create", spec_file(service_yaml(replicas="2")), "--start")
     wait_until(running("echo:1", 2), what="two ready replicas")
     url = endpoint_of("echo")
     before = {r.index: r.run_id for r in ServeActions().store.replicas("echo", 1)}
+    proxies = haproxy_pids("echo", vessl_home)
+    assert len(proxies) == (1 if dataplane == "haproxy" else 0)
     os.kill(ServeActions().store.service("echo").pid, signal.SIGKILL)
+    wait_until(lambda: not any(alive(pid) for pid in proxies), what="its haproxy to die with it")
     # the replicas outlive their keeper
     assert get(url.replace(str(urlparse(url).port), str(ServeActions().store.replicas("echo", 1)[0].port)))[0] == 200
     listed = json.loads(cli_ok("list", "--json"))  # any client brings the keeper back
@@ -282,3 +317,21 @@ def test_autoscaler_scales_up_on_cpu_from_the_backend() -> None:
     decision = ServeActions().store.events("burner", 1, kinds=("scale",))[0].message
     assert decision.startswith("1 -> 2 replicas: scale up: cpu ") and "vs target 5%" in decision
     wait_until(running("burner:1", 2), what="two ready replicas")
+
+
+def test_killed_haproxy_is_started_again_with_the_same_replicas(spec_file, monkeypatch, vessl_home: Path) -> None:
+    if shutil.which("haproxy") is None:
+        pytest.skip("haproxy is not installed")
+    monkeypatch.setenv(DATAPLANE_ENV, "haproxy")
+    cli_ok("create", spec_file(service_yaml(replicas="2")), "--start")
+    wait_until(running("echo:1", 2), what="two ready replicas")
+    url = endpoint_of("echo")
+    [first] = haproxy_pids("echo", vessl_home)
+    os.kill(first, signal.SIGKILL)
+    said = "haproxy ended (killed by signal 9); started again with the same replicas"
+    wait_until(lambda: said in [e.message for e in ServeActions().store.events("echo", None, kinds=("endpoint",))],
+               what="the restart event")
+    assert haproxy_pids("echo", vessl_home) != [first]
+    seen = Counter(get(url)[1].split()[1] for _ in range(20))
+    assert set(seen) == {"replica=0", "replica=1"}
+    assert endpoint_of("echo") == url
