@@ -94,12 +94,13 @@ class HaproxyEndpoint:
 
     name = "haproxy"
 
-    def __init__(self, state_dir: Path, host: str = "127.0.0.1", port: int = 0, binary: str | None = None):
+    def __init__(self, state_dir: Path, host: str = "127.0.0.1", port: int = 0, binary: str | None = None,
+                 layout: Layout = Layout()):
         self.state_dir = Path(state_dir)
         self.host, self.port = host, port
         self.binary = binary or shutil.which("haproxy")
         self._lock = threading.RLock()
-        self._layout = Layout()
+        self._layout = layout  # grows (a new process on a larger configuration) when outgrown
         self._slots = Slots()
         self._table = Table()
         self._counts = RequestCounts()
