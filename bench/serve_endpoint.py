@@ -1,13 +1,16 @@
-"""Benchmark: the service endpoint vs a straight connection to one replica, measured in the same run.
+"""Benchmark: both data planes of the service endpoint vs a straight connection to one replica,
+measured in the same run.
 
     python bench/serve_endpoint.py [--seconds 5] [--concurrency 32]
 
-Starts one replica (a small aiohttp server answering "ok") and the endpoint (`core.serve.endpoint`,
-one upstream: that replica), each in its own process, then drives both with the same client:
+Starts one replica (a small aiohttp server answering "ok") and each data plane of the endpoint
+(`core.serve.dataplane`: HAProxy when installed, and the aiohttp proxy), each with one upstream, that
+replica, in its own process; then drives the replica directly and through each plane with the same
+client:
 - latency: sequential requests on one keep-alive connection, p50 and p99;
 - throughput: `--concurrency` keep-alive connections for `--seconds`, requests per second.
-Prints both figures and the ratios. Targets: the endpoint adds < 1 ms at p50 and keeps >= 0.8x the
-throughput of the single replica.
+Each plane is measured right after a direct run of its own, and its ratios are to that run. Targets: the endpoint adds < 1 ms at p50 and
+keeps >= 0.8x the throughput of the single replica.
 
 It also prints the CPU time each process spent per request during the throughput runs (client,
 replica, endpoint), and the ceiling those costs put on the ratio when every process shares this
@@ -22,6 +25,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shutil
 import socket
 import statistics
 import subprocess
@@ -42,13 +46,16 @@ web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), access_log=None, print
 """
 
 ENDPOINT = """
-import asyncio, sys
-from core.serve.endpoint import Endpoint, Upstream
+import asyncio, sys, tempfile
+from pathlib import Path
+from core.serve.dataplane import start_dataplane
+from core.serve.endpoint import Upstream
 async def main():
-    ep = Endpoint(port=int(sys.argv[1]))
-    await ep.start()
-    ep.router.set_upstreams([Upstream(revision=1, index=0, host="127.0.0.1", port=int(sys.argv[2]))])
-    await asyncio.Event().wait()
+    with tempfile.TemporaryDirectory() as state:
+        ep, _ = await start_dataplane(Path(state), int(sys.argv[1]), sys.argv[3])
+        ep.publish([Upstream(revision=1, index=0, host="127.0.0.1", port=int(sys.argv[2]))], {1: 1})
+        print(ep.name, getattr(ep, "_proc", None) and ep._proc.pid, flush=True)
+        await asyncio.Event().wait()
 asyncio.run(main())
 """
 
@@ -112,6 +119,28 @@ async def throughput(url: str, seconds: float, concurrency: int) -> float:
         return done / (time.perf_counter() - start)
 
 
+def measure(url: str, args, pids: list[int]) -> tuple[float, float, float, list[float]]:
+    """p50 and p99 latency (ms), throughput (req/s), CPU us per request of this process and `pids`."""
+    p50, p99 = asyncio.run(latency(url, args.latency_requests))
+    before = [cpu_seconds(), *(cpu_seconds(pid) for pid in pids)]
+    rps = asyncio.run(throughput(url, args.seconds, args.concurrency))
+    after = [cpu_seconds(), *(cpu_seconds(pid) for pid in pids)]
+    count = rps * args.seconds
+    return p50, p99, rps, [1e6 * (a - b) / count for a, b in zip(after, before)]
+
+
+def start_plane(kind: str, replica_port: int, env: dict) -> tuple[subprocess.Popen, int, int]:
+    """A data plane process in front of the replica: (process, its port, pid doing the proxying)."""
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-c", ENDPOINT, str(port), str(replica_port), kind], env=env,
+                            stdout=subprocess.PIPE, text=True)
+    name, child = proc.stdout.readline().split()
+    if name != kind:
+        raise SystemExit(f"asked for the {kind} data plane, got {name}")
+    wait_port(port)
+    return proc, port, int(child) if child != "None" else proc.pid
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=5.0)
@@ -120,38 +149,36 @@ def main() -> None:
     args = parser.parse_args()
 
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    replica_port, endpoint_port = free_port(), free_port()
-    procs = [
-        subprocess.Popen([sys.executable, "-c", REPLICA, str(replica_port)], env=env),
-        subprocess.Popen([sys.executable, "-c", ENDPOINT, str(endpoint_port), str(replica_port)], env=env),
-    ]
+    replica_port = free_port()
+    replica = subprocess.Popen([sys.executable, "-c", REPLICA, str(replica_port)], env=env)
+    procs = [replica]
+    rows = {}
     try:
         wait_port(replica_port)
-        wait_port(endpoint_port)
-        direct, proxied = f"http://127.0.0.1:{replica_port}/", f"http://127.0.0.1:{endpoint_port}/"
-        d50, d99 = asyncio.run(latency(direct, args.latency_requests))
-        e50, e99 = asyncio.run(latency(proxied, args.latency_requests))
-        cost = {}
-        for name, url in (("direct", direct), ("endpoint", proxied)):
-            before = [cpu_seconds(), cpu_seconds(procs[0].pid), cpu_seconds(procs[1].pid)]
-            rps = asyncio.run(throughput(url, args.seconds, args.concurrency))
-            after = [cpu_seconds(), cpu_seconds(procs[0].pid), cpu_seconds(procs[1].pid)]
-            count = rps * args.seconds
-            cost[name] = (rps, [1e6 * (a - b) / count for a, b in zip(after, before)])
-        (drps, _), (erps, (client_us, replica_us, endpoint_us)) = cost["direct"], cost["endpoint"]
+        kinds = (["haproxy"] if shutil.which("haproxy") else []) + ["aiohttp"]
+        for kind in kinds:  # each plane right after a direct run of its own: a noisy machine drifts
+            proc, port, worker = start_plane(kind, replica_port, env)
+            procs.append(proc)
+            rows[kind] = (measure(f"http://127.0.0.1:{replica_port}/", args, [replica.pid]),
+                          measure(f"http://127.0.0.1:{port}/", args, [replica.pid, worker]))
+            proc.terminate()
+            proc.wait()
     finally:
         for proc in procs:
             proc.terminate()
             proc.wait()
     print(f"cpus: {os.cpu_count()}  concurrency: {args.concurrency}  seconds: {args.seconds:g}")
-    print(f"latency p50  direct {d50:.3f} ms  endpoint {e50:.3f} ms  added {e50 - d50:+.3f} ms (target < 1 ms)")
-    print(f"latency p99  direct {d99:.3f} ms  endpoint {e99:.3f} ms  ratio {e99 / d99:.2f}x")
-    print(f"throughput   direct {drps:,.0f} req/s  endpoint {erps:,.0f} req/s  ratio {erps / drps:.2f}x "
-          "(target >= 0.8x)")
-    ceiling = (client_us + replica_us) / (client_us + replica_us + endpoint_us)
-    print(f"cpu/request  client {client_us:.0f} us  replica {replica_us:.0f} us  endpoint {endpoint_us:.0f} us  "
-          f"-> shared-cores ceiling {ceiling:.2f}x; endpoint alone {1e6 / endpoint_us:,.0f} req/s per core "
-          f"= {1e6 / endpoint_us / drps:.2f}x the direct figure")
+    for kind, (direct, plane) in rows.items():
+        d50, d99, drps, _ = direct
+        e50, e99, erps, (client_us, replica_us, endpoint_us) = plane
+        print(f"{'direct':<12} latency p50 {d50:.3f} ms  p99 {d99:.3f} ms  throughput {drps:,.0f} req/s")
+        ceiling = (client_us + replica_us) / (client_us + replica_us + endpoint_us)
+        print(f"{kind:<12} latency p50 {e50:.3f} ms (added {e50 - d50:+.3f} ms, target < 1 ms)  "
+              f"p99 {e99:.3f} ms ({e99 / d99:.2f}x)")
+        print(f"{'':<12} throughput {erps:,.0f} req/s = {erps / drps:.2f}x direct (target >= 0.8x)")
+        print(f"{'':<12} cpu/request client {client_us:.0f} us  replica {replica_us:.0f} us  endpoint "
+              f"{endpoint_us:.0f} us -> shared-cores ceiling {ceiling:.2f}x; endpoint alone "
+              f"{1e6 / endpoint_us:,.0f} req/s per core = {1e6 / endpoint_us / drps:.2f}x the direct figure")
 
 
 if __name__ == "__main__":
