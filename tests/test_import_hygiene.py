@@ -65,3 +65,27 @@ def test_the_console_script_runs_headless_commands_without_textual() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
     assert out.stdout.strip().splitlines() == ["[]", "[]"]
+
+
+def test_validating_a_file_imports_no_click_and_prints_what_the_click_command_prints(tmp_path) -> None:
+    spec = tmp_path / "run.yaml"
+    spec.write_text("name: x\nresources: {cluster: local}\nrun: echo hi\nprots: [1]\n")
+    code = (
+        "import sys\n"
+        f"sys.argv = ['vessl-tui', 'validate', {str(spec)!r}]\n"
+        "from tui.launch import main\n"
+        "try:\n    main()\nexcept SystemExit as exc:\n"
+        "    print('exit', exc.code, sorted(n for n in sys.modules if n.split('.')[0] in ('textual', 'click')))\n"
+    )
+    quick = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
+    lines = quick.stdout.strip().splitlines()
+    assert lines[-1] == "exit 1 []"
+    assert lines[0] == f"{spec}:4:1: error: prots: unknown field `prots` — did you mean `ports`?"
+
+    from click.testing import CliRunner
+
+    from core.cli.spec_cmds import validate
+
+    through_click = CliRunner().invoke(validate, [str(spec)])
+    assert through_click.exit_code == 1
+    assert through_click.output.strip().splitlines() == lines[:-1]

@@ -18,20 +18,11 @@ import click
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON list, an object per file and document.")
 def validate(files: tuple[str, ...], as_json: bool) -> None:
     """Validate spec files (VESSL run, dstack, VESSL Serve revision)."""
-    from core.spec.loader import load_file
+    from core.cli.validation import report
 
-    documents = [doc for file in files for doc in load_file(file)]
-    if as_json:
-        click.echo(json.dumps([doc.as_json() for doc in documents], indent=2))
-    else:
-        out = []
-        for doc in documents:
-            out.extend(problem.format() for problem in doc.problems)
-            if doc.valid:
-                suffix = f" (document {doc.index + 1})" if doc.index else ""
-                out.append(f"{doc.file}{suffix}: ok ({doc.kind})")
-        click.echo("\n".join(out))
-    sys.exit(0 if all(doc.valid for doc in documents) else 1)
+    text, code = report(files, as_json)
+    click.echo(text)
+    sys.exit(code)
 
 
 @click.command()

@@ -21,8 +21,7 @@ from core.spec.dstack_profile import (
     BackendOptions, FleetReference, InstanceSelector, Schedule, UtilizationPolicy,
 )
 from core.spec.runspec import (
-    Autoscaling, Command, EnvVar, GpuSpec, Interactive, Port, Range, Resources, Retry, RunSpec,
-    ServiceSpec, Volume,
+    Autoscaling, GpuSpec, Interactive, Port, Range, Resources, Retry, RunSpec, ServiceSpec,
 )
 
 PYTHON_VERSIONS = ("3.9", "3.10", "3.11", "3.12", "3.13", "3.14", "3.15")
@@ -183,17 +182,18 @@ class _Profile(SpecModel):
     backend_options: BackendOptions | None = Field(
         None, description="Backend-specific options, e.g. [{type: vastai, offer_order: price}].")
 
-    def env_vars(self) -> list[EnvVar]:
+    def env_vars(self) -> list[dict]:
+        """The fields of each `EnvVar` (mappings: RunSpec builds them in one validation)."""
         if isinstance(self.env, dict):
-            return [EnvVar(name=k, value=v) for k, v in self.env.items()]
+            return [{"name": k, "value": v} for k, v in self.env.items()]
         out = []
         for item in self.env:
             name, sep, value = item.partition("=")
             if sep:
-                out.append(EnvVar(name=name, value=value))
+                out.append({"name": name, "value": value})
             else:
-                out.append(EnvVar(name=name, value=os.environ.get(name), from_client_env=True,
-                                  secret=bool(_SECRET_NAME.search(name))))
+                out.append({"name": name, "value": os.environ.get(name), "from_client_env": True,
+                            "secret": bool(_SECRET_NAME.search(name))})
         return out
 
     def retry_policy(self) -> Retry | None:
@@ -261,7 +261,7 @@ class _Run(_Profile):
         return dict(
             kind=kind, name=self.name, image=self.image, python=self.python, entrypoint=self.entrypoint,
             working_dir=self.working_dir, user=self.user, privileged=bool(self.privileged or self.docker),
-            shell=self.shell, commands=[Command(command=c) for c in commands], env=self.env_vars(),
+            shell=self.shell, commands=[{"command": c} for c in commands], env=self.env_vars(),
             resources=self.resources.to_resources(self.spot_policy), volumes=self._volumes(),
             max_duration=self.max_duration, stop_duration=self.stop_duration, idle_duration=self.idle_duration,
             retry=self.retry_policy(),
@@ -269,23 +269,25 @@ class _Run(_Profile):
             registry_password=self.registry_auth.password if self.registry_auth else None,
         )
 
-    def _volumes(self) -> list[Volume]:
+    def _volumes(self) -> list[dict]:
+        """The fields of each `Volume`."""
         out = []
         for v in self.volumes:
             if isinstance(v, str):
                 source, _, path = v.partition(":")
                 kind = "bind" if "/" in source or source.startswith("~") else "named"
-                out.append(Volume(kind=kind, source=source, path=path))
+                out.append({"kind": kind, "source": source, "path": path})
             elif isinstance(v, InstanceVolume):
-                out.append(Volume(kind="bind", source=v.instance_path, path=v.path, optional=v.optional))
+                out.append({"kind": "bind", "source": v.instance_path, "path": v.path, "optional": v.optional})
             else:
                 name = v.name if isinstance(v.name, str) else ",".join(v.name)
-                out.append(Volume(kind="named", source=name, path=v.path))
+                out.append({"kind": "named", "source": name, "path": v.path})
         return out
 
 
-def _ports(ports: list[tuple]) -> list[Port]:
-    return [Port(local_port=local, container_port=container) for local, container in ports]
+def _ports(ports: list[tuple]) -> list[dict]:
+    """The fields of each `Port`."""
+    return [{"local_port": local, "container_port": container} for local, container in ports]
 
 
 _GROUP_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")

@@ -119,7 +119,7 @@ def parse_range(value: Any, item: Callable[[Any], float] = float, what: str = "v
         lo = hi = item(value)
     if lo is not None and hi is not None and lo > hi:
         raise ValueError(f"invalid range {_fmt(value)}: the minimum is larger than the maximum")
-    return Range.model_construct(min=lo, max=hi)
+    return Range(min=lo, max=hi)
 
 
 def _count(value: Any) -> float:
@@ -198,7 +198,7 @@ def parse_gpu(value: Any) -> GpuSpec:
     if isinstance(value, dict):
         return _gpu_from_mapping(value)
     if _is_number(value):
-        return GpuSpec.model_construct(**_gpu_defaults(), count=parse_count_range(value))
+        return GpuSpec(**_gpu_defaults(), count=parse_count_range(value))
     if not isinstance(value, str):
         raise ValueError(f"expected a GPU spec like `A100:2` or `24GB`, got {_fmt(value)}")
     fields: dict = {}
@@ -221,8 +221,8 @@ def parse_gpu(value: Any) -> GpuSpec:
             what = {"names": "name", "memory_gb": "memory"}.get(key, key)
             raise ValueError(f"GPU spec {_fmt(value)} has a {what} conflict: give the {what} once")
         fields[key] = parsed
-    fields.setdefault("count", Range.model_construct(min=1.0, max=None))
-    return GpuSpec.model_construct(**{**_gpu_defaults(), **fields})
+    fields.setdefault("count", Range(min=1.0, max=None))
+    return GpuSpec(**{**_gpu_defaults(), **fields})
 
 
 def _gpu_defaults() -> dict:
@@ -250,14 +250,14 @@ def _gpu_from_mapping(value: dict) -> GpuSpec:
             raise ValueError(f"GPU name must be a string or a list of strings, got {_fmt(name)}")
         fields["names"] = [n[4:] if n.lower().startswith("tpu-") else n for n in names]
     count = value.get("count")
-    fields["count"] = Range.model_construct(min=1.0, max=None) if count is None else parse_count_range(count)
+    fields["count"] = Range(min=1.0, max=None) if count is None else parse_count_range(count)
     if value.get("memory") is not None:
         fields["memory_gb"] = parse_memory_range(value["memory"])
     if value.get("total_memory") is not None:
         fields["total_memory_gb"] = parse_memory_range(value["total_memory"])
     if value.get("compute_capability") is not None:
         fields["compute_capability"] = parse_compute_capability(value["compute_capability"])
-    return GpuSpec.model_construct(**fields)
+    return GpuSpec(**fields)
 
 
 def parse_disk(value: Any) -> Range:

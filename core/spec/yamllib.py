@@ -17,7 +17,7 @@ from yaml.events import (
     SequenceStartEvent,
 )
 
-from core.spec.yamlpos import MAX_DEPTH, MAX_NODES, ParsedDocument, Path, Pos, line_col, child_name
+from core.spec.yamlpos import MAX_DEPTH, MAX_NODES, ParsedDocument, Path, line_col, child_name
 
 try:  # libyaml is ~10x faster than the pure-Python parser
     from yaml._yaml import CParser as _CParser
