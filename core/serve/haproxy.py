@@ -183,7 +183,7 @@ class HaproxyEndpoint:
             (self.state_dir / "route.map").write_text(route_map(self._table))
             with open(self.state_dir / "haproxy.log", "ab") as log:
                 proc = subprocess.Popen(
-                    [self.binary, "-q", "-db", "-f", "haproxy.cfg"], cwd=self.state_dir, pass_fds=(fd,),
+                    [self.binary, "-db", "-f", "haproxy.cfg"], cwd=self.state_dir, pass_fds=(fd,),
                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log,
                     preexec_fn=_die_with_parent_thread(os.getpid()),
                 )
@@ -300,11 +300,11 @@ class HaproxyEndpoint:
             call_on_loop(self._loop, self._launch)
 
     def outstanding(self, key: tuple[int, int]) -> int:
-        """Requests in flight (or queued) at one replica; 1 while HAProxy cannot say."""
+        """Requests in flight (or queued) at one replica; 1 while a live HAProxy cannot say."""
         with self._lock:
             placed = self._slots.slot_of.get(key)
-        if placed is None:
-            return 0
+        if placed is None or self._proc is None or self._proc.poll() is not None:
+            return 0  # a dead HAProxy has nothing in flight
         try:
             rows = self._stat(4)
         except OSError:

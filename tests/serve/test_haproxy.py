@@ -9,15 +9,13 @@ import shutil
 import socket
 import stat
 import threading
-import time
-from pathlib import Path
 
 import aiohttp
 import pytest
 
 from core.serve.dataplane import DATAPLANE_ENV, requested_plane, start_dataplane
 from core.serve.endpoint import Endpoint, Upstream
-from core.serve.haproxy import HaproxyEndpoint
+from core.serve.haproxy import HaproxyEndpoint, HaproxyError
 from core.serve.haproxy_conf import (
     Layout, RequestCounts, Server, Slots, Table, commands, effective_weights, integer_weights, route_for,
 )
@@ -204,3 +202,15 @@ async def test_auto_falls_back_to_aiohttp_from_a_broken_haproxy(monkeypatch, tmp
                          "serves instead."]
     finally:
         await plane.stop()
+
+
+@needs_haproxy
+async def test_haproxy_that_refuses_to_start_says_why(tmp_path) -> None:
+    real = shutil.which("haproxy")
+    wrapper = tmp_path / "haproxy"  # the real HAProxy, also handed a configuration file that is not there
+    wrapper.write_text(f'#!/bin/sh\nexec {real} "$@" -f /nonexistent/extra.cfg\n')
+    wrapper.chmod(0o755)
+    ep = HaproxyEndpoint(tmp_path / "endpoint", binary=str(wrapper))
+    with pytest.raises(HaproxyError) as caught:
+        await ep.start()
+    assert str(caught.value).startswith("haproxy could not start: ") and "/nonexistent/extra.cfg" in str(caught.value)
