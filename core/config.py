@@ -10,7 +10,8 @@ presets:
 ```
 
 Built-in: `local` (processes on this machine; always present; the default) and `docker` (present
-when a Docker engine answers at DOCKER_HOST or the default socket). A config entry with the same name
+when a Docker engine answers where the docker CLI goes with no flags: DOCKER_HOST, the current
+`docker context`, or the default socket). A config entry with the same name
 overrides a built-in one.
 
 ```yaml
@@ -129,9 +130,7 @@ class Config:
         if self._docker is False:
             self._docker = None
             if "docker" not in self.configured and docker_engine_answers():
-                self._docker = ClusterConfig(
-                    name="docker", kind="docker", host=os.environ.get("DOCKER_HOST"), builtin=True
-                )
+                self._docker = ClusterConfig(name="docker", kind="docker", builtin=True)
         return self._docker or None
 
     def clusters(self) -> list[ClusterConfig]:
@@ -151,7 +150,7 @@ class Config:
         if name == "docker" and self.builtin_docker() is not None:
             return self.builtin_docker()  # type: ignore[return-value]
         known = ", ".join(c.name for c in self.clusters())
-        hint = " (no Docker engine answers at DOCKER_HOST or /var/run/docker.sock)" if name == "docker" else ""
+        hint = " (no Docker engine answers at DOCKER_HOST, the docker CLI's current context or /var/run/docker.sock)" if name == "docker" else ""
         raise ConfigError(f"unknown cluster `{name}`{hint}; known clusters: {known}.")
 
     def presets(self) -> list[Preset]:
@@ -279,9 +278,12 @@ def _model(model: type[BaseModel], value: Any, where: tuple, problem: Any) -> An
 
 
 def docker_engine_answers(timeout: float = 0.5) -> bool:
-    """True when a Docker engine answers `GET /_ping` at DOCKER_HOST (unix:// or tcp://) or the
-    default socket. An ssh:// host is not probed (that would need a login): it counts as present."""
-    host = os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+    """True when a Docker engine answers `GET /_ping` where the docker CLI would go with no flags
+    (DOCKER_HOST, the current context, else the default socket; unix:// or tcp://). An ssh://
+    host is not probed (that would need a login): it counts as present."""
+    from core.dockercli import default_engine
+
+    host = default_engine() or "unix:///var/run/docker.sock"
     url = urlparse(host)
     try:
         if url.scheme == "unix":

@@ -352,16 +352,18 @@ _LOOPBACK = ("127.0.0.1", "localhost", "::1", "")
 
 
 def _docker_engine_url(cluster: "ClusterConfig") -> str:
-    """The engine URL of a docker cluster, through its docker CLI context when it names one."""
-    if cluster.context:
-        from core.backends.base import BackendError
-        from core.backends.docker import docker_context
+    """The engine URL of a docker cluster: its host, else its docker CLI context's, else the one the
+    docker CLI reaches with no flags."""
+    from core.dockercli import context_endpoint, default_engine
 
+    if cluster.host:
+        return cluster.host
+    if cluster.context and cluster.context != "default":
         try:
-            return docker_context(cluster.context)[0] or ""
-        except BackendError:
+            return context_endpoint(cluster.context).host
+        except LookupError:
             return ""
-    return cluster.host or os.environ.get("DOCKER_HOST", "")
+    return default_engine() or ""
 
 
 def gpu_host_cluster(cluster: "ClusterConfig") -> "ClusterConfig | None":

@@ -1,8 +1,10 @@
 """The Docker backend: each run is one container on a Docker engine, driven by the docker SDK.
 
 The engine is the cluster's `host` (unix://, tcp://, or ssh://user@host through the SDK's own SSH
-transport), else a docker CLI `context`, else `DOCKER_HOST` / the default socket. `tls_verify` and
-`cert_path` work as they do for the docker CLI.
+transport), else its docker CLI `context`, else the one the docker CLI itself would use:
+`DOCKER_HOST`, else the context `DOCKER_CONTEXT` names, else the CLI's current context (`docker
+context use`), else the default socket. `tls_verify` and `cert_path` work as they do for the docker
+CLI.
 
 Everything the backend creates carries the label `vessl-tui.run=<run id>`, so any client finds a
 run's containers and volumes again: `attach` reattaches by container id or by label, `cleanup`
@@ -48,6 +50,7 @@ from core.backends.base import (
 )
 from core.backends import docker_spec
 from core.backends.docker_spec import GIB, KEEP_LABEL, RUN_LABEL, STAGE_PATH, StagedImport, VolumePlan
+from core.dockercli import context_endpoint, current_context, docker_config_dir
 
 if TYPE_CHECKING:
     from core.spec.runspec import RunSpec
@@ -78,9 +81,17 @@ class DockerBackend(Backend, PortAccess, ShellAccess, RunMetrics):
 
         if self.cluster.host:
             return self.cluster.host
-        if self.cluster.context:
-            return f"docker context {self.cluster.context}"
+        if self.context:
+            return f"docker context {self.context}"
         return os.environ.get("DOCKER_HOST") or DEFAULT_URL
+
+    @property
+    def context(self) -> str | None:
+        """The docker CLI context this backend reaches its engine through (None: host or env)."""
+        if self.cluster.host:
+            return None
+        name = self.cluster.context or current_context()
+        return None if name == "default" else name
 
     def unreachable(self) -> BackendError:
         return BackendError(f"cannot reach the Docker engine at {self.url}: is dockerd running?")
@@ -98,8 +109,8 @@ class DockerBackend(Backend, PortAccess, ShellAccess, RunMetrics):
 
     def _connect(self):
         cluster = self.cluster
-        if cluster.context and cluster.context != "default":
-            return sdk_client(*docker_context(cluster.context))
+        if self.context:
+            return sdk_client(*docker_context(self.context))
         if not cluster.host:
             from docker.utils import kwargs_from_env
 
@@ -524,8 +535,8 @@ class DockerBackend(Backend, PortAccess, ShellAccess, RunMetrics):
     def cli_flags(self) -> list[str]:
         """docker CLI flags that reach the same engine as this backend."""
         cluster = self.cluster
-        if cluster.context:
-            return ["--context", cluster.context]
+        if self.context:
+            return ["--context", self.context]
         if not cluster.host:
             return []
         flags = ["-H", cluster.host]
@@ -577,34 +588,14 @@ def sdk_client(base_url: str, tls=None):
     return client
 
 
-def docker_config_dir() -> Path:
-    """The docker CLI's config folder: $DOCKER_CONFIG, else ~/.docker."""
-    import os
-
-    return Path(os.environ.get("DOCKER_CONFIG") or Path.home() / ".docker")
-
-
 def docker_context(name: str):
-    """(host, TLSConfig | None) of docker CLI context `name` (not `default`: that one is
-    DOCKER_HOST or the default socket), read from the CLI's context store
-    (`contexts/meta/<sha256>/meta.json`, TLS files under `contexts/tls/<sha256>/docker/`).
-    BackendError when there is no such context."""
-    import hashlib
-    import json
-
-    key = hashlib.sha256(name.encode()).hexdigest()
-    folder = docker_config_dir() / "contexts"
-    meta_file = folder / "meta" / key / "meta.json"
+    """(host, TLSConfig | None) of docker CLI context `name` (see `core.dockercli`); BackendError
+    when there is no such context."""
     try:
-        endpoint = json.loads(meta_file.read_text())["Endpoints"]["docker"]
-        host = endpoint["Host"]
-    except (OSError, ValueError, KeyError, TypeError):
-        raise BackendError(f"docker context {name} does not exist in {folder}: create it with "
-                           "`docker context create` or fix `context:` in the config.") from None
-    tls_dir = folder / "tls" / key / "docker"
-    if not any((tls_dir / f).exists() for f in ("ca.pem", "cert.pem")):
-        return host, None
-    return host, tls_config(tls_dir, not endpoint.get("SkipTLSVerify", False))
+        endpoint = context_endpoint(name)
+    except LookupError as exc:
+        raise BackendError(str(exc)) from None
+    return endpoint.host, None if endpoint.tls_dir is None else tls_config(endpoint.tls_dir, endpoint.verify)
 
 
 def tls_config(folder: Path, verify: bool):

@@ -151,3 +151,28 @@ def test_a_run_on_the_bridge_network_has_its_own_address(bridged_dockerd, tmp_pa
     finally:
         backend.cleanup(ctx, None)
     assert info.exit_code == 0 and " eth0 " in log and "inet 10." in log
+
+
+def test_the_builtin_docker_cluster_follows_the_docker_clis_current_context(dockerd, config_file, tmp_path,
+                                                                             monkeypatch):
+    """`docker context use lab` (config.json's currentContext) or DOCKER_CONTEXT=lab: the built-in
+    `docker` cluster goes where the docker CLI goes; DOCKER_HOST still wins over both."""
+    config_dir = tmp_path / "docker-config"
+    write_context(config_dir, "lab", dockerd)
+    (config_dir / "config.json").write_text(json.dumps({"currentContext": "lab"}))
+    monkeypatch.setenv("DOCKER_CONFIG", str(config_dir))
+    monkeypatch.delenv("DOCKER_HOST", raising=False)
+    monkeypatch.delenv("DOCKER_CONTEXT", raising=False)
+    config_file.write_text("clusters: {}\n")
+    spec = tmp_path / "spec.yaml"
+    spec.write_text("type: task\nname: current-context\nimage: test/busybox\ncommands: [echo via the current context]\n")
+    done = cli("run", str(spec), "--cluster", "docker", "--follow")
+    assert (done.returncode, done.stdout.endswith("via the current context\n")) == (0, True), done.stdout + done.stderr
+
+    backend = DockerBackend(ClusterConfig(name="docker", kind="docker", builtin=True))
+    assert (backend.url, backend.cli_flags()) == ("docker context lab", ["--context", "lab"])
+    (config_dir / "config.json").write_text(json.dumps({"currentContext": "default"}))
+    monkeypatch.setenv("DOCKER_CONTEXT", "lab")
+    assert backend.check().reachable
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nowhere.sock")
+    assert (backend.url, backend.cli_flags()) == ("unix:///nowhere.sock", [])
