@@ -4,8 +4,9 @@ It shows what Textual's `Footer` would (the shown bindings of the focused widget
 App, one per action, keys remapped from the config shown as remapped, disabled ones dimmed, the
 palette key on the right) but draws them as one line of text in one widget, rebuilt only when the
 screen's bindings change (focus moves, a keymap is applied). The App's own keys (`?` help) and the
-palette key sit at the right end; the screen's keys fill the rest, most specific first, and the
-ones that do not fit are left out (`?` lists them all). A click on a key presses it.
+palette key sit at the right end; the screen's keys fill the rest, most specific first. On a narrow
+terminal the bar turns compact before it leaves any key out (see `render`); keys that still do not
+fit are left out (`?` lists them all). A click on a key presses it.
 """
 
 from __future__ import annotations
@@ -95,22 +96,32 @@ class KeyBar(Widget, can_focus=False):
             self.refresh()
 
     def render(self) -> Text:
+        """The widest layout whose screen keys all fit: padded pairs, then compact ones (`␣` for
+        space), then compact ones with the App's keys shown without descriptions; when even that
+        is too wide, the screen keys that do not fit are left out (`?` lists every key)."""
         key_style = self.get_component_rich_style("key-bar--key", partial=True)
         description_style = self.get_component_rich_style("key-bar--description", partial=True)
         dim = Style(dim=True)
 
-        def pair(entry: KeyEntry) -> Text:
+        def pair(entry: KeyEntry, compact: bool, bare: bool = False) -> Text:
             click = Style.from_meta({"@click": f"app.simulate_key({entry.key!r})"})
-            text = Text.assemble((f" {entry.display} ", key_style + click),
-                                 (f"{entry.description} " if entry.description else "", description_style + click))
+            display = "␣" if compact and entry.display == "space" else entry.display
+            key = (f"{display} " if bare else display) if compact else f" {display} "
+            description = "" if bare or not entry.description else (
+                f" {entry.description} " if compact else f"{entry.description} ")
+            text = Text.assemble((key, key_style + click), (description, description_style + click))
             if not entry.enabled:
                 text.stylize(dim)
             return text
 
-        left = [pair(e) for e in self.entries if not e.pinned]
-        right = Text("").join(pair(e) for e in self.entries if e.pinned)
-        room = self.size.width - right.cell_len - 1
-        line = Text(no_wrap=True, overflow="crop", end="")
+        layouts = ((False, False), (True, False), (True, True))
+        for level, (compact, bare_pinned) in enumerate(layouts):
+            left = [pair(e, compact) for e in self.entries if not e.pinned]
+            right = Text("").join(pair(e, compact, bare_pinned) for e in self.entries if e.pinned)
+            room = self.size.width - right.cell_len - 1
+            if sum(part.cell_len for part in left) <= room or level == len(layouts) - 1:
+                break
+        line = Text(" " if compact else "", no_wrap=True, overflow="crop", end="")
         for part in left:
             if line.cell_len + part.cell_len > room:
                 break
@@ -118,4 +129,3 @@ class KeyBar(Widget, can_focus=False):
         line.append(" " * max(0, self.size.width - line.cell_len - right.cell_len))
         line.append_text(right)
         return line
-
