@@ -4,9 +4,12 @@
 (1-based) for each key and each value. A path is a tuple of keys and list indexes: `("ports", 1)`.
 Scalars are typed as PyYAML's SafeLoader types them (YAML 1.1: `yes` is true, `0o17` is 15, ...).
 
-`core.spec.yamllib` does the reading, through libyaml's event stream in one pass, or, for anchors,
-aliases, merge keys, complex keys, huge or deep streams, through PyYAML's composer, which handles
-all of YAML and guards against alias bombs.
+The C reader `core.spec._yamlc` (built from `_yamlc.c` where gcc and libyaml-dev exist) reads
+plain specs straight from libyaml's event stream. Everything it is unsure of (syntax errors,
+anchors, aliases, tags, merge keys, complex keys, huge or deep streams), or every stream where it is
+not built, goes to `core.spec.yamllib`, which reads through PyYAML: libyaml's event stream in one
+pass, or, for anchors, aliases, merge keys, complex keys, huge or deep streams, PyYAML's composer,
+which handles all of YAML and guards against alias bombs. All paths give the same result.
 
 It never raises for bad input: syntax errors, alias bombs, deep nesting, oversized or non-UTF-8
 input come back as a `ParsedDocument` with `error` set to `(line, col, message)`.
@@ -88,6 +91,21 @@ def parse(text: str) -> list[ParsedDocument]:
     """Every document of `text` (empty documents skipped). Never raises."""
     if len(text) > MAX_BYTES:
         return [ParsedDocument(0, error=(1, 1, f"the text is longer than {MAX_BYTES // 1048576} MB"))]
+    if _yamlc is not None:
+        read = _yamlc.parse(text)
+        if read is not None:
+            return [ParsedDocument(*fields) for fields in read]
     from core.spec import yamllib
 
-    return yamllib.parse(text)
+    try:
+        return yamllib.parse(text)
+    except UnicodeEncodeError as exc:  # a lone surrogate: str that no UTF-8 file can hold
+        line, col = line_col(text, exc.start)
+        return [ParsedDocument(0, error=(line, col, f"the text holds a lone surrogate (U+{ord(text[exc.start]):04X}), "
+                                                    "which no file can hold; save the spec as UTF-8 text"))]
+
+
+try:  # the C reader (setup.py builds it where a compiler and libyaml-dev exist)
+    from core.spec import _yamlc
+except ImportError:  # pragma: no cover - depends on the build
+    _yamlc = None
