@@ -15,10 +15,13 @@ log over SFTP from a byte offset and reconnects with backoff when the link drops
 SIGTERM to the run's process group, then SIGKILL after the grace; `attach` checks the pid (or a
 written exit code) from any client.
 
-Interactive runs: with `interactive.jupyter`, Jupyter is started on the host's 127.0.0.1:8888 (the
-cluster's `options.jupyter_port` when set) with the run's token (`core.jupyter`: derived from the
-user's key, never stored) in JUPYTER_TOKEN, never on the command line, when `jupyter` is installed
-there; when it is not, the provisioning log says so and the run goes on without it. `idle_timeout`
+Interactive runs: with `interactive.jupyter`, Jupyter is started on the host's 127.0.0.1, on the
+first port from 8888 (the cluster's `options.jupyter_port` when set) that is free and not claimed by
+another live run's Jupyter there (`jupyter.port` in its run folder), so several notebooks share one
+host. It gets the run's token (`core.jupyter`: derived from the user's key, never stored) in
+JUPYTER_TOKEN, never on the command line. `options.jupyter_command` names the program when it is
+not `jupyter` on the login PATH (e.g. `/opt/conda/bin/jupyter`); when there is none, the
+provisioning log says so and the run goes on without it. `idle_timeout`
 becomes Jupyter's `shutdown_no_activity_timeout` (Jupyter stops itself, the run goes on);
 `max_duration` (VESSL `max_runtime`) is enforced by the run's supervisor, which stops the run (status terminated).
 
@@ -78,11 +81,56 @@ def q(value: str | PurePosixPath) -> str:
     return shlex.quote(str(value))
 
 
+# Run by the host's python3 with argv [run folder, first port]: prints the port it claimed.
+JUPYTER_PORT_CLAIM = '''
+import os, socket, sys, time
+run_dir, first = sys.argv[1], int(sys.argv[2])
+runs = os.path.dirname(os.path.abspath(run_dir))
+
+def live(folder):
+    try:
+        os.kill(-int(open(os.path.join(folder, "pid")).read()), 0)
+        return True
+    except (OSError, ValueError):
+        pass
+    try:  # not started yet: its claim holds for a minute
+        return not os.path.exists(os.path.join(folder, "pid")) and \\
+            time.time() - os.path.getmtime(os.path.join(folder, "jupyter.port")) < 60
+    except OSError:
+        return False
+
+claimed = set()
+for name in os.listdir(runs):
+    folder = os.path.join(runs, name)
+    try:
+        port = int(open(os.path.join(folder, "jupyter.port")).read())
+    except (OSError, ValueError):
+        continue
+    if os.path.abspath(folder) != os.path.abspath(run_dir) and live(folder):
+        claimed.add(port)
+for port in range(first, first + 200):
+    if port in claimed:
+        continue
+    probe = socket.socket()
+    try:
+        probe.bind(("127.0.0.1", port))
+    except OSError:
+        continue
+    finally:
+        probe.close()
+    with open(os.path.join(run_dir, "jupyter.port"), "w") as out:
+        out.write(str(port))
+    print(port)
+    break
+'''
+
+
 def remote_run_dir(root: str, run_id: str) -> str:
     return str(PurePosixPath(root) / "runs" / run_id)
 
 
-def run_script(spec: "RunSpec", jupyter: bool, jupyter_port: int = JUPYTER_PORT) -> str:
+def run_script(spec: "RunSpec", jupyter: bool, jupyter_port: int = JUPYTER_PORT,
+               jupyter_command: str = "jupyter") -> str:
     """The commands of `spec` as a POSIX shell script run from the run folder; the first failing
     command ends it with its exit status."""
     lines = ["trap ':' TERM INT HUP", 'cd "$VESSL_TUI_RUN_DIR/work" || exit 1']
@@ -93,7 +141,7 @@ def run_script(spec: "RunSpec", jupyter: bool, jupyter_port: int = JUPYTER_PORT)
     if jupyter:
         idle = spec.interactive.idle_timeout if spec.interactive else None
         cull = f" --ServerApp.shutdown_no_activity_timeout={int(idle)}" if idle else ""
-        lines.append(f"if command -v jupyter >/dev/null 2>&1; then jupyter lab --no-browser --allow-root "
+        lines.append(f"if command -v {q(jupyter_command)} >/dev/null 2>&1; then {q(jupyter_command)} lab --no-browser --allow-root "
                      f"--ip=127.0.0.1 --port={int(jupyter_port)} --ServerApp.port_retries=0{cull} "
                      "> ../jupyter.log 2>&1 & fi")
     default_dir = spec.working_dir
@@ -266,7 +314,7 @@ class SshBackend(Backend, PortAccess, ShellAccess, RunMetrics, HostKeys):
         run_dir = self._dir(ctx)
         exports = [_remote_path(run_dir, v.path) for v in ctx.spec.volumes if v.kind == "export"]
         jupyter = bool(ctx.spec.interactive and ctx.spec.interactive.jupyter)
-        check = "; command -v jupyter >/dev/null 2>&1 && echo jupyter" if jupyter else ""
+        check = f"; command -v {q(self.jupyter_command)} >/dev/null 2>&1 && echo jupyter" if jupyter else ""
         code, out, err = self._run(f"mkdir -p {q(run_dir)}/work {' '.join(q(p) for p in exports)}{check}; true",
                                    deadline=30.0)
         for volume in ctx.spec.volumes:
@@ -275,11 +323,9 @@ class SshBackend(Backend, PortAccess, ShellAccess, RunMetrics, HostKeys):
             if volume.kind == "import":
                 self._import(ctx, run_dir, volume)
         if jupyter:
-            if "jupyter" in out:
-                ctx.provision(f"Jupyter will listen on 127.0.0.1:{self.jupyter_port} of {self.target.hostname}")
-            else:
+            if "jupyter" not in out:
                 ctx.provision(f"Jupyter is not installed on {self.target.hostname}; the run starts without it "
-                              "(install jupyterlab there to get a notebook).")
+                              "(install jupyterlab there, or set the cluster's jupyter_command, to get a notebook).")
 
     def _import(self, ctx: RunContext, run_dir: str, volume: Any) -> None:
         dest = _remote_path(run_dir, volume.path)
@@ -321,13 +367,15 @@ class SshBackend(Backend, PortAccess, ShellAccess, RunMetrics, HostKeys):
     def start(self, ctx: RunContext) -> dict[str, Any]:
         run_dir = self._dir(ctx)
         jupyter = bool(ctx.spec.interactive and ctx.spec.interactive.jupyter)
-        token = None
+        token, port = None, self.jupyter_port
         if jupyter:
             from core.jupyter import jupyter_token
 
             token = jupyter_token(ctx.run_id)
+            port = self._claim_jupyter_port(run_dir)
+            ctx.provision(f"Jupyter will listen on 127.0.0.1:{port} of {self.target.hostname}")
         script = launch_script(run_dir, self._env(ctx, run_dir, token),
-                               run_script(ctx.spec, jupyter, self.jupyter_port))
+                               run_script(ctx.spec, jupyter, port, self.jupyter_command))
         code, out, err = self._run("sh -s", stdin=script.encode(), deadline=30.0)
         printed = out.strip().splitlines()
         pid = printed[-2] if len(printed) >= 2 else ""
@@ -337,12 +385,26 @@ class SshBackend(Backend, PortAccess, ShellAccess, RunMetrics, HostKeys):
                                f"{detail[-1] if detail else f'exit {code}'}.")
         handle: dict[str, Any] = {"host": self.target.label, "dir": printed[-1], "pid": int(pid)}
         if jupyter:
-            handle["jupyter_port"] = self.jupyter_port
+            handle["jupyter_port"] = port
         return handle
 
     @property
     def jupyter_port(self) -> int:
+        """The first port Jupyter may take on the host."""
         return int(self.cluster.options.get("jupyter_port") or JUPYTER_PORT)
+
+    @property
+    def jupyter_command(self) -> str:
+        return str(self.cluster.options.get("jupyter_command") or "jupyter")
+
+    def _claim_jupyter_port(self, run_dir: str) -> int:
+        """The port this run's Jupyter takes, claimed in its run folder (the first port from
+        `jupyter_port` that is free and no live run claims); `jupyter_port` itself when the host
+        has no python3 to look."""
+        code, out, _ = self._run(f"python3 - {q(run_dir)} {self.jupyter_port}", stdin=JUPYTER_PORT_CLAIM.encode(),
+                                 deadline=30.0)
+        found = out.strip().splitlines()
+        return int(found[-1]) if code == 0 and found and found[-1].isdigit() else self.jupyter_port
 
     def attach(self, ctx: RunContext, handle: dict[str, Any]) -> bool:
         code, out, _ = self._run(status_command(handle["dir"], handle["pid"]), deadline=30.0)

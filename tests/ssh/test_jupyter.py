@@ -68,3 +68,35 @@ def test_jupyter_url_carries_the_token_and_the_token_is_stored_nowhere(sshd, con
         for path in place.rglob("*"):
             if path.is_file():
                 assert token.encode() not in path.read_bytes(), f"the Jupyter token is in {path}"
+
+
+def test_two_notebooks_on_one_host_get_a_port_each(sshd, config_file, tmp_path) -> None:
+    """Jupyter named by `jupyter_command` (here a stand-in that reads `--port` as Jupyter does);
+    the second run's Jupyter takes the next free port, and each answers only its own run's token."""
+    shim = tmp_path / "bin" / "jupyter"
+    shim.parent.mkdir()
+    shim.write_text(f"#!/bin/sh\nfor a in \"$@\"; do case $a in --port=*) port=${{a#--port=}};; esac; done\n"
+                    f"exec {sys.executable} {STAND_IN} $port\n")
+    shim.chmod(0o755)
+    first = free_port()
+    write_config(config_file, sshd, options={"jupyter_port": first, "jupyter_command": str(shim)})
+    engine = Engine()
+    records = []
+    for name in ("nb-a", "nb-b"):
+        folder = tmp_path / name
+        folder.mkdir()
+        spec = write_spec(folder, f"name: {name}\nrun: sleep 120\ninteractive:\n  max_runtime: 1h\n  jupyter: {{}}\n")
+        records.append(engine.submit(spec, cluster="box"))
+        wait_for(lambda: (engine.get(records[-1].id).handle or {}).get("jupyter_port"), what="the run to start")
+    try:
+        ports = [engine.get(r.id).handle["jupyter_port"] for r in records]
+        assert len(set(ports)) == 2 and min(ports) >= first, ports
+        for record, port in zip(records, ports):
+            own = f"http://127.0.0.1:{port}/?token={jupyter_token(record.id)}"
+            assert wait_for(lambda: _status(own), what=f"the notebook of {record.name}") == 200
+        other = jupyter_token(records[0].id)
+        assert _status(f"http://127.0.0.1:{ports[1]}/?token={other}") == 403
+    finally:
+        for record in records:
+            engine.stop(record.id)
+            engine.wait(record.id, timeout=60)
