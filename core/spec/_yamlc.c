@@ -15,6 +15,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <yaml.h>
+#include <stdint.h>
 
 #define MAX_DEPTH 200      /* core.spec.yamlpos.MAX_DEPTH */
 #define MAX_NODES 200000   /* core.spec.yamlpos.MAX_NODES */
@@ -147,6 +148,14 @@ line_start(lines_t *lines, size_t k)
         Py_ssize_t i = lines->scanned, next = -1;
         if (lines->kind == PyUnicode_1BYTE_KIND) {  /* skip what cannot break a line, fast */
             const Py_UCS1 *chars = lines->data;
+            for (; i + 8 <= lines->length; i += 8) {  /* 8 at a time: none below 0x1f, none 0x85 */
+                uint64_t w, nel;
+                memcpy(&w, chars + i, 8);
+                nel = w ^ 0x8585858585858585ULL;
+                if ((((w - 0x1f1f1f1f1f1f1f1fULL) & ~w) | ((nel - 0x0101010101010101ULL) & ~nel))
+                    & 0x8080808080808080ULL)
+                    break;
+            }
             while (i < lines->length && chars[i] > 0x1e && chars[i] != 0x85)
                 i++;
         }

@@ -143,6 +143,31 @@ def test_unsure_streams_are_left_to_python(text: str):
     assert yamlpos.parse(text) == python_read(text)
 
 
+@pytest.mark.parametrize("brk", ["\n", "\r\n", "\r", "\x85", "\u2028", "\u2029"])
+@pytest.mark.parametrize("width", range(0, 18, 3))
+def test_line_breaks_anywhere_cut_lines_as_python_does(brk: str, width: int):
+    text = f"# {'c' * width}{brk}{'k' * width}a: \"x{brk}y\"{brk}b: 'q{brk}{brk}r'{brk}c: [1, {brk} 2]{brk}"
+    text += f"---{brk}# {'d' * width}{brk}- {'v' * width}{brk}"
+    ours = c_read(text)
+    assert ours is not None and len(ours) == 2
+    assert_same(ours, python_read(text))
+
+
+@pytest.mark.parametrize("depth", [yamlpos.MAX_DEPTH - 1, yamlpos.MAX_DEPTH, yamlpos.MAX_DEPTH + 1])
+def test_nesting_up_to_the_limit_is_read_in_c(depth: int):
+    text = "[" * depth + "]" * depth
+    ours = c_read(text)
+    assert (ours is None) == (depth > yamlpos.MAX_DEPTH)
+    if ours is not None:
+        assert_same(ours, python_read(text))
+
+
+def test_more_values_than_the_limit_are_left_to_python():
+    assert c_read("[" + "0, " * yamlpos.MAX_NODES + "0]") is None
+    (doc,) = c_read("[" + "0, " * (yamlpos.MAX_NODES - 2) + "0]")
+    assert len(doc.value) == yamlpos.MAX_NODES - 1
+
+
 def test_errors_still_come_back_with_their_message():
     (doc,) = yamlpos.parse("name: [\n")
     assert doc.error and doc.error[2].startswith("YAML syntax error")
@@ -156,7 +181,7 @@ def test_a_lone_surrogate_is_a_positioned_problem():
 
 
 def test_without_the_extension_the_python_reader_reads(monkeypatch: pytest.MonkeyPatch):
-    text = CORPUS_FILES[0].read_text(encoding="utf-8")
+    text = READ_IN_C[0]
     with_c = yamlpos.parse(text)
     monkeypatch.setattr(yamlpos, "_yamlc", None)
     assert_same(yamlpos.parse(text), with_c)
