@@ -6,7 +6,6 @@ from setuptools import Extension, setup
 setup(
     ext_modules=[
         Extension("core.spec._yamlc", ["core/spec/_yamlc.c"], libraries=["yaml"], optional=True,
-                  extra_compile_args=["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter",
-                                      "-Wno-missing-field-initializers"]),
+                  extra_compile_args=["-Wall", "-Wextra"]),
     ],
 )

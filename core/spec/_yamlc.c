@@ -58,6 +58,14 @@ join_parts(const part_t *parts, int n)
     int kind = PyUnicode_KIND(result);
     void *data = PyUnicode_DATA(result);
     Py_ssize_t at = 0;
+    if (kind == PyUnicode_1BYTE_KIND) {  /* every part is one byte a character too */
+        for (int i = 0; i < n; i++) {
+            Py_ssize_t len = parts[i].str ? PyUnicode_GET_LENGTH(parts[i].str) : parts[i].len;
+            memcpy((char *)data + at, parts[i].str ? PyUnicode_DATA(parts[i].str) : parts[i].ascii, len);
+            at += len;
+        }
+        return result;
+    }
     for (int i = 0; i < n; i++) {
         if (parts[i].str) {
             Py_ssize_t len = PyUnicode_GET_LENGTH(parts[i].str);
@@ -536,7 +544,7 @@ done:
 }
 
 static PyObject *
-yamlc_parse(PyObject *module, PyObject *text)
+yamlc_parse(PyObject *Py_UNUSED(module), PyObject *text)
 {
     if (!PyUnicode_Check(text)) {
         PyErr_Format(PyExc_TypeError, "parse() takes a str, not %.100s", Py_TYPE(text)->tp_name);
@@ -600,6 +608,7 @@ static PyMethodDef yamlc_methods[] = {
 static struct PyModuleDef yamlc_module = {
     PyModuleDef_HEAD_INIT, "core.spec._yamlc",
     "Spec YAML with positions, read in C from libyaml's event stream.", -1, yamlc_methods,
+    NULL, NULL, NULL, NULL,
 };
 
 PyMODINIT_FUNC
