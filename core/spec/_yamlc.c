@@ -217,11 +217,16 @@ document_text(lines_t *lines, yaml_mark_t start, yaml_mark_t end)
 static PyObject *
 position(yaml_mark_t mark)
 {
-    PyObject *line = PyLong_FromSize_t(mark.line + 1);
+    PyObject *pos = PyTuple_New(2);
+    PyObject *line = pos ? PyLong_FromSize_t(mark.line + 1) : NULL;
     PyObject *column = line ? PyLong_FromSize_t(mark.column + 1) : NULL;
-    PyObject *pos = column ? PyTuple_Pack(2, line, column) : NULL;
-    Py_XDECREF(line);
-    Py_XDECREF(column);
+    if (!column) {
+        Py_XDECREF(pos);
+        Py_XDECREF(line);
+        return NULL;
+    }
+    PyTuple_SET_ITEM(pos, 0, line);
+    PyTuple_SET_ITEM(pos, 1, column);
     return pos;
 }
 
