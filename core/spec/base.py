@@ -24,6 +24,8 @@ class SpecModel(BaseModel):
 
 def scalar_text(value: Any) -> Any:
     """YAML scalars as the text a shell would see: true -> "true", 1 -> "1"."""
+    if value.__class__ is str:  # nearly always: no further checks
+        return value
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (int, float)):
@@ -60,6 +62,8 @@ def raise_all(errors: list[FieldError]) -> None:
 
 
 def shape_of(value: Any) -> str:
+    if value.__class__ is str:
+        return "str"
     if isinstance(value, bool):
         return "bool"
     if isinstance(value, dict):

@@ -20,13 +20,11 @@ from core.spec.base import (
 from core.spec.dstack_profile import (
     BackendOptions, FleetReference, InstanceSelector, Schedule, UtilizationPolicy,
 )
-from core.spec.runspec import (
-    Autoscaling, GpuSpec, Interactive, Port, Range, Resources, Retry, RunSpec, ServiceSpec,
-)
+from core.spec.runspec import Autoscaling, Interactive, Port, Range, Retry, RunSpec, ServiceSpec
 
 PYTHON_VERSIONS = ("3.9", "3.10", "3.11", "3.12", "3.13", "3.14", "3.15")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_SECRET_NAME = re.compile(r"TOKEN|KEY|SECRET|PASSW|CREDENTIAL|AUTH", re.I)
+_SECRET_NAME = re.compile(r"TOKEN|KEY|SECRET|PASSW|CREDENTIAL|AUTH")  # searched in the upper-cased name
 
 
 def _env_name(name: str) -> str:
@@ -84,12 +82,11 @@ class Resources_(SpecModel):
     disk: DiskRange | None = Field(None, description="Disk size in GB: `100GB`, `200GB..`; default 100GB...")
     shm_size: Memory | None = Field(None, description="Size of /dev/shm, e.g. `16GB`.")
 
-    def to_resources(self, spot: str | None) -> Resources:
+    def to_resources(self, spot: str | None) -> dict:
+        """The fields of the run's `Resources` (a mapping: RunSpec builds it in its one validation)."""
         arch, cpu = self.cpu if self.cpu else (None, None)
-        return Resources(
-            cpu=cpu, cpu_arch=arch, memory_gb=self.memory, gpu=self.gpu or GpuSpec(),
-            disk_gb=self.disk, shm_size_gb=self.shm_size, spot=spot,
-        )
+        return {"cpu": cpu, "cpu_arch": arch, "memory_gb": self.memory, "gpu": self.gpu or {},
+                "disk_gb": self.disk, "shm_size_gb": self.shm_size, "spot": spot}
 
 
 class RegistryAuth(SpecModel):
@@ -193,7 +190,7 @@ class _Profile(SpecModel):
                 out.append({"name": name, "value": value})
             else:
                 out.append({"name": name, "value": os.environ.get(name), "from_client_env": True,
-                            "secret": bool(_SECRET_NAME.search(name))})
+                            "secret": bool(_SECRET_NAME.search(name.upper()))})
         return out
 
     def retry_policy(self) -> Retry | None:

@@ -7,8 +7,10 @@ Nothing here raises for bad input; `load_spec` is the one entry that raises (`Sp
 from __future__ import annotations
 
 import difflib
+import importlib
 import os
 import re
+from functools import lru_cache
 from typing import Any, get_args
 
 from pydantic import BaseModel, ValidationError
@@ -21,15 +23,15 @@ from core.spec.runspec import RunSpec
 DSTACK_TYPES = ("task", "service", "dev-environment", "fleet")
 
 
+_FAMILIES: dict[str, Any] = {}
+
+
 def _family(name: str):
     """The models module of a format family, imported on first use (each costs tens of ms)."""
-    if name == "dstack":
-        from core.spec import dstack
-
-        return dstack
-    from core.spec import vessl
-
-    return vessl
+    module = _FAMILIES.get(name)
+    if module is None:
+        module = _FAMILIES[name] = importlib.import_module("core.spec.dstack" if name == "dstack" else "core.spec.vessl")
+    return module
 
 
 # ---------------------------------------------------------------- paths and positions
@@ -262,7 +264,8 @@ def _positions(doc: yamlpos.ParsedDocument, family: str) -> dict[str, tuple[int,
     return positions
 
 
-def _document(doc: yamlpos.ParsedDocument, file: str) -> Document:
+def _document(doc: yamlpos.ParsedDocument, file: str, source_file: str | None) -> Document:
+    """The validated document; `source_file` is the file's absolute path (None for text)."""
     if doc.error:
         line, col, message = doc.error
         return Document(file, doc.index, None, problems=[Problem(file, line, col, "", message)])
@@ -294,12 +297,14 @@ def _document(doc: yamlpos.ParsedDocument, file: str) -> Document:
         return Document(file, doc.index, kind, problems=[Problem(
             file, line, col, "", f"this document could not be validated ({type(exc).__name__}: {exc}); "
                                  "please report it with the file")])
-    # absolute, so that rerun, relative imports and a service keeper (another cwd) find it again
-    spec.source_file = None if file.startswith("<") else os.path.abspath(file)
-    spec.source_text = doc.text
-    spec.document_index = doc.index
-    spec.positions = _positions(doc, family)
-    problems = sorted(_warnings(ctx, spec), key=lambda p: (p.line, p.column))
+    # Where the spec came from (the file absolute, so that rerun, relative imports and a service
+    # keeper in another folder find it again): plain values no validator looks at, stored straight
+    # into the model's fields (pydantic's __setattr__ costs microseconds per field and document).
+    spec.__dict__.update(source_file=source_file, source_text=doc.text, document_index=doc.index,
+                         positions=_positions(doc, family))
+    problems = _warnings(ctx, spec)
+    if len(problems) > 1:
+        problems.sort(key=lambda p: (p.line, p.column))
     return Document(file, doc.index, kind, spec=spec, problems=problems)
 
 
@@ -309,7 +314,14 @@ def load_text(text: str, file: str = "<string>") -> list[Document]:
     if not parsed:
         return [Document(file, 0, None, problems=[Problem(
             file, 1, 1, "", "the file holds no spec (it is empty or only comments)")])]
-    return [_document(d, file) for d in parsed]
+    source_file = None if file.startswith("<") else _absolute(os.getcwd(), file)
+    return [_document(d, file, source_file) for d in parsed]
+
+
+@lru_cache(maxsize=1024)
+def _absolute(cwd: str, file: str) -> str:
+    """os.path.abspath(file) run in `cwd`, remembered (normpath is pure Python here)."""
+    return os.path.normpath(os.path.join(cwd, file))
 
 
 def _file_problem(file: str, message: str) -> list[Document]:

@@ -13,7 +13,7 @@ from pydantic import BeforeValidator, Field, model_validator
 
 from core.spec import grammar
 from core.spec.base import FieldError, PortNumber, SpecModel, StrictDuration, Text, by_shape, raise_all
-from core.spec.runspec import Autoscaling, GpuSpec, Interactive, Port, Range, Resources, RunSpec, ServiceSpec
+from core.spec.runspec import Autoscaling, Interactive, Port, RunSpec, ServiceSpec
 
 IMPORT_SCHEMES = ("git", "hf", "s3", "gs", "vessl-dataset", "vessl-model", "vessl-artifact", "volume",
                   "hostpath", "file")
@@ -76,23 +76,24 @@ class VesslResources(SpecModel):
         raise_all(errors)
         return self
 
-    def to_resources(self) -> Resources:
+    def to_resources(self) -> dict:
+        """The fields of the run's `Resources` (a mapping: RunSpec builds it in its one validation)."""
         req = self.requests or Requests()
         cpu = req.cpu if req.cpu is not None else self.cpu
         memory = req.memory if req.memory is not None else self.memory
         gpu_req = req.nvidia_gpu or req.gpu or self.accelerators
-        gpu = GpuSpec()
+        gpu: dict = {}
         if gpu_req is not None:
-            gpu = GpuSpec(vendor="nvidia", names=[gpu_req.device_type] if gpu_req.device_type else [],
-                          count=Range.exactly(gpu_req.quantity), mig=gpu_req.mig_resource_type)
+            gpu = {"vendor": "nvidia", "names": [gpu_req.device_type] if gpu_req.device_type else [],
+                   "count": {"min": gpu_req.quantity, "max": gpu_req.quantity}, "mig": gpu_req.mig_resource_type}
         if req.nvidia_mig is not None:
-            gpu.mig = req.nvidia_mig.mig_resource_type or req.nvidia_mig.device_type
-        return Resources(
-            cpu=None if cpu is None else Range.exactly(cpu),
-            memory_gb=None if memory is None else Range.exactly(memory),
-            gpu=gpu, preset=self.preset, cluster=self.cluster, node_names=self.node_names,
-            spot=self.spot or None,
-        )
+            gpu["mig"] = req.nvidia_mig.mig_resource_type or req.nvidia_mig.device_type
+        return {
+            "cpu": None if cpu is None else {"min": cpu, "max": cpu},
+            "memory_gb": None if memory is None else {"min": memory, "max": memory},
+            "gpu": gpu, "preset": self.preset, "cluster": self.cluster, "node_names": self.node_names,
+            "spot": self.spot or None,
+        }
 
 
 class ImageForm(SpecModel):
