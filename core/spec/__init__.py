@@ -26,22 +26,29 @@ __all__ = ["Document", "Problem", "SpecError", "field_help", "json_schema", "loa
            "load_text", "templates"]
 
 
-def load_text(text: str, file: str = "<string>") -> list[Document]:
-    from core.spec.loader import load_text as _load_text
+def _loader():
+    """core.spec.loader, imported on first use (it brings in pydantic) and kept at hand after."""
+    global _LOADER
+    if _LOADER is None:
+        from core.spec import loader
 
-    return _load_text(text, file)
+        _LOADER = loader
+    return _LOADER
+
+
+_LOADER = None
+
+
+def load_text(text: str, file: str = "<string>") -> list[Document]:
+    return _loader().load_text(text, file)
 
 
 def load_file(path) -> list[Document]:
-    from core.spec.loader import load_file as _load_file
-
-    return _load_file(path)
+    return _loader().load_file(path)
 
 
 def load_spec(path, document: int = 0) -> "RunSpec":
-    from core.spec.loader import load_spec as _load_spec
-
-    return _load_spec(path, document)
+    return _loader().load_spec(path, document)
 
 
 def field_help(kind: str, path: str) -> str | None:

@@ -264,6 +264,19 @@ load_typed(void)
     return OK;
 }
 
+/* True for YAML 1.1's plain decimal integers: [-+]?(0|[1-9][0-9]*), short enough for a C long. */
+static int
+is_decimal(const char *bytes, size_t len)
+{
+    size_t i = (bytes[0] == '-' || bytes[0] == '+') ? 1 : 0;
+    if (i == len || len - i > 18 || (bytes[i] == '0' && len - i > 1))
+        return 0;
+    for (; i < len; i++)
+        if (bytes[i] < '0' || bytes[i] > '9')
+            return 0;
+    return 1;
+}
+
 /* The value of an untagged scalar event, into *out (a new reference). */
 static int
 scalar_value(const yaml_event_t *ev, PyObject **out)
@@ -283,6 +296,11 @@ scalar_value(const yaml_event_t *ev, PyObject **out)
     if (!ev->data.scalar.plain_implicit || !strchr(TYPED_START, bytes[0]) || (word && len > 5)) {
         *out = text;
         return OK;
+    }
+    if (is_decimal(bytes, len)) {  /* `8080`, `-1`: an int, as typed() would make it, without the call */
+        *out = PyLong_FromUnicodeObject(text, 10);
+        Py_DECREF(text);
+        return *out ? OK : FAILED;
     }
     PyObject *value = PyObject_CallOneArg(typed_func, text);
     Py_DECREF(text);

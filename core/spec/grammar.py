@@ -98,6 +98,14 @@ def parse_range(value: Any, item: Callable[[Any], float] = float, what: str = "v
     """dstack range: `a..b`, `a..`, `..b`, a single value (exact) or `{min, max}`."""
     if isinstance(value, Range):
         return value
+    return Range(**range_bounds(value, item, what))
+
+
+def range_bounds(value: Any, item: Callable[[Any], float] = float, what: str = "value") -> dict:
+    """What `parse_range` reads, as the mapping {min, max}: a model that holds a range builds it from
+    that in its own validation, one model construction less."""
+    if isinstance(value, Range):
+        return {"min": value.min, "max": value.max}
     if isinstance(value, dict):
         extra = set(value) - {"min", "max"}
         if extra:
@@ -119,7 +127,7 @@ def parse_range(value: Any, item: Callable[[Any], float] = float, what: str = "v
         lo = hi = item(value)
     if lo is not None and hi is not None and lo > hi:
         raise ValueError(f"invalid range {_fmt(value)}: the minimum is larger than the maximum")
-    return Range(min=lo, max=hi)
+    return {"min": lo, "max": hi}
 
 
 def _count(value: Any) -> float:
@@ -198,7 +206,7 @@ def parse_gpu(value: Any) -> GpuSpec:
     if isinstance(value, dict):
         return _gpu_from_mapping(value)
     if _is_number(value):
-        return GpuSpec(**_gpu_defaults(), count=parse_count_range(value))
+        return GpuSpec(**_gpu_defaults(), count=range_bounds(value, _count, "count"))
     if not isinstance(value, str):
         raise ValueError(f"expected a GPU spec like `A100:2` or `24GB`, got {_fmt(value)}")
     fields: dict = {}
@@ -214,14 +222,14 @@ def parse_gpu(value: Any) -> GpuSpec:
                 raise ValueError(f"GPU spec {_fmt(value)} has an empty name in {_fmt(token)}")
             key, parsed = "names", [n[4:] if n.lower().startswith("tpu-") else n for n in names]
         elif any(c.isalpha() for c in token):
-            key, parsed = "memory_gb", parse_memory_range(token)
+            key, parsed = "memory_gb", range_bounds(token, parse_memory, "memory size")
         else:
-            key, parsed = "count", parse_count_range(token)
+            key, parsed = "count", range_bounds(token, _count, "count")
         if key in fields:
             what = {"names": "name", "memory_gb": "memory"}.get(key, key)
             raise ValueError(f"GPU spec {_fmt(value)} has a {what} conflict: give the {what} once")
         fields[key] = parsed
-    fields.setdefault("count", Range(min=1.0, max=None))
+    fields.setdefault("count", {"min": 1.0, "max": None})
     return GpuSpec(**{**_gpu_defaults(), **fields})
 
 
