@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from typing import Literal
 
 Severity = Literal["error", "warning"]
@@ -31,19 +32,31 @@ class Problem:
         return data
 
 
-@dataclass
 class Document:
     """One YAML document of a spec file and what the validator made of it.
 
     `kind` is the detected format (a `runspec.SpecKind` value) or None when undetectable;
-    `spec` is set only when the document has no errors (warnings allowed).
+    `problems` holds its errors and warnings; `spec` is its `RunSpec`, set only when the document
+    has no errors (warnings allowed). A loaded document builds its RunSpec when `spec` is first
+    read (`build`): validating a file (the CLI's `validate`, the editor's live check) needs only
+    the problems. Should that build fail, which is a bug, reading `spec` raises `SpecError`.
     """
 
-    file: str
-    index: int
-    kind: str | None
-    spec: "object | None" = None
-    problems: list[Problem] = field(default_factory=list)
+    def __init__(self, file: str, index: int, kind: str | None, spec: "object | None" = None,
+                 problems: list[Problem] | None = None, build: "Callable[[], object] | None" = None):
+        self.file, self.index, self.kind = file, index, kind
+        self.problems = [] if problems is None else problems
+        self._spec, self._build = spec, build
+
+    @property
+    def spec(self) -> "object | None":
+        if self._build is not None:
+            self._spec = self._build()  # raises again on each read if it fails
+            self._build = None
+        return self._spec
+
+    def __repr__(self) -> str:
+        return f"Document(file={self.file!r}, index={self.index}, kind={self.kind!r}, problems={self.problems!r})"
 
     @property
     def errors(self) -> list[Problem]:

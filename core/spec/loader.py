@@ -205,8 +205,9 @@ def detect(value: Any) -> tuple[str | None, str | None, str | None]:
 _AMD_LIKE = re.compile(r"^(mi\d|gaudi|n150|n300|amd|intel|tenstorrent|tt$)", re.I)
 
 
-def _warnings(ctx: _Context, spec: RunSpec | None) -> list[Problem]:
-    """Deprecated forms and fields that mean nothing where the run goes; `spec` None: invalid document."""
+def _warnings(ctx: _Context, parsed: Any) -> list[Problem]:
+    """Deprecated forms and fields that mean nothing where the run goes, read from the validated
+    source model `parsed` (None: the document is invalid; only what the raw YAML shows is checked)."""
     v, out = ctx.doc.value, []
     if ctx.family == "dstack":
         gpu = (v.get("resources") or {}).get("gpu") if isinstance(v.get("resources"), dict) else None
@@ -221,17 +222,18 @@ def _warnings(ctx: _Context, spec: RunSpec | None) -> list[Problem]:
         if "home_dir" in v:
             out.append(ctx.problem(("home_dir",), "`home_dir` is deprecated and has no effect", at_key=True,
                                    severity="warning"))
-        g = spec.resources.gpu if spec else None
-        if spec and spec.image is None and ctx.kind != "fleet" and not v.get("docker") and (
+        g = parsed.resources.gpu if parsed is not None and ctx.kind != "fleet" else None
+        if g is not None and parsed.image is None and not v.get("docker") and (
                 g.vendor in ("amd", "intel", "tenstorrent") or any(_AMD_LIKE.match(n) for n in g.names)):
             out.append(ctx.problem(("resources", "gpu"), "dstack needs an `image` for non-NVIDIA GPUs; "
                                                           "set `image:`", severity="warning"))
-    elif spec is not None:
-        res = spec.resources
+    elif parsed is not None:
+        res = parsed.resources
         if res.cluster == "local":
-            for field, path in (("image", ("image",)), ("node_names", ("resources", "node_names")),
-                                ("spot", ("resources", "spot"))):
-                if getattr(spec if field == "image" else res, field):
+            image = getattr(parsed.image, "url", parsed.image)  # a string or {url, credential_name}
+            for value, path in ((image, ("image",)), (res.node_names, ("resources", "node_names")),
+                                (res.spot, ("resources", "spot"))):
+                if value:
                     out.append(ctx.problem(path, f"`{path[-1]}` means nothing on the `local` cluster "
                                                  "(processes on this machine); it is ignored",
                                            at_key=True, severity="warning"))
@@ -239,11 +241,10 @@ def _warnings(ctx: _Context, spec: RunSpec | None) -> list[Problem]:
         out.append(ctx.problem(("resources", "accelerators"), "`accelerators` is a legacy form; use "
                                "`requests: {nvidia.com/gpu: {device_type, quantity}}`", at_key=True,
                                severity="warning"))
-    if ctx.family == "vessl" and spec is not None:
-        if spec.service and spec.ports and not any(
-                p.container_port == spec.service.port for p in spec.ports[:len(v.get("ports") or [])]):
-            out.append(ctx.problem(("service", "expose"), f"port {spec.service.port} is not among `ports`",
-                                   severity="warning"))
+    service = getattr(parsed, "service", None) if ctx.family == "vessl" else None
+    if service is not None and service.expose not in [p if isinstance(p, int) else p.port for p in parsed.ports]:
+        out.append(ctx.problem(("service", "expose"), f"port {service.expose} is not among `ports`",
+                               severity="warning"))
     return out
 
 
@@ -287,25 +288,40 @@ def _document(doc: yamlpos.ParsedDocument, file: str, source_file: str | None) -
     ctx = _Context(doc, file, model, family, typ)
     try:
         parsed = model.model_validate(value)
-        spec = parsed.to_runspec()
     except ValidationError as exc:
         problems = sorted({p for e in exc.errors(include_url=False) for p in ctx.translate(e)} | set(_warnings(ctx, None)),
                           key=lambda p: (p.line, p.column, p.message))
         return Document(file, doc.index, kind, problems=problems)
     except Exception as exc:  # a validator bug must still come back as a problem, never a traceback
-        line, col = doc.start
-        return Document(file, doc.index, kind, problems=[Problem(
-            file, line, col, "", f"this document could not be validated ({type(exc).__name__}: {exc}); "
-                                 "please report it with the file")])
+        return _not_validated(doc, file, kind, exc)
+    problems = _warnings(ctx, parsed)
+    if len(problems) > 1:
+        problems.sort(key=lambda p: (p.line, p.column))
+    return Document(file, doc.index, kind, problems=problems,
+                    build=lambda: _runspec(parsed, doc, file, kind, family, source_file))
+
+
+def _runspec(parsed: Any, doc: yamlpos.ParsedDocument, file: str, kind: str, family: str,
+             source_file: str | None) -> RunSpec:
+    """The RunSpec of a valid document, built when first asked for; SpecError (one problem) if
+    the mapping of a validated model fails, which is a bug to report."""
+    try:
+        spec = parsed.to_runspec()
+    except Exception as exc:  # noqa: BLE001 - reported as a problem, never a traceback
+        raise SpecError(_not_validated(doc, file, kind, exc).problems) from None
     # Where the spec came from (the file absolute, so that rerun, relative imports and a service
     # keeper in another folder find it again): plain values no validator looks at, stored straight
     # into the model's fields (pydantic's __setattr__ costs microseconds per field and document).
     spec.__dict__.update(source_file=source_file, source_text=doc.text, document_index=doc.index,
                          positions=_positions(doc, family))
-    problems = _warnings(ctx, spec)
-    if len(problems) > 1:
-        problems.sort(key=lambda p: (p.line, p.column))
-    return Document(file, doc.index, kind, spec=spec, problems=problems)
+    return spec
+
+
+def _not_validated(doc: yamlpos.ParsedDocument, file: str, kind: str, exc: Exception) -> Document:
+    line, col = doc.start
+    return Document(file, doc.index, kind, problems=[Problem(
+        file, line, col, "", f"this document could not be validated ({type(exc).__name__}: {exc}); "
+                             "please report it with the file")])
 
 
 def load_text(text: str, file: str = "<string>") -> list[Document]:

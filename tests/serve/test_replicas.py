@@ -263,7 +263,9 @@ def test_killed_keeper_comes_back_and_adopts_its_replicas(spec_file, dataplane, 
     before = {r.index: r.run_id for r in ServeActions().store.replicas("echo", 1)}
     proxies = haproxy_pids("echo", vessl_home)
     assert len(proxies) == (1 if dataplane == "haproxy" else 0)
-    os.kill(ServeActions().store.service("echo").pid, signal.SIGKILL)
+    keeper = ServeActions().store.service("echo").pid
+    os.kill(keeper, signal.SIGKILL)
+    wait_until(lambda: not alive(keeper), what="the keeper to die")  # SIGKILL is delivered, not awaited
     wait_until(lambda: not any(alive(pid) for pid in proxies), what="its haproxy to die with it")
     # the replicas outlive their keeper
     assert get(url.replace(str(urlparse(url).port), str(ServeActions().store.replicas("echo", 1)[0].port)))[0] == 200

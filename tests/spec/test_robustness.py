@@ -172,3 +172,27 @@ def test_mutated_corpus_never_raises(index, seed, text_junk):
             assert problem.message and "\n" not in problem.message
             assert "Traceback" not in problem.message
             assert "could not be validated" not in problem.message, problem.message
+
+
+def test_the_runspec_is_built_when_first_read_and_a_failing_build_is_one_problem(tmp_path: Path, monkeypatch):
+    from core.spec import dstack
+
+    task = dstack.MODELS["task"]
+    built = []
+    original = task.to_runspec
+    monkeypatch.setattr(task, "to_runspec", lambda self: built.append(self) or original(self))
+    [doc] = load_text("type: task\ncommands: [echo hi]\n")
+    assert doc.valid and built == []  # validating needs the problems only
+    assert doc.spec.commands[0].command == "echo hi" and len(built) == 1
+    assert doc.spec is doc.spec and len(built) == 1
+
+    def broken(self):
+        raise KeyError("gpu")
+
+    monkeypatch.setattr(task, "to_runspec", broken)
+    path = tmp_path / "task.yaml"
+    path.write_text("type: task\ncommands: [echo hi]\n")
+    with pytest.raises(SpecError) as failed:
+        load_spec(path)
+    assert [p.format() for p in failed.value.problems] == [
+        f"{path}:1:1: error: this document could not be validated (KeyError: 'gpu'); please report it with the file"]
