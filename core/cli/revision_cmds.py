@@ -1,7 +1,8 @@
 """`vessl-tui revision …`: serve revisions from the shell.
 
     create FILE [--service NAME] [--cluster NAME] [--start] [--port N]
-    list [--json]                 number, service, status, replicas (ready/desired), endpoint URL
+    list [--json]                 number, service, status, replicas (ready/desired), endpoint URL and
+                                  the data plane serving it (haproxy or aiohttp)
     show REV [--json]             one revision with its replicas and recent events
     start REV [--port N] | stop REV | scale REV N | reproduce REV | delete REV [--force]
     traffic SERVICE REV=WEIGHT…   split the endpoint's traffic (no pairs: newest running takes all)
@@ -88,10 +89,11 @@ def list_(as_json: bool) -> None:
     if not rows:
         click.echo("no revisions: create one with `vessl-tui revision create FILE`")
         return
-    click.echo(f"{'SERVICE':<16} {'REV':>4}  {'STATUS':<9} {'REPLICAS':<9} {'AUTOSCALE':<12} {'ENDPOINT':<28} MESSAGE")
+    click.echo(f"{'SERVICE':<16} {'REV':>4}  {'STATUS':<9} {'REPLICAS':<9} {'AUTOSCALE':<12} {'ENDPOINT':<28} "
+               f"{'PLANE':<8} MESSAGE")
     for r in rows:
         click.echo(f"{r['service'][:16]:<16} {r['number']:>4}  {r['status']:<9} {r['replicas']:<9} "
-                   f"{r['autoscale']:<12} {r['endpoint'] or '-':<28} {r['message'] or ''}")
+                   f"{r['autoscale']:<12} {r['endpoint'] or '-':<28} {r['dataplane'] or '-':<8} {r['message'] or ''}")
 
 
 @revision.command()

@@ -76,6 +76,7 @@ class ServeActions:
             data.update(
                 replicas=f"{rev.ready}/{rev.desired}" if rev.active else "0",
                 endpoint=url if rev.active else None,
+                dataplane=svc.dataplane if url and rev.active else None,
                 weight=(svc.weights.get(rev.number) if svc else None),
                 autoscale=rev.autoscale_label,
             )

@@ -279,7 +279,7 @@ class Keeper:
             self._fail_all(str(exc))
             return
         url = self.endpoint.url
-        self.store.set_endpoint(self.service, url, self.endpoint.port, os.getpid())
+        self.store.set_endpoint(self.service, url, self.endpoint.port, os.getpid(), self.endpoint.name)
         for note in notes:
             self.store.add_event(self.service, None, "endpoint", note)
         self.store.add_event(self.service, None, "endpoint", f"endpoint {url} up ({self.endpoint.name} data plane)")
@@ -293,7 +293,7 @@ class Keeper:
                 self.store.set_endpoint(self.service, None, None, None)
                 if not any(r.active for r in self.store.revisions(self.service)):
                     break
-                self.store.set_endpoint(self.service, url, self.endpoint.port, os.getpid())
+                self.store.set_endpoint(self.service, url, self.endpoint.port, os.getpid(), self.endpoint.name)
         finally:
             self.store.set_endpoint(self.service, None, None, None)
             self.store.add_event(self.service, None, "endpoint", "endpoint down: no revision running")

@@ -116,6 +116,7 @@ class Service:
     pid: int | None = None
     heartbeat_at: float | None = None
     weights: dict[int, float] = field(default_factory=dict)
+    dataplane: str | None = None  # "haproxy" or "aiohttp" while the endpoint serves
 
     def as_json(self) -> dict[str, Any]:
         data = asdict(self)

@@ -79,6 +79,8 @@ _STEPS = [
     + change_triggers("serve_events"),
     # where the endpoint reaches each replica from this machine ("127.0.0.1:40123 (ssh tunnel)")
     "ALTER TABLE serve_replicas ADD COLUMN address TEXT;",
+    # which data plane serves the endpoint: "haproxy" or "aiohttp" (None while none runs)
+    "ALTER TABLE serve_services ADD COLUMN dataplane TEXT;",
 ]
 
 
@@ -109,11 +111,14 @@ class ServeStore:
     def services(self) -> list[Service]:
         return [_service(r) for r in self.db.execute("SELECT * FROM serve_services ORDER BY name")]
 
-    def set_endpoint(self, name: str, url: str | None, port: int | None, pid: int | None) -> None:
+    def set_endpoint(self, name: str, url: str | None, port: int | None, pid: int | None,
+                     dataplane: str | None = None) -> None:
+        """The endpoint as its keeper serves it (url None: it serves none); `dataplane` names the
+        proxy that carries its requests."""
         self.db.execute(
             "UPDATE serve_services SET endpoint_url = ?, endpoint_port = COALESCE(?, endpoint_port), pid = ?, "
-            "heartbeat_at = ? WHERE name = ?",
-            (url, port, pid, time.time() if pid else None, name),
+            "heartbeat_at = ?, dataplane = ? WHERE name = ?",
+            (url, port, pid, time.time() if pid else None, dataplane if url else None, name),
         )
 
     def heartbeat(self, name: str, pid: int) -> None:
@@ -222,7 +227,7 @@ class ServeStore:
 def _service(row: sqlite3.Row) -> Service:
     return Service(name=row["name"], created_at=row["created_at"], endpoint_url=row["endpoint_url"],
                    endpoint_port=row["endpoint_port"], pid=row["pid"], heartbeat_at=row["heartbeat_at"],
-                   weights=load_weights(row["weights"]))
+                   weights=load_weights(row["weights"]), dataplane=row["dataplane"])
 
 
 def _revision(row: sqlite3.Row) -> Revision:

@@ -170,7 +170,11 @@ def test_start_scale_1_3_1_without_a_failed_request(spec_file, dataplane) -> Non
     assert traffic.failures == []
     assert set(traffic.ok) == {"rev=? replica=0", "rev=? replica=1", "rev=? replica=2"}
     listed = json.loads(cli_ok("list", "--json"))
-    assert [(r["number"], r["status"], r["replicas"], r["endpoint"]) for r in listed] == [(1, "running", "1/1", url)]
+    assert [(r["number"], r["status"], r["replicas"], r["endpoint"], r["dataplane"]) for r in listed] == [
+        (1, "running", "1/1", url, dataplane)]
+    table = cli_ok("list").splitlines()
+    assert " ENDPOINT " in table[0] and " PLANE " in table[0]
+    assert table[1].split(url, 1)[1].split()[0] == dataplane  # the plane right after the endpoint
     events = [e.message for e in ServeActions().store.events("echo", 1, kinds=("replica",))]
     assert "replica 2 stopped" in events and "replica 1 stopped" in events
 

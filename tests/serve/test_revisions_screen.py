@@ -110,6 +110,8 @@ async def test_start_shows_replicas_and_logs(tmp_path: Path) -> None:
         await until(pilot, lambda: cell(screen, "echo:1", "status") == "running", timeout=60)
         assert cell(screen, "echo:1", "replicas") == "1/1 of 1..2"
         await until(pilot, lambda: "endpoint http://127.0.0.1:" in str(screen.revisions_table.border_title))
+        plane = actions.store.service("echo").dataplane
+        assert plane in ("haproxy", "aiohttp") and f"({plane})" in str(screen.revisions_table.border_title)
         assert cell(screen, "0", "status", "#replicas-table") == "ready"
         await pilot.press("l")
         from tui.screens.run_detail import RunDetailScreen

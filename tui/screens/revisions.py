@@ -1,8 +1,8 @@
 """Revisions: serve revisions of every service, their replicas, and the actions on them.
 
 The upper table lists revisions (newest first per service); the lower one the replicas of the
-revision under the cursor. The title shows the service's endpoint while it runs and its traffic
-split. A worker polls the store's change counter and reloads only when it moved (and every few
+revision under the cursor. The title shows the service's endpoint while it runs (with its data
+plane) and its traffic split. A worker polls the store's change counter and reloads only when it moved (and every few
 seconds, for the endpoint's heartbeat).
 
 | Key | Id | Action |
@@ -211,7 +211,8 @@ class RevisionsScreen(ReportsWorkerErrors, Screen):
             return
         service = ref.rsplit(":", 1)[0]
         svc, url = self.snapshot.services.get(service, (None, None))
-        parts = [f"Service {service}", f"endpoint {url}" if url else "no endpoint"]
+        plane = f" ({svc.dataplane})" if url and svc and svc.dataplane else ""
+        parts = [f"Service {service}", f"endpoint {url}{plane}" if url else "no endpoint"]
         if svc and svc.weights:
             parts.append("traffic " + "/".join(f"{w:g}" for w in svc.weights.values()))
         self.revisions_table.border_title = " ── ".join(parts)
