@@ -309,11 +309,12 @@ def _runspec(parsed: Any, doc: yamlpos.ParsedDocument, file: str, kind: str, fam
         spec = parsed.to_runspec()
     except Exception as exc:  # noqa: BLE001 - reported as a problem, never a traceback
         raise SpecError(_not_validated(doc, file, kind, exc).problems) from None
-    # Where the spec came from (the file absolute, so that rerun, relative imports and a service
-    # keeper in another folder find it again): plain values no validator looks at, stored straight
-    # into the model's fields (pydantic's __setattr__ costs microseconds per field and document).
-    spec.__dict__.update(source_file=source_file, source_text=doc.text, document_index=doc.index,
-                         positions=_positions(doc, family))
+    # where it came from: the file absolute, so that rerun, relative imports and a service keeper
+    # (another folder) find it again
+    spec.source_file = source_file
+    spec.source_text = doc.text
+    spec.document_index = doc.index
+    spec.positions = _positions(doc, family)
     return spec
 
 

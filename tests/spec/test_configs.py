@@ -278,3 +278,32 @@ def test_multi_document_file():
     assert [d.valid for d in docs] == [True, False]
     assert docs[1].errors[0].line == 6 and docs[1].index == 1
     assert docs[0].spec.source_text == "type: task\ncommands: [echo a]\n"
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("name: x\nresources:\n  cluster: local\n  node_names: [a]\n  spot: SpotOnly\nimage: {url: python:3.11}\nrun: echo\n",
+     ["4:3: warning: resources.node_names: `node_names` means nothing on the `local` cluster (processes on this "
+      "machine); it is ignored",
+      "5:3: warning: resources.spot: `spot` means nothing on the `local` cluster (processes on this machine); it is "
+      "ignored",
+      "6:1: warning: image: `image` means nothing on the `local` cluster (processes on this machine); it is ignored"]),
+    ("name: x\nresources:\n  cluster: local\nimage: {url: ''}\nrun: echo\n", []),
+    ("name: x\nmessage: m\nresources: {cluster: local}\nrun: serve\nports: [9000, {name: api, type: http, port: 9100}]\n"
+     "service:\n  expose: 8000\n", ["7:11: warning: service.expose: port 8000 is not among `ports`"]),
+    ("name: x\nmessage: m\nresources: {cluster: local}\nrun: serve\nports: [{name: api, type: http, port: 8000}]\n"
+     "service:\n  expose: 8000\n", []),
+    ("type: task\ncommands: [echo]\nresources:\n  gpu: MI300X:8\n",
+     ["4:8: warning: resources.gpu: dstack needs an `image` for non-NVIDIA GPUs; set `image:`"]),
+    ("type: service\nport: 80\ncommands: [echo]\nresources:\n  gpu: gaudi2:8\n",
+     ["5:8: warning: resources.gpu: dstack needs an `image` for non-NVIDIA GPUs; set `image:`"]),
+    ("type: task\ndocker: true\ncommands: [echo]\nresources:\n  gpu: MI300X:8\n", []),
+    ("type: task\nimage: rocm/pytorch\ncommands: [echo]\nresources:\n  gpu: amd:8\n", []),
+    ("type: fleet\nnodes: 1\nresources:\n  gpu: MI300X:8\n", []),
+    ("name: x\nresources:\n  accelerators: A100:2\nrun: echo\n",
+     ["3:3: warning: resources.accelerators: `accelerators` is a legacy form; use "
+      "`requests: {nvidia.com/gpu: {device_type, quantity}}`"]),
+])
+def test_warnings_point_at_the_field_and_leave_the_document_valid(text, expected):
+    [doc] = load_text(text, "s.yaml")
+    assert doc.valid
+    assert [p.format().removeprefix("s.yaml:") for p in doc.problems] == expected
