@@ -15,6 +15,26 @@ from tests.support import free_port, wait_port
 REPLICA_APP = Path(__file__).with_name("replica_app.py")
 
 
+def vessl_revision_yaml(message: str, more: str = "") -> str:
+    """A VESSL Serve revision running the test replica on the local cluster, exposing port 8000;
+    `more` is YAML appended after `service: {expose: 8000}` (indent it to extend `service`)."""
+    return f"""\
+name: echo
+message: {message}
+image: python:3.11
+resources:
+  cluster: local
+run:
+  - command: exec python3 {REPLICA_APP} --port $PORT
+ports:
+  - name: http
+    type: http
+    port: 8000
+service:
+  expose: 8000
+{more}"""
+
+
 @pytest.fixture
 def replica_procs():
     """start(revision, index) -> (process, port): a real replica process; all killed at the end."""

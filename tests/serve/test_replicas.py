@@ -25,7 +25,7 @@ from click.testing import CliRunner
 from core.cli.main import cli
 from core.serve.actions import ServeActions
 from core.serve.dataplane import DATAPLANE_ENV
-from tests.serve.conftest import REPLICA_APP
+from tests.serve.conftest import REPLICA_APP, vessl_revision_yaml
 from tests.support import until as wait_until
 
 
@@ -282,25 +282,7 @@ def test_killed_keeper_comes_back_and_adopts_its_replicas(spec_file, dataplane, 
 
 
 def test_secret_reaches_the_replica_but_not_the_store_or_logs(spec_file, vessl_home: Path) -> None:
-    text = f"""\
-name: echo
-message: with a secret
-image: python:3.11
-resources:
-  cluster: local
-run:
-  - command: exec python3 {REPLICA_APP} --port $PORT
-ports:
-  - name: http
-    type: http
-    port: 8000
-service:
-  expose: 8000
-env:
-  HF_TOKEN:
-    value: hf_replica_secret_42
-    secret: true
-"""
+    text = vessl_revision_yaml("with a secret", "env:\n  HF_TOKEN:\n    value: hf_replica_secret_42\n    secret: true\n")
     cli_ok("create", spec_file(text, "secret.yaml"), "--start")
     wait_until(running("echo:1", 1), what="the replica running")
     assert get(endpoint_of("echo"), "/env/HF_TOKEN") == (200, "hf_replica_secret_42")

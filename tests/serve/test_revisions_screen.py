@@ -7,7 +7,7 @@ from pathlib import Path
 from rich.text import Text
 
 from core.serve.actions import ServeActions
-from tests.serve.conftest import REPLICA_APP
+from tests.serve.conftest import vessl_revision_yaml
 from tests.serve.test_replicas import stop_everything  # noqa: F401  (keepers the screen started end with the test)
 from tests.tui.conftest import until
 from tui.app import VesslApp
@@ -18,26 +18,8 @@ from tui.screens.revisions import EditSpecModal, RevisionsScreen
 def service_file(tmp_path: Path, message: str = "smoke") -> str:
     """A VESSL Serve revision running the test replica on the local cluster."""
     path = tmp_path / "echo.yaml"
-    path.write_text(f"""\
-name: echo
-message: {message}
-image: python:3.11
-resources:
-  cluster: local
-run:
-  - command: exec python3 {REPLICA_APP} --port $PORT
-ports:
-  - name: http
-    type: http
-    port: 8000
-service:
-  expose: 8000
-  autoscaling:
-    min: 1
-    max: 2
-    metric: requests
-    target: 50
-""")
+    path.write_text(vessl_revision_yaml(message, "  autoscaling:\n    min: 1\n    max: 2\n    metric: requests\n"
+                                                 "    target: 50\n"))
     return str(path)
 
 
