@@ -7,6 +7,8 @@ import signal
 import subprocess
 import sys
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -19,6 +21,25 @@ from tests.support import cli, until as wait_for
 pytestmark = pytest.mark.ssh
 
 
+
+
+@contextmanager
+def tunnel_to_running_run(spec: Path, port: int) -> Iterator[tuple[subprocess.Popen, str, str]]:
+    """Submit `spec` to cluster `box`, wait until it runs, and open `vessl-tui tunnel RUN PORT`:
+    yields (the tunnel process, the line it printed first, the run id). The tunnel is killed if still
+    up, and the run stopped and awaited, on the way out."""
+    engine = Engine()
+    record = engine.submit(spec, cluster="box")
+    wait_for(lambda: engine.get(record.id).status == "running", what="the run to start")
+    proc = subprocess.Popen([sys.executable, "-m", "core.cli.main", "tunnel", record.id, str(port)],
+                            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        yield proc, proc.stdout.readline(), record.id
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        engine.stop(record.id)
+        engine.wait(record.id, timeout=60)
 
 
 def write_config(config_file: Path, sshd, **extra) -> None:
@@ -91,13 +112,7 @@ def test_tunnel_command_holds_the_port_until_ctrl_c(sshd, config_file, tmp_path)
     port = free_port()
     spec = write_spec(tmp_path, "type: task\nname: web\ncommands:\n  - echo tunnelled > index.txt\n"
                                 f"  - exec python3 -m http.server {port} --bind 127.0.0.1\n")
-    engine = Engine()
-    record = engine.submit(spec, cluster="box")
-    wait_for(lambda: engine.get(record.id).status == "running", what="the run to start")
-    proc = subprocess.Popen([sys.executable, "-m", "core.cli.main", "tunnel", record.id, str(port)],
-                            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        line = proc.stdout.readline()
+    with tunnel_to_running_run(spec, port) as (proc, line, _):
         assert line.startswith("http://127.0.0.1:"), line + proc.stderr.read()
         url = line.split()[0]
 
@@ -111,8 +126,3 @@ def test_tunnel_command_holds_the_port_until_ctrl_c(sshd, config_file, tmp_path)
         assert wait_for(fetch, what="the page through the tunnel") == "tunnelled\n"
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=20) == 0
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        engine.stop(record.id)
-        engine.wait(record.id, timeout=60)

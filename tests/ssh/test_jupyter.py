@@ -6,7 +6,6 @@ Jupyter's part on the port (Jupyter itself is not installed here), reading JUPYT
 from __future__ import annotations
 
 import signal
-import subprocess
 import sys
 import urllib.error
 import urllib.request
@@ -16,9 +15,8 @@ import pytest
 
 from core.engine import Engine
 from core.jupyter import jupyter_token
-from tests.conftest import REPO
 from tests.fixtures.sshd import free_port
-from tests.ssh.test_engine_ssh import write_config, write_spec
+from tests.ssh.test_engine_ssh import tunnel_to_running_run, write_config, write_spec
 from tests.support import until as wait_for
 
 pytestmark = pytest.mark.ssh
@@ -40,14 +38,8 @@ def test_jupyter_url_carries_the_token_and_the_token_is_stored_nowhere(sshd, con
     write_config(config_file, sshd, options={"jupyter_port": port})
     spec = write_spec(tmp_path, f"name: nb\nrun:\n  - command: exec python3 {STAND_IN} {port}\n"
                                 "interactive:\n  max_runtime: 1h\n  jupyter:\n    idle_timeout: 120m\n")
-    engine = Engine()
-    record = engine.submit(spec, cluster="box")
-    wait_for(lambda: engine.get(record.id).status == "running", what="the run to start")
-    token = jupyter_token(record.id)
-    proc = subprocess.Popen([sys.executable, "-m", "core.cli.main", "tunnel", record.id, str(port)],
-                            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        line = proc.stdout.readline()
+    with tunnel_to_running_run(spec, port) as (proc, line, run_id):
+        token = jupyter_token(run_id)
         url = line.split()[0]
         assert url.startswith("http://127.0.0.1:") and url.endswith(f"/?token={token}"), line + proc.stderr.read()
         assert "nb Jupyter (forwarded over SSH)" in line
@@ -55,11 +47,6 @@ def test_jupyter_url_carries_the_token_and_the_token_is_stored_nowhere(sshd, con
         assert _status(url.split("?")[0]) == 403  # without the token: refused
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=20) == 0
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        engine.stop(record.id)
-        engine.wait(record.id, timeout=60)
     places = [Path(p) for p in (str(config_file.parent), str(sshd.folder / "work"))]
     import os
 
