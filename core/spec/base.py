@@ -8,77 +8,36 @@ list, string, number, bool), so that errors point inside the member the user mea
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Union
+from collections.abc import Callable
+from typing import Annotated, Any, ClassVar, Union
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Discriminator, Tag, WithJsonSchema
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Discriminator, Tag, WithJsonSchema, model_validator
 
 from core.spec import grammar
+from core.spec.checks import SHAPE_NAMES, FieldError, raise_all, scalar_text, shape_of  # noqa: F401 (re-exported)
 from core.spec.runspec import GpuSpec, Range
 
 
 class SpecModel(BaseModel):
-    """Base of every spec model: unknown keys are errors; numbers are accepted as strings."""
+    """Base of every spec model: unknown keys are errors; numbers are accepted as strings.
+
+    `RULES` are the model's cross-field rules: plain functions of the validated model, run in
+    order once its fields are valid, each raising `FieldError` (or ValueError) for a broken rule.
+    They live in plain modules, so that the validator runs them without pydantic too.
+    """
 
     model_config = ConfigDict(extra="forbid", coerce_numbers_to_str=True, defer_build=True)
+    RULES: ClassVar[tuple[Callable[[Any], None], ...]] = ()
 
-
-def scalar_text(value: Any) -> Any:
-    """YAML scalars as the text a shell would see: true -> "true", 1 -> "1"."""
-    if value.__class__ is str:  # nearly always: no further checks
-        return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return str(value)
-    return value
+    @model_validator(mode="after")
+    def _rules(self) -> "SpecModel":
+        for rule in self.RULES:
+            rule(self)
+        return self
 
 
 #: A string field that also takes YAML numbers and booleans, as the text a shell would see.
 Text = Annotated[str, BeforeValidator(scalar_text)]
-
-
-class FieldError(ValueError):
-    """A rule broken by `field` (a dotted path relative to the model that raises it).
-
-    `more` carries further rules broken in the same model, so that a cross-field check reports
-    every conflict, each at its own field (see `raise_all`).
-    """
-
-    def __init__(self, field: str, message: str, more: tuple["FieldError", ...] = ()):
-        super().__init__(message)
-        self.field = field
-        self.more = more
-
-    def each(self) -> list["FieldError"]:
-        """This error and every one carried with it."""
-        return [self, *self.more]
-
-
-def raise_all(errors: list[FieldError]) -> None:
-    """Raise every error of `errors` at once (nothing when it is empty)."""
-    if errors:
-        first = errors[0]
-        raise FieldError(first.field, str(first), tuple(errors[1:]))
-
-
-def shape_of(value: Any) -> str:
-    if value.__class__ is str:
-        return "str"
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, dict):
-        return "dict"
-    if isinstance(value, list):
-        return "list"
-    if isinstance(value, (int, float)):
-        return "number"
-    if value is None:
-        return "null"
-    return "str"
-
-
-SHAPE_NAMES = {"bool": "true/false", "dict": "a mapping", "list": "a list", "number": "a number",
-               "str": "a string", "null": "nothing"}
 
 
 def by_shape(**members: Any) -> Any:
@@ -95,18 +54,18 @@ _RANGE_SCHEMA = {"type": "object", "properties": {"min": {}, "max": {}}, "additi
 
 MemoryRange = Annotated[
     Range,
-    BeforeValidator(grammar.parse_memory_range),
+    BeforeValidator(grammar.memory_bounds),
     _schema(anyOf=[{"type": "string", "examples": ["16GB", "16GB..", "8GB..64GB"]}, {"type": "number"},
                    _RANGE_SCHEMA]),
 ]
 CountRange = Annotated[
     Range,
-    BeforeValidator(grammar.parse_count_range),
+    BeforeValidator(grammar.count_bounds),
     _schema(anyOf=[{"type": "string", "examples": ["2", "1..4", "2.."]}, {"type": "integer"}, _RANGE_SCHEMA]),
 ]
 DiskRange = Annotated[
     Range,
-    BeforeValidator(grammar.parse_disk),
+    BeforeValidator(grammar.disk_bounds),
     _schema(anyOf=[{"type": "string", "examples": ["100GB", "200GB.."]}, {"type": "number"},
                    {"type": "object", "properties": {"size": {}}, "additionalProperties": False}]),
 ]
@@ -117,7 +76,7 @@ Memory = Annotated[
 ]
 GpuField = Annotated[
     GpuSpec,
-    BeforeValidator(grammar.parse_gpu),
+    BeforeValidator(grammar.gpu_fields),
     _schema(anyOf=[
         {"type": "string", "examples": ["A100:80GB:2", "24GB..:1..2", "H100:8", "A10,A10G:2", "amd:MI300X:8"]},
         {"type": "integer"},
@@ -126,7 +85,7 @@ GpuField = Annotated[
 ]
 CpuField = Annotated[
     tuple,
-    BeforeValidator(grammar.parse_cpu),
+    BeforeValidator(grammar.cpu_fields),
     _schema(anyOf=[{"type": "string", "examples": ["4", "2..8", "arm:4", "x86"]}, {"type": "integer"},
                    {"type": "object"}]),
 ]
@@ -138,7 +97,7 @@ Duration = Annotated[
 ]
 StrictDuration = Annotated[
     float,
-    BeforeValidator(lambda v: grammar.parse_duration(v, allow_off=False)),
+    BeforeValidator(grammar.parse_strict_duration),
     _schema(anyOf=[{"type": "string", "examples": ["30s", "90m", "2h"]}, {"type": "number"}]),
 ]
 PortNumber = Annotated[

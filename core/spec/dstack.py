@@ -8,67 +8,30 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Literal, Union
 
-from pydantic import AfterValidator, BeforeValidator, Discriminator, Field, Tag, model_validator
+from pydantic import AfterValidator, BeforeValidator, Discriminator, Field, Tag
 
+from core.spec import dstack_rules as rules
 from core.spec import grammar
 from core.spec.base import (
-    CountRange, CpuField, DiskRange, Duration, FieldError, GpuField, Memory, MemoryRange,
-    PortMapping, SpecModel, Text, by_shape, raise_all, scalar_text,
+    CountRange, CpuField, DiskRange, Duration, GpuField, Memory, MemoryRange,
+    PortMapping, SpecModel, Text, by_shape, scalar_text,
 )
 from core.spec.dstack_profile import (
     BackendOptions, FleetReference, InstanceSelector, Schedule, UtilizationPolicy,
 )
 from core.spec.runspec import Autoscaling, Interactive, Port, Range, Retry, RunSpec, ServiceSpec
 
-PYTHON_VERSIONS = ("3.9", "3.10", "3.11", "3.12", "3.13", "3.14", "3.15")
-_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _SECRET_NAME = re.compile(r"TOKEN|KEY|SECRET|PASSW|CREDENTIAL|AUTH")  # searched in the upper-cased name
 
 
-def _env_name(name: str) -> str:
-    if not _ENV_NAME.match(name):
-        raise ValueError(f"invalid variable name `{name}`: use letters, digits and _, not starting with a digit")
-    return name
-
-
-def _env_item(item: Any) -> str:
-    if isinstance(item, dict):
-        raise ValueError("expected `NAME=value` or `NAME`; YAML read a mapping here (is there a `: `?)")
-    item = scalar_text(item)
-    if not isinstance(item, str):
-        raise ValueError(f"expected `NAME=value` or `NAME`, got {'nothing' if item is None else item!r}")
-    _env_name(item.split("=", 1)[0])
-    return item
-
-
-
-def _command_line(value: Any) -> Any:
-    if isinstance(value, dict) and len(value) == 1:
-        key, val = next(iter(value.items()))
-        raise ValueError(
-            f"YAML read this line as a mapping because it contains `: `; quote the whole line: "
-            f"- '{key}: {val}'"
-        )
-    return scalar_text(value)
-
-
-def _python_version(value: Any) -> str:
-    if isinstance(value, float):
-        value = "3.10" if value == 3.1 else f"{value:g}"
-    text = str(value).strip()
-    if text not in PYTHON_VERSIONS:
-        raise ValueError(f"python must be one of {', '.join(PYTHON_VERSIONS)}; got `{text}`")
-    return text
-
-
-CommandLine = Annotated[str, BeforeValidator(_command_line)]
-EnvItem = Annotated[str, BeforeValidator(_env_item)]
+CommandLine = Annotated[str, BeforeValidator(rules.command_line)]
+EnvItem = Annotated[str, BeforeValidator(rules.env_item)]
 EnvValue = Text
-EnvName = Annotated[str, AfterValidator(_env_name)]
+EnvName = Annotated[str, AfterValidator(rules.env_name)]
 Env = by_shape(list=list[EnvItem], dict=dict[EnvName, EnvValue])
-PythonVersion = Annotated[str, BeforeValidator(_python_version)]
+PythonVersion = Annotated[str, BeforeValidator(rules.python_version)]
 
 
 class Resources_(SpecModel):
@@ -120,18 +83,11 @@ class InstanceVolume(SpecModel):
     optional: bool = Field(False, description="Skip the mount when the host path is missing.")
 
 
-def _volume_string(value: str) -> str:
-    source, sep, path = value.partition(":")
-    if not sep or not source or not path:
-        raise ValueError(f"a volume is `name:/path` or `/host/path:/path`, got `{value}`")
-    return value
-
-
 VolumeLong = Annotated[
     Union[Annotated[NamedVolume, Tag("named")], Annotated[InstanceVolume, Tag("instance")]],
-    Discriminator(lambda v: "instance" if isinstance(v, dict) and "instance_path" in v else "named"),
+    Discriminator(rules.volume_kind),
 ]
-VolumeItem = by_shape(str=Annotated[str, AfterValidator(_volume_string)], dict=VolumeLong)
+VolumeItem = by_shape(str=Annotated[str, AfterValidator(rules.volume_string)], dict=VolumeLong)
 
 
 class RepoSpec(SpecModel):
@@ -144,12 +100,7 @@ class RepoSpec(SpecModel):
     path: str = Field(".", description="Where the repository goes inside the run.")
     if_exists: Literal["error", "skip"] = Field("error", description="What to do if `path` exists.")
 
-    @model_validator(mode="after")
-    def _one_source(self) -> "RepoSpec":
-        if self.local_path and self.url:
-            raise FieldError("url", "`local_path` and `url` are mutually exclusive")
-        return self
-
+    RULES = (rules.one_repo_source,)
 
 class FileMapping(SpecModel):
     """A local file or folder copied into the run."""
@@ -204,18 +155,6 @@ class _Profile(SpecModel):
         return None
 
 
-def image_conflicts(model: Any, where: str = "") -> list[FieldError]:
-    """Every clash of `image` with `python` and of `docker: true` with `image`, `python` or `nvcc`
-    (dstack lets `nvcc` stand beside `image`), each reported at the clashing field."""
-    errors = []
-    if model.image is not None and model.python is not None:
-        errors.append(FieldError("python", f"`image` and `python` are mutually exclusive{where}"))
-    if model.docker:
-        errors += [FieldError(other, f"`docker: true` and `{other}` are mutually exclusive{where}")
-                   for other in ("image", "python", "nvcc") if getattr(model, other) is not None]
-    return errors
-
-
 class _Run(_Profile):
     """Fields of runnable configurations (task, service, dev-environment)."""
 
@@ -249,10 +188,7 @@ class _Run(_Profile):
     instances: list[InstanceSelector] | None = Field(
         None, min_length=1, description="Fleet instances to run on: a name, {name}, {hostname} or {fleet, instance}.")
 
-    @model_validator(mode="after")
-    def _image_rules(self) -> "_Run":
-        raise_all(image_conflicts(self))
-        return self
+    RULES = (rules.image_rules,)
 
     def _common(self, kind: str, commands: list[str]) -> dict:
         return dict(
@@ -287,35 +223,7 @@ def _ports(ports: list[tuple]) -> list[dict]:
     return [{"local_port": local, "container_port": container} for local, container in ports]
 
 
-_GROUP_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
-
-
-def _group_name(name: str) -> str:
-    if not _GROUP_NAME.match(name):
-        raise ValueError(f"invalid group name `{name}`: use up to 40 lowercase letters, digits and `-`, "
-                         "starting with a letter or digit")
-    return name
-
-
-GroupName = Annotated[str, BeforeValidator(scalar_text), AfterValidator(_group_name)]
-
-
-def _some_groups(groups: list) -> list:
-    if not groups:
-        raise ValueError("`groups` cannot be an empty list; give at least one group")
-    return groups
-
-
-def _duplicate_names(groups: list, where: str) -> list[FieldError]:
-    """Groups need unique names; an unnamed group is called by its index."""
-    seen: set[str] = set()
-    errors = []
-    for index, group in enumerate(groups):
-        name = group.name if group.name is not None else str(index)
-        if name in seen:
-            errors.append(FieldError(f"{where}.{index}.name", f"another group above is already named `{name}`"))
-        seen.add(name)
-    return errors
+GroupName = Annotated[str, BeforeValidator(scalar_text), AfterValidator(rules.group_name)]
 
 
 class NodeGroup(SpecModel):
@@ -328,10 +236,6 @@ class NodeGroup(SpecModel):
     ports: list[PortMapping] = Field(default_factory=list, description="Ports of the group's nodes.")
 
 
-def _needs_commands(commands: list, image: str | None, message: str) -> list[FieldError]:
-    return [] if commands or image is not None else [FieldError("commands", f"nothing to run: {message}")]
-
-
 class Task(_Run):
     """A batch job: runs `commands` on one or more nodes, then stops."""
 
@@ -339,22 +243,10 @@ class Task(_Run):
     commands: list[CommandLine] = Field(default_factory=list, description="Shell commands, run in order.")
     ports: list[PortMapping] = Field(default_factory=list, description="Ports to forward: `8000`, `8080:80`, `*:9000`.")
     nodes: int | None = Field(None, ge=1, description="Number of nodes (multi-node task).")
-    groups: Annotated[list[NodeGroup], AfterValidator(_some_groups)] | None = Field(
+    groups: Annotated[list[NodeGroup], AfterValidator(rules.some_groups)] | None = Field(
         None, description="Node groups of a heterogeneous multi-node task (instead of `nodes`).")
 
-    @model_validator(mode="after")
-    def _groups(self) -> "Task":
-        if self.groups is None:
-            raise_all(_needs_commands(self.commands, self.image, "give the task `commands` or an `image`"))
-            return self
-        errors = [FieldError(other, f"`{other}` cannot be used with `groups`; put it in each group")
-                  for other in ("nodes", "commands", "ports", "entrypoint")
-                  if getattr(self, other) not in (None, [])]
-        errors += _duplicate_names(self.groups, "groups")
-        errors += [FieldError(f"groups.{i}.{e.field}", str(e)) for i, g in enumerate(self.groups)
-                   for e in _needs_commands(g.commands, self.image, "give the group `commands`, or the task an `image`")]
-        raise_all(errors)
-        return self
+    RULES = (*_Run.RULES, rules.task_groups)
 
     def to_runspec(self) -> RunSpec:
         commands = self.commands or [c for g in self.groups or [] for c in g.commands]
@@ -372,18 +264,12 @@ class ModelSpec(SpecModel):
     eos_token: str | None = Field(None, description="End-of-sequence token (tgi format).")
 
 
-def _scaling_window(seconds: float) -> float:
-    if seconds not in (30, 60, 300):
-        raise ValueError(f"the window is 30s, 60s or 300s; got {seconds:g}s")
-    return seconds
-
-
 class Scaling(SpecModel):
     """Autoscaling of service replicas."""
 
     metric: Literal["rps"] = Field(description="Metric to follow: rps (requests per second).")
     target: float = Field(gt=0, description="Target value of the metric per replica.")
-    window: Annotated[float, BeforeValidator(grammar.parse_duration), AfterValidator(_scaling_window)] | None = Field(
+    window: Annotated[float, BeforeValidator(grammar.parse_duration), AfterValidator(rules.scaling_window)] | None = Field(
         None, description="Window the rate is averaged over: 30s, 60s (default) or 300s.")
     scale_up_delay: Annotated[float, BeforeValidator(grammar.parse_duration)] = Field(300, description="Delay before scaling up.")
     scale_down_delay: Annotated[float, BeforeValidator(grammar.parse_duration)] = Field(600, description="Delay before scaling down.")
@@ -396,31 +282,15 @@ class HttpHeader(SpecModel):
     value: Text = Field(min_length=1, max_length=2048, description="Header value.")
 
 
-def _probe_url(url: str) -> str:
-    if not url.startswith("/"):
-        raise ValueError(f"a probe URL is a path starting with `/`, got `{url}`")
-    if len(url) > 2048:
-        raise ValueError("a probe URL is at most 2048 characters")
-    if not url.isprintable():
-        raise ValueError("a probe URL cannot hold control characters")
-    return url
-
-
-def _at_least_one_second(seconds: float) -> float:
-    if seconds < 1:
-        raise ValueError(f"must be at least 1s, got {seconds:g}s")
-    return seconds
-
-
-ProbeDuration = Annotated[float, BeforeValidator(lambda v: grammar.parse_duration(v, allow_off=False)),
-                          AfterValidator(_at_least_one_second)]
+ProbeDuration = Annotated[float, BeforeValidator(grammar.parse_strict_duration),
+                          AfterValidator(rules.at_least_one_second)]
 
 
 class Probe(SpecModel):
     """A readiness probe of a service replica: an HTTP request that must succeed."""
 
     type: Literal["http"] = Field(description="Probe type: http.")
-    url: Annotated[str, AfterValidator(_probe_url)] | None = Field(None, description="Path to request (default `/`).")
+    url: Annotated[str, AfterValidator(rules.probe_url)] | None = Field(None, description="Path to request (default `/`).")
     method: Literal["get", "post", "put", "delete", "patch", "head"] | None = Field(
         None, description="HTTP method (default get).")
     headers: list[HttpHeader] = Field(default_factory=list, max_length=16, description="Request headers {name, value}.")
@@ -430,44 +300,7 @@ class Probe(SpecModel):
     ready_after: int | None = Field(None, ge=1, description="Successes in a row before the replica is ready (default 1).")
     until_ready: bool | None = Field(None, description="Stop probing once ready (default false).")
 
-    @model_validator(mode="after")
-    def _body(self) -> "Probe":
-        if self.body is not None and (self.method or "get") in ("get", "head"):
-            raise FieldError("body", f"a `{self.method or 'get'}` request cannot have a body; "
-                                     "set `method: post` (or put, patch)")
-        return self
-
-
-def _unique_probes(probes: list[Probe]) -> list[Probe]:
-    seen: list[Probe] = []
-    errors = []
-    for index, probe in enumerate(probes):
-        if probe in seen:
-            errors.append(FieldError(str(index), "the same probe is given twice"))
-        seen.append(probe)
-    raise_all(errors)
-    return probes
-
-
-def _rate_prefix(prefix: str) -> str:
-    if not re.match(r"^/[^\s\\{}]*$", prefix):
-        raise ValueError(f"a prefix is a URL path starting with `/`, without spaces, `\\`, `{{` or `}}`; got `{prefix}`")
-    if len(prefix) > 4094:
-        raise ValueError("a prefix is at most 4094 characters")
-    return prefix
-
-
-def _header_name(name: str) -> str:
-    if not re.match(r"^[a-zA-Z0-9_-]+$", name) or len(name) > 500:
-        raise ValueError(f"a header name is letters, digits, `-` and `_`; got `{name}`")
-    return name
-
-
-def _rps(rps: float) -> float:
-    if not 1 / 60 <= rps <= (2**63 - 1) // 60:
-        raise ValueError(f"rps must be at least 1/60 (one request a minute), got {rps:g}")
-    return rps
-
+    RULES = (rules.probe_body,)
 
 class IpAddressKey(SpecModel):
     """Rate-limit each client IP address separately."""
@@ -479,18 +312,12 @@ class HeaderKey(SpecModel):
     """Rate-limit each value of a request header separately."""
 
     type: Literal["header"] = Field(description="Partition by a request header.")
-    header: Annotated[str, AfterValidator(_header_name)] = Field(description="Header name, e.g. `X-API-Key`.")
-
-
-def _key_type(value: Any) -> str | None:
-    """The key a mapping means (tags differ from field names so that error paths stay exact)."""
-    kind = value.get("type") if isinstance(value, dict) else None
-    return {"ip_address": "by-ip", "header": "by-header"}.get(kind) if isinstance(kind, str) else None
+    header: Annotated[str, AfterValidator(rules.header_name)] = Field(description="Header name, e.g. `X-API-Key`.")
 
 
 RateLimitKey = Annotated[
     Union[Annotated[IpAddressKey, Tag("by-ip")], Annotated[HeaderKey, Tag("by-header")]],
-    Discriminator(_key_type, custom_error_type="rate_limit_key",
+    Discriminator(rules.key_type, custom_error_type="rate_limit_key",
                   custom_error_message="`type` must be `ip_address` or `header`"),
 ]
 
@@ -498,51 +325,20 @@ RateLimitKey = Annotated[
 class RateLimit(SpecModel):
     """Requests per second allowed under a URL prefix, per client IP address or header value."""
 
-    prefix: Annotated[str, AfterValidator(_rate_prefix)] = Field("/", description="URL path prefix (the longest match applies).")
+    prefix: Annotated[str, AfterValidator(rules.rate_prefix)] = Field("/", description="URL path prefix (the longest match applies).")
     key: RateLimitKey = Field(default_factory=lambda: IpAddressKey(type="ip_address"),
                               description="Partition: {type: ip_address} (default) or {type: header, header: NAME}.")
-    rps: Annotated[float, AfterValidator(_rps)] = Field(description="Requests per second allowed (at least 1/60).")
+    rps: Annotated[float, AfterValidator(rules.rps)] = Field(description="Requests per second allowed (at least 1/60).")
     burst: int = Field(0, ge=0, le=2**63 - 1, description="Requests let through ahead of the limit.")
 
 
-def _unique_prefixes(limits: list[RateLimit]) -> list[RateLimit]:
-    seen: set[str] = set()
-    errors = []
-    for index, limit in enumerate(limits):
-        if limit.prefix in seen:
-            errors.append(FieldError(f"{index}.prefix", f"prefix `{limit.prefix}` already has a rate limit above"))
-        seen.add(limit.prefix)
-    raise_all(errors)
-    return limits
-
-
-def _replica_count(value: Any) -> Range:
-    count = grammar.parse_count_range(value)
-    if count.max is None:
-        raise ValueError(f"give the most replicas too, e.g. `{int(count.min or 0)}..4`")
-    if count.min is None:
-        count.min = 0
-    return count
-
-
-ReplicaCount = Annotated[Range, BeforeValidator(_replica_count)]
+ReplicaCount = Annotated[Range, BeforeValidator(rules.replica_count_bounds)]
 
 
 class RouterConfig(SpecModel):
     """The in-service HTTP router that replicas of a group run."""
 
     type: Literal["smg", "dynamo", "sglang"] = Field("smg", description="smg (Shepherd Model Gateway; formerly sglang) or dynamo.")
-
-
-def _scaling_rules(replicas: Range | None, scaling: Any, field: str) -> list[FieldError]:
-    """A range of replicas needs `scaling`; `scaling` needs a range (as dstack rules both)."""
-    if replicas is None:
-        return []
-    if replicas.min != replicas.max and scaling is None:
-        return [FieldError(field, "a range of replicas needs `scaling`, e.g. scaling: {metric: rps, target: 10}")]
-    if replicas.min == replicas.max and scaling is not None:
-        return [FieldError("scaling", f"`scaling` needs a range of replicas, e.g. `{field}: 1..4`")]
-    return []
 
 
 class ReplicaGroup(SpecModel):
@@ -563,59 +359,13 @@ class ReplicaGroup(SpecModel):
     privileged: bool | None = Field(None, description="Run the group's replicas privileged.")
     router: RouterConfig | None = Field(None, description="Run the in-service router in this group: {type: smg}.")
 
-    @property
-    def count_field(self) -> str:
-        return "count" if self.replicas is None and self.count is not None else "replicas"
-
-    @property
-    def replica_count(self) -> Range | None:
-        return self.replicas if self.replicas is not None else self.count
-
-    @model_validator(mode="after")
-    def _rules(self) -> "ReplicaGroup":
-        errors = image_conflicts(self, " within a replica group")
-        if self.replica_count is None:
-            errors.append(FieldError("replicas", "missing required field `replicas`"))
-        if self.privileged is False and self.docker:
-            errors.append(FieldError("privileged", "`privileged: false` cannot go with `docker: true` "
-                                                   "(Docker-in-Docker runs privileged)"))
-        raise_all(errors + _scaling_rules(self.replica_count, self.scaling, self.count_field))
-        return self
-
-
-# Fields a replica group may set only where the service does not: (field, is it set at the service?).
-_SERVICE_OR_GROUP = (
-    ("image", lambda s: s.image is not None), ("docker", lambda s: s.docker is True),
-    ("privileged", lambda s: s.privileged is True), ("python", lambda s: s.python is not None),
-    ("nvcc", lambda s: s.nvcc is True), ("spot_policy", lambda s: s.spot_policy is not None),
-    ("reservation", lambda s: s.reservation is not None),
-)
-# Image sources that clash across levels: service field -> group fields it excludes.
-_CROSS_LEVEL = {"image": ("docker", "python", "nvcc"), "docker": ("image", "python", "nvcc"),
-                "python": ("image", "docker"), "nvcc": ("image", "docker")}
-
-
-def _group_errors(service: "Service", group: ReplicaGroup) -> list[FieldError]:
-    errors = []
-    for field, service_sets in _SERVICE_OR_GROUP:
-        if service_sets(service) and getattr(group, field) is not None:
-            errors.append(FieldError(field, f"`{field}` is also set at the service level; "
-                                            "set it in one place only (the service, or each group)"))
-    for field, excluded in _CROSS_LEVEL.items():
-        if dict(_SERVICE_OR_GROUP)[field](service):
-            errors += [FieldError(other, f"the service's `{field}` and a group's `{other}` are mutually exclusive")
-                       for other in excluded if getattr(group, other) is not None]
-    if not group.commands and group.image is None and service.image is None:
-        errors.append(FieldError("commands", "nothing to run: give the group `commands` or an `image`, "
-                                             "or the service an `image`"))
-    return errors
-
+    RULES = (rules.replica_group_rules,)
 
 class Service(_Run):
     """A long-running server behind an endpoint, with replicas and autoscaling."""
 
     type: Literal["service"] = Field(description="Configuration type.")
-    port: Annotated[tuple, BeforeValidator(lambda v: grammar.parse_port_mapping(v) if isinstance(v, str) and ":" in v else (80, grammar.parse_port_number(v)))] = Field(
+    port: Annotated[tuple, BeforeValidator(rules.service_port)] = Field(
         description="Port the service listens on: `8000`, or `local:container`."
     )
     commands: list[CommandLine] = Field(default_factory=list, description="Shell commands that start the server.")
@@ -626,39 +376,17 @@ class Service(_Run):
     auth: bool = Field(True, description="Require a token.")
     replicas: by_shape(
         number=ReplicaCount, str=ReplicaCount, dict=ReplicaCount,
-        list=Annotated[list[ReplicaGroup], AfterValidator(_some_groups)],
+        list=Annotated[list[ReplicaGroup], AfterValidator(rules.some_groups)],
     ) | None = Field(None, description="Replicas: `2`, or a range `1..4` (needs `scaling`); a list is read as `groups`.")
     scaling: Scaling | None = Field(None, description="Autoscaling rule.")
-    rate_limits: Annotated[list[RateLimit], AfterValidator(_unique_prefixes)] = Field(
+    rate_limits: Annotated[list[RateLimit], AfterValidator(rules.unique_prefixes)] = Field(
         default_factory=list, description="Rate limits: {prefix, key, rps, burst}, one per prefix.")
-    probes: Annotated[list[Probe], AfterValidator(_unique_probes)] | None = Field(
+    probes: Annotated[list[Probe], AfterValidator(rules.unique_probes)] | None = Field(
         None, description="Readiness probes: {type: http, url, method, headers, body, timeout, interval, ...}.")
-    groups: Annotated[list[ReplicaGroup], AfterValidator(_some_groups)] | None = Field(
+    groups: Annotated[list[ReplicaGroup], AfterValidator(rules.some_groups)] | None = Field(
         None, description="Replica groups of a heterogeneous service (instead of `replicas`).")
 
-    @model_validator(mode="after")
-    def _replica_rules(self) -> "Service":
-        groups, where = (self.groups, "groups") if self.groups is not None else (
-            (self.replicas, "replicas") if isinstance(self.replicas, list) else (None, ""))
-        if groups is None:
-            raise_all(_scaling_rules(self.replicas, self.scaling, "replicas")
-                      + _needs_commands(self.commands, self.image, "give the service `commands` or an `image`"))
-            return self
-        errors = [FieldError(other, f"top-level `{other}` cannot be used with replica groups; put it in each group")
-                  for other in ("scaling", "commands") if getattr(self, other)]
-        if self.groups is not None and self.replicas is not None:
-            errors.append(FieldError("replicas", "`replicas` and `groups` are mutually exclusive; "
-                                                 "give each group its `replicas`"))
-        errors += _duplicate_names(groups, where)
-        for index, group in enumerate(groups):
-            errors += [FieldError(f"{where}.{index}.{e.field}", str(e)) for e in _group_errors(self, group)]
-        routers = [(i, g) for i, g in enumerate(groups) if g.router is not None]
-        errors += [FieldError(f"{where}.{i}.router", "only one replica group may have a `router`") for i, _ in routers[1:]]
-        if routers and routers[0][1].replica_count != Range.exactly(1):
-            i, g = routers[0]
-            errors.append(FieldError(f"{where}.{i}.{g.count_field}", "a group with a `router` must have `replicas: 1`"))
-        raise_all(errors)
-        return self
+    RULES = (*_Run.RULES, rules.service_replicas)
 
     def to_runspec(self) -> RunSpec:
         local, container = self.port
@@ -686,11 +414,7 @@ class DevEnvironment(_Run):
     inactivity_duration: Duration = Field(None, description="Stop after this long without SSH activity.")
     ports: list[PortMapping] = Field(default_factory=list, description="Ports to forward.")
 
-    @model_validator(mode="after")
-    def _version(self) -> "DevEnvironment":
-        if self.version is not None and self.ide is None:
-            raise FieldError("version", "`version` needs `ide`")
-        return self
+    RULES = (*_Run.RULES, rules.ide_version)
 
     def to_runspec(self) -> RunSpec:
         spec = RunSpec(**self._common("dstack-dev-environment", self.setup + self.init), ports=_ports(self.ports),

@@ -4,6 +4,10 @@ Each parser takes what YAML produced (str, int, float, bool, dict) and returns a
 or raises `ValueError` with one sentence a user can act on. dstack's rules (see its `resources.py`):
 memory is MB/GB/TB (a bare number is GB), ranges are `min..max` with either side optional, GPU
 strings are `:`-separated tokens in any order (vendor, names, memory, count).
+
+The `*_bounds` and `*_fields` readers return plain data (a range as {min, max}, a GPU as the
+fields of `GpuSpec`) and import nothing beyond the standard library: the validator runs them
+without pydantic. The `parse_*` functions wrap the same results into `Range` / `GpuSpec`.
 """
 
 from __future__ import annotations
@@ -11,7 +15,6 @@ from __future__ import annotations
 import re
 from typing import Any, Callable
 
-from core.spec.runspec import GpuSpec, Range
 
 GPU_VENDORS = {
     "nvidia": "nvidia", "amd": "amd", "google": "google", "intel": "intel",
@@ -94,18 +97,19 @@ def parse_cpu_quantity(value: Any) -> float:
     raise ValueError(f"invalid cpu amount {_fmt(value)}: use cores, e.g. `4`, `0.5` or `500m`")
 
 
-def parse_range(value: Any, item: Callable[[Any], float] = float, what: str = "value") -> Range:
-    """dstack range: `a..b`, `a..`, `..b`, a single value (exact) or `{min, max}`."""
-    if isinstance(value, Range):
-        return value
-    return Range(**range_bounds(value, item, what))
+def _range(bounds: dict | None) -> Any:
+    from core.spec.runspec import Range
+
+    return None if bounds is None else Range(**bounds)
+
+
+def parse_range(value: Any, item: Callable[[Any], float] = float, what: str = "value") -> Any:
+    """dstack range as a `Range`: `a..b`, `a..`, `..b`, a single value (exact) or `{min, max}`."""
+    return _range(range_bounds(value, item, what))
 
 
 def range_bounds(value: Any, item: Callable[[Any], float] = float, what: str = "value") -> dict:
-    """What `parse_range` reads, as the mapping {min, max}: a model that holds a range builds it from
-    that in its own validation, one model construction less."""
-    if isinstance(value, Range):
-        return {"min": value.min, "max": value.max}
+    """What `parse_range` reads, as the mapping {min, max}."""
     if isinstance(value, dict):
         extra = set(value) - {"min", "max"}
         if extra:
@@ -140,18 +144,34 @@ def _count(value: Any) -> float:
     raise ValueError(f"expected a whole number, got {_fmt(value)}")
 
 
-def parse_count_range(value: Any) -> Range:
-    """A count or a count range: `2`, `1..4`, `2..`."""
-    return parse_range(value, _count, "count")
+def count_bounds(value: Any) -> dict:
+    """A count or a count range: `2`, `1..4`, `2..` -> {min, max}."""
+    return range_bounds(value, _count, "count")
 
 
-def parse_memory_range(value: Any) -> Range:
-    """A memory size or range: `16GB`, `16GB..`, `8GB..16GB`, `512..1TB`."""
-    return parse_range(value, parse_memory, "memory size")
+def memory_bounds(value: Any) -> dict:
+    """A memory size or range: `16GB`, `16GB..`, `8GB..16GB`, `512..1TB` -> {min, max} in GB."""
+    return range_bounds(value, parse_memory, "memory size")
 
 
-def parse_cpu(value: Any) -> tuple[str | None, Range | None]:
-    """dstack CPU: `4`, `2..8`, `x86`, `arm:4`, `{min, max}`, `{arch, count}` -> (arch, count)."""
+def parse_count_range(value: Any) -> Any:
+    """`count_bounds` as a `Range`."""
+    return _range(count_bounds(value))
+
+
+def parse_memory_range(value: Any) -> Any:
+    """`memory_bounds` as a `Range`."""
+    return _range(memory_bounds(value))
+
+
+def parse_cpu(value: Any) -> tuple[str | None, Any]:
+    """`cpu_fields` with the count as a `Range`."""
+    arch, count = cpu_fields(value)
+    return arch, _range(count)
+
+
+def cpu_fields(value: Any) -> tuple[str | None, dict | None]:
+    """dstack CPU: `4`, `2..8`, `x86`, `arm:4`, `{min, max}`, `{arch, count}` -> (arch, {min, max})."""
     if isinstance(value, dict):
         if "arch" in value or "count" in value:
             extra = set(value) - {"arch", "count"}
@@ -160,9 +180,9 @@ def parse_cpu(value: Any) -> tuple[str | None, Range | None]:
             arch = value.get("arch")
             if arch is not None and str(arch).lower() not in CPU_ARCHES:
                 raise ValueError(f"invalid CPU architecture {_fmt(arch)}: use x86 or arm")
-            count = None if value.get("count") is None else parse_count_range(value["count"])
+            count = None if value.get("count") is None else count_bounds(value["count"])
             return (None if arch is None else str(arch).lower()), count
-        return None, (parse_count_range(value) if value else None)
+        return None, (count_bounds(value) if value else None)
     if isinstance(value, str) and (":" in value or any(c.isalpha() for c in value)):
         arch = count = None
         for token in value.replace(" ", "").split(":"):
@@ -177,9 +197,9 @@ def parse_cpu(value: Any) -> tuple[str | None, Range | None]:
             else:
                 if count is not None:
                     raise ValueError(f"CPU spec {_fmt(value)} gives two counts")
-                count = parse_count_range(token)
+                count = count_bounds(token)
         return arch, count
-    return None, parse_count_range(value)
+    return None, count_bounds(value)
 
 
 def parse_compute_capability(value: Any) -> tuple[int, int]:
@@ -197,16 +217,21 @@ def parse_compute_capability(value: Any) -> tuple[int, int]:
     return int(parts[0]), int(parts[1])
 
 
-def parse_gpu(value: Any) -> GpuSpec:
+def parse_gpu(value: Any) -> Any:
+    """`gpu_fields` as a `GpuSpec` (a `GpuSpec` is returned as it is)."""
+    from core.spec.runspec import GpuSpec
+
+    return value if isinstance(value, GpuSpec) else GpuSpec(**gpu_fields(value))
+
+
+def gpu_fields(value: Any) -> dict:
     """dstack GPU: tokens in any order (`A100:80GB:2`, `8:H200`, `nvidia:24GB..:1..2`,
-    `A10,A10G:2`) or a mapping {vendor, name, count, memory, total_memory, compute_capability}.
-    A GPU that is given but has no count means 1 or more."""
-    if isinstance(value, GpuSpec):
-        return value
+    `A10,A10G:2`) or a mapping {vendor, name, count, memory, total_memory, compute_capability}
+    -> the fields of `GpuSpec`. A GPU that is given but has no count means 1 or more."""
     if isinstance(value, dict):
         return _gpu_from_mapping(value)
     if _is_number(value):
-        return GpuSpec(**_gpu_defaults(), count=range_bounds(value, _count, "count"))
+        return {**_gpu_defaults(), "count": range_bounds(value, _count, "count")}
     if not isinstance(value, str):
         raise ValueError(f"expected a GPU spec like `A100:2` or `24GB`, got {_fmt(value)}")
     fields: dict = {}
@@ -230,7 +255,7 @@ def parse_gpu(value: Any) -> GpuSpec:
             raise ValueError(f"GPU spec {_fmt(value)} has a {what} conflict: give the {what} once")
         fields[key] = parsed
     fields.setdefault("count", {"min": 1.0, "max": None})
-    return GpuSpec(**{**_gpu_defaults(), **fields})
+    return {**_gpu_defaults(), **fields}
 
 
 def _gpu_defaults() -> dict:
@@ -241,7 +266,7 @@ def _gpu_defaults() -> dict:
 _GPU_KEYS = {"vendor", "name", "count", "memory", "total_memory", "compute_capability"}
 
 
-def _gpu_from_mapping(value: dict) -> GpuSpec:
+def _gpu_from_mapping(value: dict) -> dict:
     extra = set(value) - _GPU_KEYS
     if extra:
         raise ValueError(f"unknown GPU field `{sorted(extra)[0]}`; known: {', '.join(sorted(_GPU_KEYS))}")
@@ -258,26 +283,31 @@ def _gpu_from_mapping(value: dict) -> GpuSpec:
             raise ValueError(f"GPU name must be a string or a list of strings, got {_fmt(name)}")
         fields["names"] = [n[4:] if n.lower().startswith("tpu-") else n for n in names]
     count = value.get("count")
-    fields["count"] = Range(min=1.0, max=None) if count is None else parse_count_range(count)
+    fields["count"] = {"min": 1.0, "max": None} if count is None else count_bounds(count)
     if value.get("memory") is not None:
-        fields["memory_gb"] = parse_memory_range(value["memory"])
+        fields["memory_gb"] = memory_bounds(value["memory"])
     if value.get("total_memory") is not None:
-        fields["total_memory_gb"] = parse_memory_range(value["total_memory"])
+        fields["total_memory_gb"] = memory_bounds(value["total_memory"])
     if value.get("compute_capability") is not None:
         fields["compute_capability"] = parse_compute_capability(value["compute_capability"])
-    return GpuSpec(**fields)
+    return fields
 
 
-def parse_disk(value: Any) -> Range:
-    """dstack disk: a size or range (`100GB..`), or `{size: ...}`."""
+def parse_disk(value: Any) -> Any:
+    """`disk_bounds` as a `Range`."""
+    return _range(disk_bounds(value))
+
+
+def disk_bounds(value: Any) -> dict:
+    """dstack disk: a size or range (`100GB..`), or `{size: ...}` -> {min, max} in GB."""
     if isinstance(value, dict):
         extra = set(value) - {"size"}
         if extra:
             raise ValueError(f"disk takes only `size`, not `{sorted(extra)[0]}`")
         if value.get("size") is None:
             raise ValueError("disk needs a `size`, e.g. `size: 100GB..`")
-        return parse_memory_range(value["size"])
-    return parse_memory_range(value)
+        return memory_bounds(value["size"])
+    return memory_bounds(value)
 
 
 def parse_duration(value: Any, allow_off: bool = True) -> float | None:
@@ -298,6 +328,11 @@ def parse_duration(value: Any, allow_off: bool = True) -> float | None:
             unit = (match.group(2) or "s")[0].lower()
             return float(match.group(1)) * _DURATION_UNITS[unit]
     raise ValueError(f"invalid duration {_fmt(value)}: use seconds or a number with s, m, h, d or w, e.g. `2h`")
+
+
+def parse_strict_duration(value: Any) -> float:
+    """`parse_duration` where `off` is not allowed."""
+    return parse_duration(value, allow_off=False)  # type: ignore[return-value]
 
 
 def parse_port_number(value: Any) -> int:

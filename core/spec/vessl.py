@@ -9,18 +9,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, model_validator
+from pydantic import BeforeValidator, Field
 
 from core.spec import grammar
-from core.spec.base import FieldError, PortNumber, SpecModel, StrictDuration, Text, by_shape, raise_all
+from core.spec import vessl_rules as rules
+from core.spec.base import PortNumber, SpecModel, StrictDuration, Text, by_shape
 from core.spec.runspec import Autoscaling, Interactive, Port, RunSpec, ServiceSpec
-
-IMPORT_SCHEMES = ("git", "hf", "s3", "gs", "vessl-dataset", "vessl-model", "vessl-artifact", "volume",
-                  "hostpath", "file")
-MOUNT_SCHEMES = ("vessl-dataset", "hostpath", "nfs", "volume", "s3", "gs", "file")
-EXPORT_SCHEMES = ("vessl-artifact", "vessl-dataset", "vessl-model", "s3", "gs", "volume", "hostpath", "file")
-
-
 
 
 class GpuRequest(SpecModel):
@@ -43,13 +37,6 @@ class Requests(SpecModel):
     gpu: GpuRequest | None = Field(None, description="GPUs {device_type, quantity} (same as nvidia.com/gpu).")
 
 
-def _accelerators(value: Any) -> Any:
-    if isinstance(value, str):
-        name, _, count = value.partition(":")
-        return {"device_type": name, "quantity": count or 1}
-    return value
-
-
 class VesslResources(SpecModel):
     """Where the run goes and what it gets: a cluster and a preset, or explicit requests."""
 
@@ -60,21 +47,12 @@ class VesslResources(SpecModel):
     spot: Literal["", "SpotOnly", "SpotFirst", "OnDemandOnly"] | None = Field(None, description="Spot policy.")
     cpu: Annotated[float, BeforeValidator(grammar.parse_cpu_quantity)] | None = Field(None, description="CPU cores (short form of requests.cpu).")
     memory: Annotated[float, BeforeValidator(grammar.parse_quantity)] | None = Field(None, description="Memory (short form of requests.memory).")
-    accelerators: Annotated[GpuRequest, BeforeValidator(_accelerators)] | None = Field(None, description="Legacy `MODEL:COUNT`.")
+    accelerators: Annotated[GpuRequest, BeforeValidator(rules.accelerators)] | None = Field(None, description="Legacy `MODEL:COUNT`.")
     cluster_id: int | None = Field(None, description="Cluster id (web form).")
     preset_id: int | None = Field(None, description="Preset id (web form).")
     node_id: list[int] | None = Field(None, description="Node ids (web form).")
 
-    @model_validator(mode="after")
-    def _one_way(self) -> "VesslResources":
-        req, errors = self.requests, []
-        for field in ("cpu", "memory"):
-            if req and getattr(self, field) is not None and getattr(req, field) is not None:
-                errors.append(FieldError(field, f"give `{field}` either directly or under `requests`, not both"))
-        if req and req.gpu and req.nvidia_gpu:
-            errors.append(FieldError("requests.gpu", "give the GPU once: `gpu` or `nvidia.com/gpu`"))
-        raise_all(errors)
-        return self
+    RULES = (rules.requests_once,)
 
     def to_resources(self) -> dict:
         """The fields of the run's `Resources` (a mapping: RunSpec builds it in its one validation)."""
@@ -112,13 +90,7 @@ class RunStep(SpecModel):
     workdir: str | None = Field(None, description="Directory to run them in.")
     wait: StrictDuration | None = Field(None, description="Pause instead of a command, e.g. `10s`.")
 
-    @model_validator(mode="after")
-    def _one(self) -> "RunStep":
-        if self.wait is not None and self.command is not None:
-            raise FieldError("wait", "a `run` item is either a `command` or a `wait`, not both")
-        if self.wait is None and self.command is None:
-            raise FieldError("command", "a `run` item needs a `command` (or a `wait`)")
-        return self
+    RULES = (rules.command_or_wait,)
 
 
 Run = by_shape(str=str, list=list[by_shape(str=str, dict=RunStep)])
@@ -132,17 +104,7 @@ class EnvForm(SpecModel):
     source: Literal["text", "secret", "inject"] | None = Field(None, description="text, secret or inject.")
     secret_id: int | None = Field(None, description="Stored secret id.")
 
-    @model_validator(mode="after")
-    def _shape(self) -> "EnvForm":
-        errors = []
-        if isinstance(self.secret, str) and self.value is not None:
-            errors.append(FieldError("value", "give either `value` or a stored `secret` name, not both"))
-        if self.secret is True and self.value is None:
-            errors.append(FieldError("value", "`secret: true` needs the `value` to keep secret"))
-        if self.source == "secret" and not isinstance(self.secret, str):
-            errors.append(FieldError("secret", "`source: secret` needs `secret: <stored secret name>`"))
-        raise_all(errors)
-        return self
+    RULES = (rules.env_form,)
 
     def to_env(self, name: str) -> dict:
         """The fields of this variable's `EnvVar`."""
@@ -178,80 +140,8 @@ class InteractiveForm(SpecModel):
     jupyter: Jupyter | None = Field(None, description="Jupyter settings.")
 
 
-_SOURCE_URI = {
-    "git": lambda v: "git://" + _no_scheme(v["url"]),
-    "hf": lambda v: "hf://" + _no_scheme(v["url"]),
-    "dataset": lambda v: f"vessl-dataset://{v['organization_name']}/{v['dataset_name']}",
-    "model": lambda v: "vessl-model://" + "/".join(
-        str(x) for x in (v["organization_name"], v["model_repository_name"], v.get("model_number")) if x is not None),
-    "s3": lambda v: f"s3://{v['bucket']}/{v.get('prefix') or ''}".rstrip("/"),
-    "gs": lambda v: f"gs://{v['bucket']}/{v.get('prefix') or ''}".rstrip("/"),
-    "artifact": lambda v: "vessl-artifact://" + "/".join(
-        str(x) for x in _artifact_parts(v) if x),
-    "volume": lambda v: f"volume://{v['storage_name']}/{v.get('volume_name') or ''}".rstrip("/"),
-    "hostpath": lambda v: "hostpath://" + v["path"],
-    "nfs": lambda v: f"nfs://{v['server']}/{v['path'].lstrip('/')}",
-}
-_REQUIRED = {
-    "git": ("url",), "hf": ("url",), "dataset": ("organization_name", "dataset_name"),
-    "model": ("organization_name", "model_repository_name"), "s3": ("bucket",), "gs": ("bucket",),
-    "volume": ("storage_name",), "hostpath": ("path",), "nfs": ("server", "path"), "artifact": (),
-}
-_OTHER_FORMS = ("cifs", "google_disk", "container_storage", "gcs_fuse", "block_storage")
-
-
-def _no_scheme(url: str) -> str:
-    for scheme in ("https://", "http://", "git://", "hf://"):
-        if url.startswith(scheme):
-            return url[len(scheme):]
-    return url
-
-
-def _artifact_parts(v: dict) -> list:
-    persistent = v.get("persistent") or {}
-    if persistent:
-        return [persistent.get("organization_name"), persistent.get("artifact_name")]
-    return [v.get("organization_name"), v.get("project_name"), v.get("name") or v.get("artifact_name")]
-
-
-def _source(value: Any, schemes: tuple[str, ...]) -> dict:
-    """A source as {source, ref, credential, readonly}: a URI shorthand or a verbose mapping."""
-    if isinstance(value, str):
-        scheme, sep, rest = value.partition("://")
-        if not sep or scheme not in schemes:
-            raise ValueError(
-                f"unknown source `{value}`: use one of {', '.join(s + '://' for s in schemes)}"
-            )
-        return {"source": value}
-    if not isinstance(value, dict):
-        raise ValueError(f"expected a source URI like `git://github.com/org/repo` or a mapping, got `{value}`")
-    forms = [k for k in value if k in _SOURCE_URI or k in _OTHER_FORMS]
-    extra = [k for k in value if k not in _SOURCE_URI and k not in _OTHER_FORMS
-             and k not in ("ref_type", "readonly", "options")]
-    if extra:
-        raise ValueError(f"unknown source field `{extra[0]}`; use one of {', '.join(sorted(_SOURCE_URI))}")
-    if len(forms) != 1:
-        raise ValueError(f"give exactly one source ({', '.join(sorted(_SOURCE_URI))}), got {len(forms)}")
-    form = forms[0]
-    body = value[form]
-    if form in _OTHER_FORMS:
-        return {"source": f"{form.replace('_', '-')}://", "readonly": bool(value.get("readonly"))}
-    if not isinstance(body, dict):
-        raise ValueError(f"`{form}` takes a mapping of its fields")
-    missing = [k for k in _REQUIRED[form] if body.get(k) in (None, "")]
-    if missing:
-        raise ValueError(f"`{form}` needs `{missing[0]}`")
-    options = value.get("options") or {}
-    return {
-        "source": _SOURCE_URI[form](body),
-        "ref": None if body.get("ref") is None else str(body["ref"]),
-        "credential": body.get("credential_name"),
-        "readonly": bool(value.get("readonly") or (isinstance(options, dict) and options.get("readonly"))),
-    }
-
-
-def _sources(schemes: tuple[str, ...]) -> Any:
-    return dict[str, Annotated[dict, BeforeValidator(lambda v: _source(v, schemes))]]
+def _sources(read: Any) -> Any:
+    return dict[str, Annotated[dict, BeforeValidator(read)]]
 
 
 class VesslRun(SpecModel):
@@ -262,12 +152,12 @@ class VesslRun(SpecModel):
     tags: list[Text] = Field(default_factory=list, description="Tags.")
     resources: VesslResources = Field(default_factory=VesslResources, description="Cluster and preset, or requests.")
     image: by_shape(str=str, dict=ImageForm) | None = Field(None, description="Container image, or {url, credential_name}.")
-    import_: _sources(IMPORT_SCHEMES) = Field(
+    import_: _sources(rules.import_source) = Field(
         default_factory=dict, alias="import",
         description="Container path -> source copied in before start: `git://…`, `hf://…`, `s3://…`, `vessl-dataset://…`.")
-    mount: _sources(MOUNT_SCHEMES) = Field(
+    mount: _sources(rules.mount_source) = Field(
         default_factory=dict, description="Container path -> source mounted live: `volume://…`, `hostpath://…`, `nfs://…`.")
-    export: _sources(EXPORT_SCHEMES) = Field(
+    export: _sources(rules.export_source) = Field(
         default_factory=dict, description="Container path -> destination uploaded when the run ends.")
     run: Run | None = Field(None, description="Commands: a string, or a list of strings / {command, workdir} / {wait}.")
     interactive: InteractiveForm | None = Field(None, description="Keep the run up for SSH/Jupyter: {max_runtime, jupyter}.")
@@ -278,11 +168,7 @@ class VesslRun(SpecModel):
 
     model_config = {"populate_by_name": True}
 
-    @model_validator(mode="after")
-    def _something_to_run(self) -> "VesslRun":
-        if self.image is None and self.run is None and self.interactive is None:
-            raise FieldError("run", "nothing to run: give `run` commands, an `image` or `interactive`")
-        return self
+    RULES = (rules.something_to_run,)
 
     def to_runspec(self, kind: str = "vessl-run", **extra: Any) -> RunSpec:
         image, credential = (self.image, None) if not isinstance(self.image, ImageForm) else (
@@ -335,15 +221,7 @@ class AutoscalingForm(SpecModel):
         description="cpu, memory, gpu (nvidia.com/gpu) or requests.")
     target: float = Field(gt=0, description="Target: percent for cpu/memory/gpu, requests per second per replica.")
 
-    @model_validator(mode="after")
-    def _bounds(self) -> "AutoscalingForm":
-        errors = []
-        if self.min > self.max:
-            errors.append(FieldError("min", f"min ({self.min}) is larger than max ({self.max})"))
-        if self.metric != "requests" and self.target > 100:
-            errors.append(FieldError("target", f"a {self.metric} target is a percentage, at most 100; got {self.target:g}"))
-        raise_all(errors)
-        return self
+    RULES = (rules.autoscaling_bounds,)
 
 
 class Monitoring(SpecModel):
