@@ -8,7 +8,6 @@ an unknown option, a file name starting with `-`, no file) goes to the click com
 
 from __future__ import annotations
 
-import json
 import sys
 
 
@@ -19,6 +18,8 @@ def report(files: tuple[str, ...] | list[str], as_json: bool) -> tuple[str, int]
 
     documents = [doc for file in files for doc in load_file(file)]
     if as_json:
+        import json
+
         text = json.dumps([doc.as_json() for doc in documents], indent=2)
     else:
         out = []

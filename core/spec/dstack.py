@@ -483,30 +483,3 @@ class Fleet(_Profile):
 MODELS: dict[str, type[SpecModel]] = {
     "task": Task, "service": Service, "dev-environment": DevEnvironment, "fleet": Fleet,
 }
-
-# Fields that moved or never existed in a type: what to tell the user instead of "unknown field".
-RENAMED: dict[tuple[str, str], str] = {
-    ("*", "termination_idle_time"): "it is called `idle_duration` now",
-    ("*", "termination_policy"): "use `idle_duration` instead",
-    ("*", "backend"): "the field is `backends`, a list: `backends: [runpod]`",
-    ("*", "build"): "`build` was replaced by `commands` (tasks, services) and `init` (dev environments)",
-    ("*", "command"): "the field is `commands`, a list of shell lines",
-    ("*", "gpu"): "`gpu` goes under `resources`: `resources: {gpu: ...}`",
-    ("*", "cpu"): "`cpu` goes under `resources`",
-    ("*", "memory"): "`memory` goes under `resources`",
-    ("*", "disk"): "`disk` goes under `resources`",
-    ("*", "resources.count"): "the GPU count goes under `gpu`: `gpu: {count: 2}` or `gpu: 24GB:2`",
-    ("service", "router"): "`router` moved into each replica group (`replicas` / `groups` items)",
-    ("task", "ide"): "`ide` is for `type: dev-environment` only",
-    ("service", "ide"): "`ide` is for `type: dev-environment` only",
-    ("task", "port"): "a task takes `ports` (a list); `port` is for services",
-    ("dev-environment", "port"): "a dev-environment takes `ports` (a list); `port` is for services",
-    ("task", "model"): "`model` is for `type: service` only",
-    ("dev-environment", "model"): "`model` is for `type: service` only",
-    ("dev-environment", "commands"): "a dev-environment takes `init`, not `commands`",
-    ("fleet", "commands"): "a fleet runs nothing; put commands in a task",
-    ("task", "init"): "a task takes `commands`; `init` is for dev-environments",
-    ("service", "init"): "a service takes `commands`; `init` is for dev-environments",
-    ("task", "replicas"): "`replicas` is for `type: service` only",
-    ("task", "inactivity_duration"): "`inactivity_duration` is for dev-environments; a task takes `max_duration`",
-}

@@ -12,6 +12,7 @@ without pydantic. The `parse_*` functions wrap the same results into `Range` / `
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any, Callable
 
@@ -136,7 +137,7 @@ def range_bounds(value: Any, item: Callable[[Any], float] = float, what: str = "
 
 def _count(value: Any) -> float:
     if _is_number(value):
-        if value != int(value) or value < 0:
+        if value in (math.inf, -math.inf) or value != value or value != int(value) or value < 0:
             raise ValueError(f"a count must be a whole number >= 0, got {value}")
         return float(value)
     if isinstance(value, str) and value.strip().isdigit():

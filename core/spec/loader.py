@@ -2,23 +2,24 @@
 
 Every problem is collected (not only the first) and points at the offending key or value.
 Nothing here raises for bad input; `load_spec` is the one entry that raises (`SpecError`).
+Validation runs `core.spec.validator` (no pydantic); a valid document's `RunSpec` is built through
+the pydantic models of its format when first read.
 """
 
 from __future__ import annotations
 
-import difflib
 import importlib
 import os
 import re
 from functools import lru_cache
-from typing import Any, get_args
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ValidationError
-
-from core.spec import yamlpos
-from core.spec.base import SHAPE_NAMES, FieldError, shape_of
+from core.spec import dstack_rules, validator, vessl_rules, yamlpos
+from core.spec.checks import SHAPE_NAMES, FieldError, shape_of
 from core.spec.errors import Document, Problem, SpecError
-from core.spec.runspec import RunSpec
+
+if TYPE_CHECKING:
+    from core.spec.runspec import RunSpec
 
 DSTACK_TYPES = ("task", "service", "dev-environment", "fleet")
 
@@ -27,7 +28,8 @@ _FAMILIES: dict[str, Any] = {}
 
 
 def _family(name: str):
-    """The models module of a format family, imported on first use (each costs tens of ms)."""
+    """The pydantic models module of a format family, imported on first use (it costs tens of ms;
+    only building a RunSpec needs it)."""
     module = _FAMILIES.get(name)
     if module is None:
         module = _FAMILIES[name] = importlib.import_module("core.spec.dstack" if name == "dstack" else "core.spec.vessl")
@@ -59,44 +61,6 @@ def _resolve(loc: tuple, raw: Any) -> tuple[tuple, bool]:
             path.append(part)
             cur = cur[part]
     return tuple(path), at_key
-
-
-# ---------------------------------------------------------------- field knowledge
-
-def _models_in(tp: Any) -> list[type[BaseModel]]:
-    if isinstance(tp, type) and issubclass(tp, BaseModel):
-        return [tp]
-    return [m for arg in get_args(tp) for m in _models_in(arg)]
-
-
-def _field(model: type[BaseModel], name: Any):
-    for fname, info in model.model_fields.items():
-        if name == fname or name == info.alias:
-            return info
-    return None
-
-
-def _models_at(root: type[BaseModel], parts: tuple) -> list[type[BaseModel]]:
-    """Models that describe the mapping at `parts` (best effort through unions, lists, dicts)."""
-    models = [root]
-    for part in parts:
-        if not isinstance(part, str):
-            continue
-        infos = [info for m in models if (info := _field(m, part)) is not None]
-        if infos:
-            inner = [m for info in infos for m in _models_in(info.annotation)]
-            models = inner or models
-    return models
-
-
-def _known_fields(models: list[type[BaseModel]]) -> list[str]:
-    names: list[str] = []
-    for m in models:
-        for fname, info in m.model_fields.items():
-            name = info.alias or fname
-            if name not in names:
-                names.append(name)
-    return names
 
 
 # ---------------------------------------------------------------- error translation
@@ -149,15 +113,16 @@ def _field_path(field: str) -> tuple:
 class _Context:
     """What error translation needs to know about one document."""
 
-    def __init__(self, doc: yamlpos.ParsedDocument, file: str, model: type[BaseModel], family: str, kind: str):
-        self.doc, self.file, self.model, self.family, self.kind = doc, file, model, family, kind
+    def __init__(self, doc: yamlpos.ParsedDocument, file: str, spec_kind: str, family: str, kind: str):
+        self.doc, self.file, self.spec_kind, self.family, self.kind = doc, file, spec_kind, family, kind
 
     def problem(self, path: tuple, message: str, at_key: bool = False, severity: str = "error") -> Problem:
         line, col = self.doc.pos(path, prefer_key=at_key)
         return Problem(self.file, line, col, format_path(path), message, severity)  # type: ignore[arg-type]
 
     def translate(self, err: dict) -> list[Problem]:
-        """The problems one pydantic error stands for (several for a cross-field rule)."""
+        """The problems one validation error (pydantic's shape) stands for (several for a
+        cross-field rule)."""
         loc = tuple(err["loc"])
         path, at_key = _resolve(loc, self.doc.value)
         kind = err["type"]
@@ -175,11 +140,13 @@ class _Context:
         key = path[-1]
         parents = tuple(p for p in path[:-1] if isinstance(p, str))
         rel = ".".join((*parents, str(key)))
-        table = _family(self.family).RENAMED
+        table = dstack_rules.RENAMED if self.family == "dstack" else vessl_rules.RENAMED
         hint = table.get((self.kind, rel)) or table.get(("*", rel))
         if hint:
             return f"unknown field `{key}` — {hint}"
-        known = [k for k in _known_fields(_models_at(self.model, path[:-1])) if k != key]
+        known = [k for k in validator.known_fields(self.spec_kind, path[:-1]) if k != key]
+        import difflib  # only an unknown key needs it
+
         close = difflib.get_close_matches(str(key), known, n=1, cutoff=0.6)
         if close:
             return f"unknown field `{key}` — did you mean `{close[0]}`?"
@@ -282,31 +249,47 @@ def _document(doc: yamlpos.ParsedDocument, file: str, source_file: str | None) -
         return Document(file, doc.index, None, problems=[Problem(
             file, line, col, "type", f"unknown configuration type {_show(value.get('type'))}: "
                                      f"use one of {', '.join(DSTACK_TYPES)}")])
-    module = _family(family)
-    model = module.MODELS[typ] if family == "dstack" else (
-        module.VesslRevision if typ == "revision" else module.VesslRun)
-    ctx = _Context(doc, file, model, family, typ)
+    ctx = _Context(doc, file, kind, family, typ)
     try:
-        parsed = model.model_validate(value)
-    except ValidationError as exc:
-        problems = sorted({p for e in exc.errors(include_url=False) for p in ctx.translate(e)} | set(_warnings(ctx, None)),
-                          key=lambda p: (p.line, p.column, p.message))
-        return Document(file, doc.index, kind, problems=problems)
+        parsed, errors = validator.validate(kind, value)
     except Exception as exc:  # a validator bug must still come back as a problem, never a traceback
         return _not_validated(doc, file, kind, exc)
+    if errors:
+        return Document(file, doc.index, kind, problems=_problems(ctx, errors))
     problems = _warnings(ctx, parsed)
     if len(problems) > 1:
         problems.sort(key=lambda p: (p.line, p.column))
     return Document(file, doc.index, kind, problems=problems,
-                    build=lambda: _runspec(parsed, doc, file, kind, family, source_file))
+                    build=lambda: _runspec(ctx, source_file))
 
 
-def _runspec(parsed: Any, doc: yamlpos.ParsedDocument, file: str, kind: str, family: str,
-             source_file: str | None) -> RunSpec:
-    """The RunSpec of a valid document, built when first asked for; SpecError (one problem) if
-    the mapping of a validated model fails, which is a bug to report."""
+def _problems(ctx: _Context, errors: list[dict]) -> list[Problem]:
+    """The problems of an invalid document: every error translated, with the warnings its raw
+    YAML shows, in position order."""
+    return sorted({p for e in errors for p in ctx.translate(e)} | set(_warnings(ctx, None)),
+                  key=lambda p: (p.line, p.column, p.message))
+
+
+def source_model(kind: str) -> Any:
+    """The pydantic model class of a spec kind (`vessl-run`, `dstack-task`, ...)."""
+    family, _, typ = kind.partition("-")
+    module = _family(family)
+    if family == "dstack":
+        return module.MODELS[typ]
+    return module.VesslRevision if typ == "revision" else module.VesslRun
+
+
+def _runspec(ctx: _Context, source_file: str | None) -> RunSpec:
+    """The RunSpec of a valid document through its pydantic model, built when first asked for.
+    SpecError if that model disagrees with the validator or its mapping fails: a bug to report,
+    never a traceback."""
+    from pydantic import ValidationError
+
+    doc, file, kind = ctx.doc, ctx.file, ctx.spec_kind
     try:
-        spec = parsed.to_runspec()
+        spec = source_model(kind).model_validate(doc.value).to_runspec()
+    except ValidationError as exc:
+        raise SpecError(_problems(ctx, exc.errors(include_url=False))) from None
     except Exception as exc:  # noqa: BLE001 - reported as a problem, never a traceback
         raise SpecError(_not_validated(doc, file, kind, exc).problems) from None
     # where it came from: the file absolute, so that rerun, relative imports and a service keeper
@@ -314,7 +297,7 @@ def _runspec(parsed: Any, doc: yamlpos.ParsedDocument, file: str, kind: str, fam
     spec.source_file = source_file
     spec.source_text = doc.text
     spec.document_index = doc.index
-    spec.positions = _positions(doc, family)
+    spec.positions = _positions(doc, ctx.family)
     return spec
 
 

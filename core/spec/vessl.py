@@ -284,18 +284,3 @@ class VesslRevision(VesslRun):
         if not any(p.container_port == svc.expose for p in spec.ports):
             spec.ports.append(Port(container_port=svc.expose, protocol="http"))
         return spec
-
-
-RENAMED: dict[tuple[str, str], str] = {
-    ("*", "volumes"): "`volumes` is the old name: use `import` (copied in) or `mount` (mounted live)",
-    ("*", "command"): "commands go under `run`: `run: [{command: ...}]`",
-    ("*", "commands"): "commands go under `run`: `run: [{command: ...}]`",
-    ("*", "workdir"): "`workdir` goes in a `run` item: `run: [{command: ..., workdir: ...}]`",
-    ("*", "secrets"): "secrets go under `env`: `NAME: {secret: stored-name}`",
-    ("*", "environment"): "the field is `env`",
-    ("*", "autoscaling"): "`autoscaling` goes under `service:` in a revision",
-    ("*", "expose"): "`expose` goes under `service:` in a revision",
-    ("run", "message"): "`message` belongs to a revision (a spec with `service:`)",
-    ("*", "type"): "VESSL specs have no `type`; dstack specs use task, service, dev-environment or fleet",
-    ("*", "resources.gpu"): "GPUs go under `requests`: `requests: {nvidia.com/gpu: {device_type, quantity}}`",
-}

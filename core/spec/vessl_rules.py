@@ -85,6 +85,9 @@ def source(value: Any, schemes: tuple[str, ...]) -> dict:
     missing = [k for k in _REQUIRED[form] if body.get(k) in (None, "")]
     if missing:
         raise ValueError(f"`{form}` needs `{missing[0]}`")
+    not_text = [k for k in _REQUIRED[form] if not isinstance(body[k], str)]
+    if not_text:
+        raise ValueError(f"`{form}.{not_text[0]}` must be a string, got `{body[not_text[0]]}`")
     options = value.get("options") or {}
     return {
         "source": _SOURCE_URI[form](body),
@@ -156,3 +159,18 @@ def autoscaling_bounds(auto: Any) -> None:
     if auto.metric != "requests" and auto.target > 100:
         errors.append(FieldError("target", f"a {auto.metric} target is a percentage, at most 100; got {auto.target:g}"))
     raise_all(errors)
+
+
+RENAMED: dict[tuple[str, str], str] = {
+    ("*", "volumes"): "`volumes` is the old name: use `import` (copied in) or `mount` (mounted live)",
+    ("*", "command"): "commands go under `run`: `run: [{command: ...}]`",
+    ("*", "commands"): "commands go under `run`: `run: [{command: ...}]`",
+    ("*", "workdir"): "`workdir` goes in a `run` item: `run: [{command: ..., workdir: ...}]`",
+    ("*", "secrets"): "secrets go under `env`: `NAME: {secret: stored-name}`",
+    ("*", "environment"): "the field is `env`",
+    ("*", "autoscaling"): "`autoscaling` goes under `service:` in a revision",
+    ("*", "expose"): "`expose` goes under `service:` in a revision",
+    ("run", "message"): "`message` belongs to a revision (a spec with `service:`)",
+    ("*", "type"): "VESSL specs have no `type`; dstack specs use task, service, dev-environment or fleet",
+    ("*", "resources.gpu"): "GPUs go under `requests`: `requests: {nvidia.com/gpu: {device_type, quantity}}`",
+}

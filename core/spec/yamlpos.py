@@ -18,7 +18,6 @@ input come back as a `ParsedDocument` with `error` set to `(line, col, message)`
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
@@ -32,18 +31,35 @@ Pos = tuple  # (line, col), 1-based
 _PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
 
 
-@dataclass
-class ParsedDocument:
-    """One YAML document: its value, where each key/value sits, and its own text."""
+_DOCUMENT_FIELDS = ("index", "value", "keys", "values", "named", "text", "start", "error")
 
-    index: int
-    value: Any = None
-    keys: dict = field(default_factory=dict)  # path -> (line, col) of the key naming that path
-    values: dict = field(default_factory=dict)  # path -> (line, col) of the value at that path
-    named: dict = field(default_factory=dict)  # "resources.gpu", "ports[1]" -> (line, col) of the value
-    text: str = ""
-    start: Pos = (1, 1)
-    error: tuple | None = None  # (line, col, message) when the document could not be read
+
+class ParsedDocument:
+    """One YAML document: its value, where each key/value sits, and its own text.
+
+    `keys` / `values`: path -> (line, col) of the key naming that path / of the value at it;
+    `named`: "resources.gpu", "ports[1]" -> (line, col) of the value; `start`: where the document
+    starts; `error`: (line, col, message) when the document could not be read. Equal to another
+    with the same fields. (A plain class: importing `dataclasses` costs a cold validate more than
+    reading the spec.)"""
+
+    __slots__ = _DOCUMENT_FIELDS
+
+    def __init__(self, index: int, value: Any = None, keys: dict | None = None, values: dict | None = None,
+                 named: dict | None = None, text: str = "", start: Pos = (1, 1), error: tuple | None = None):
+        self.index, self.value, self.text, self.start, self.error = index, value, text, start, error
+        self.keys = {} if keys is None else keys
+        self.values = {} if values is None else values
+        self.named = {} if named is None else named
+
+    def __eq__(self, other: object) -> bool:
+        return other.__class__ is ParsedDocument and all(
+            getattr(self, name) == getattr(other, name) for name in _DOCUMENT_FIELDS)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return "ParsedDocument(" + ", ".join(f"{name}={getattr(self, name)!r}" for name in _DOCUMENT_FIELDS) + ")"
 
     def pos(self, path: Path, prefer_key: bool = False) -> Pos:
         """Best position for `path`: its key or value, else the nearest ancestor's."""
