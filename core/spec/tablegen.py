@@ -189,13 +189,41 @@ def generate() -> str:
         "",
         f"ROOTS = {roots!r}",
         "",
-        "MODELS = {",
     ]
-    for name, entry in walker.models.items():
-        text = pprint.pformat(entry, width=112, sort_dicts=False)
-        lines.append(f"    {name!r}: " + text.replace("\n", "\n" + " " * (6 + len(name))) + ",")
+    groups: dict[str, tuple] = {}  # a base class's name -> its fields, written once
+    models = {name: (_grouped(walker, walker.classes[name], groups), rules, by_name)
+              for name, (_, rules, by_name) in walker.models.items()}
+    if groups:
+        lines.append("# the fields of base classes, which each subclass begins with")
+    for name, fields in groups.items():
+        lines.append(f"_{name.strip('_').upper()}_FIELDS = " + _indented(pprint.pformat(fields, width=112), len(name) + 12))
+    lines += ["", "MODELS = {"]
+    for name, entry in models.items():
+        if name in groups:  # a model that is also a base class: its fields are its group
+            entry = ((_Code(f"*_{name.strip('_').upper()}_FIELDS"),), *entry[1:])
+        lines.append(f"    {name!r}: " + _indented(pprint.pformat(entry, width=112, sort_dicts=False), 6 + len(name)) + ",")
     lines.append("}")
     return "\n".join(lines) + "\n"
+
+
+def _grouped(walker: _Walker, cls: type[BaseModel], groups: dict[str, tuple]) -> tuple:
+    """The fields of `cls`, those it takes unchanged from its nearest base class with fields
+    written as that base's group (`*_BASE_FIELDS`), so that each is written once."""
+    coerce = bool(cls.model_config.get("coerce_numbers_to_str"))
+    fields = tuple(walker._field(name, info, coerce) for name, info in cls.model_fields.items())
+    base = next((b for b in cls.__mro__[1:] if issubclass(b, BaseModel) and b.model_fields), None)
+    if base is None:
+        return fields
+    inherited = tuple(walker._field(name, info, coerce) for name, info in base.model_fields.items())
+    if repr(fields[:len(inherited)]) != repr(inherited):
+        return fields
+    if base.__name__ not in groups:
+        groups[base.__name__] = _grouped(walker, base, groups)
+    return (_Code(f"*_{base.__name__.strip('_').upper()}_FIELDS"), *fields[len(inherited):])
+
+
+def _indented(text: str, by: int) -> str:
+    return text.replace("\n", "\n" + " " * by)
 
 
 def main(argv: list[str]) -> None:

@@ -161,6 +161,7 @@ def autoscaling_bounds(auto: Any) -> None:
     raise_all(errors)
 
 
+# Fields that moved or never existed: what to tell the user instead of "unknown field".
 RENAMED: dict[tuple[str, str], str] = {
     ("*", "volumes"): "`volumes` is the old name: use `import` (copied in) or `mount` (mounted live)",
     ("*", "command"): "commands go under `run`: `run: [{command: ...}]`",
