@@ -150,22 +150,20 @@ def _probe(data, rnd: random.Random):
 
 
 def test_validating_imports_no_pydantic():
+    """Nor click or textual; nor PyYAML where the C reader is built."""
     spec = CORPUS / "vessl" / "vessl-ai__vessl-training-recipes__SFT__run.yaml"
     if not spec.exists():
-        spec = REPO / "core" / "spec" / "templates" / sorted(templates())[0]
-        spec = spec.with_suffix(".yaml")
+        spec = REPO / "core" / "spec" / "templates" / "vessl-run.yaml"
     code = ("import sys; from core.cli.validation import report; text, code = report([sys.argv[1]], False); "
             "print(code, sorted(m for m in ('pydantic', 'yaml', 'click', 'textual') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code, str(spec)], cwd=REPO, capture_output=True, text=True, check=True)
-    assert out.stdout.split(None, 1) == ["0", "[]\n"], out.stdout + out.stderr
+    imported = [] if yamlpos._yamlc is not None else ["yaml"]
+    assert out.stdout == f"0 {imported}\n", out.stdout + out.stderr
 
 
-@pytest.mark.parametrize("text, message", [
-    ("nodes: .inf\n", "a count must be a whole number >= 0, got inf"),
-])
-def test_infinite_counts_are_a_problem(text, message):
-    [doc] = loader.load_text(f"type: fleet\n{text}")
-    assert [p.message for p in doc.errors] == [message]
+def test_an_infinite_count_is_a_problem():
+    [doc] = loader.load_text("type: fleet\nnodes: .inf\n")
+    assert [(p.path, p.message) for p in doc.errors] == [("nodes", "a count must be a whole number >= 0, got inf")]
 
 
 def test_a_verbose_source_needs_text_where_a_uri_is_built():
