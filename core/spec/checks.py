@@ -59,5 +59,11 @@ def shape_of(value: Any) -> str:
     return "str"
 
 
+def cut(value: Any) -> str:
+    """A value's text as a message quotes it: at most 40 characters."""
+    text = str(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
 SHAPE_NAMES = {"bool": "true/false", "dict": "a mapping", "list": "a list", "number": "a number",
                "str": "a string", "null": "nothing"}

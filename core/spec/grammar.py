@@ -16,6 +16,8 @@ import math
 import re
 from typing import Any, Callable
 
+from core.spec.checks import cut
+
 
 GPU_VENDORS = {
     "nvidia": "nvidia", "amd": "amd", "google": "google", "intel": "intel",
@@ -37,8 +39,17 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
+def _float(value: int | float) -> float:
+    """A YAML number as a float; ValueError for an integer too large for one."""
+    try:
+        return float(value)
+    except OverflowError:
+        raise ValueError(f"the number {str(value)[:12]}… ({len(str(value))} digits) is too large") from None
+
+
 def _fmt(value: Any) -> str:
-    return f"`{value}`" if not isinstance(value, str) else f"`{value}`" if value else "an empty string"
+    """A value as a message shows it: in backticks, cut to 40 characters."""
+    return f"`{cut(value)}`" if value != "" else "an empty string"
 
 
 def parse_number(text: str, what: str = "number") -> float:
@@ -54,7 +65,7 @@ def parse_memory(value: Any) -> float:
     if _is_number(value):
         if value < 0:
             raise ValueError(f"memory cannot be negative, got {value}")
-        return float(value)
+        return _float(value)
     if not isinstance(value, str):
         raise ValueError(f"expected a memory size like `16GB`, got {_fmt(value)}")
     text = value.replace(" ", "").lower()
@@ -69,7 +80,7 @@ def parse_memory(value: Any) -> float:
 def parse_quantity(value: Any) -> float:
     """Kubernetes-style memory (`12Gi`, `4G`, `512Mi`, bytes) or dstack-style (`16GB`) -> GB."""
     if _is_number(value):
-        return float(value) / 1024**3 if value > 1024 else float(value)
+        return _float(value) / 1024**3 if value > 1024 else _float(value)
     if not isinstance(value, str):
         raise ValueError(f"expected a memory size like `16Gi`, got {_fmt(value)}")
     text = value.replace(" ", "").lower()
@@ -88,7 +99,7 @@ def parse_cpu_quantity(value: Any) -> float:
     if _is_number(value):
         if value <= 0:
             raise ValueError(f"cpu must be positive, got {value}")
-        return float(value)
+        return _float(value)
     if isinstance(value, str):
         text = value.strip().lower()
         if text.endswith("m") and _NUMBER.match(text[:-1]):
@@ -139,7 +150,7 @@ def _count(value: Any) -> float:
     if _is_number(value):
         if value in (math.inf, -math.inf) or value != value or value != int(value) or value < 0:
             raise ValueError(f"a count must be a whole number >= 0, got {value}")
-        return float(value)
+        return _float(value)
     if isinstance(value, str) and value.strip().isdigit():
         return float(value.strip())
     raise ValueError(f"expected a whole number, got {_fmt(value)}")
@@ -208,7 +219,7 @@ def parse_compute_capability(value: Any) -> tuple[int, int]:
     if isinstance(value, (list, tuple)):
         parts = [str(p) for p in value]
     elif _is_number(value):
-        parts = f"{float(value):.1f}".split(".")
+        parts = f"{_float(value):.1f}".split(".")
     elif isinstance(value, str):
         parts = value.strip().split(".")
     else:
@@ -322,7 +333,7 @@ def parse_duration(value: Any, allow_off: bool = True) -> float | None:
             if value == -1 and allow_off:
                 return None
             raise ValueError(f"a duration cannot be negative, got {value}")
-        return float(value)
+        return _float(value)
     if isinstance(value, str):
         match = _DURATION.match(value.strip())
         if match:
@@ -343,7 +354,7 @@ def parse_port_number(value: Any) -> int:
     if not isinstance(value, int) or isinstance(value, bool):
         raise ValueError(f"expected a port number, got {_fmt(value)}")
     if not 1 <= value <= 65535:
-        raise ValueError(f"port must be 1..65535, got {value}")
+        raise ValueError(f"port must be 1..65535, got {cut(value)}")
     return value
 
 

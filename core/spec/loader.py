@@ -15,7 +15,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from core.spec import dstack_rules, validator, vessl_rules, yamlpos
-from core.spec.checks import SHAPE_NAMES, FieldError, shape_of
+from core.spec.checks import SHAPE_NAMES, FieldError, cut, shape_of
 from core.spec.errors import Document, Problem, SpecError
 
 if TYPE_CHECKING:
@@ -54,9 +54,11 @@ def _resolve(loc: tuple, raw: Any) -> tuple[tuple, bool]:
     for part in loc:
         if part == "[key]":
             at_key = True
-        elif isinstance(cur, dict) and part in cur:
-            path.append(part)
-            cur = cur[part]
+        elif isinstance(cur, dict) and (part in cur or isinstance(part, str)):
+            key = part if part in cur else next((k for k in cur if not isinstance(k, str) and str(k) == part), None)
+            if key is not None or None in cur and part == "None":  # a key that is not text is named by its text
+                path.append(key)
+                cur = cur[key]
         elif isinstance(cur, list) and isinstance(part, int) and 0 <= part < len(cur):
             path.append(part)
             cur = cur[part]
@@ -68,12 +70,11 @@ def _resolve(loc: tuple, raw: Any) -> tuple[tuple, bool]:
 def _show(value: Any) -> str:
     if isinstance(value, (dict, list)):
         return SHAPE_NAMES[shape_of(value)]
-    if isinstance(value, str):
-        text = value if len(value) <= 40 else value[:37] + "..."
-        return f"`{text}`" if text else "an empty string"
+    if value == "":
+        return "an empty string"
     if isinstance(value, bool):
         return "`true`" if value else "`false`"
-    return f"`{value}`"
+    return f"`{cut(value)}`"
 
 
 def _message(err: dict) -> str:
@@ -128,6 +129,8 @@ class _Context:
         kind = err["type"]
         if kind == "extra_forbidden":
             return [self.problem(path, self._unknown(path), at_key=True)]
+        if kind == "invalid_key":
+            return [self.problem(path, f"a field name is text, not {_show(err.get('input'))}", at_key=True)]
         if kind == "missing":
             name = next((p for p in reversed(loc) if isinstance(p, str)), "?")
             return [self.problem(path, f"missing required field `{name}`", at_key=True)]

@@ -87,7 +87,10 @@ def _as_float(v: Any) -> Any:
     if cls is float:
         return v, None
     if cls is int or cls is bool:
-        return float(v), None
+        try:
+            return float(v), None
+        except OverflowError:
+            return None, ("float_type", "Input should be a valid number")
     if cls is str:
         text = v.strip()
         if text.isascii():
@@ -353,9 +356,11 @@ def _model(name: str, fields: tuple, rules: tuple, by_name: bool) -> Validator:
         values = static.copy()
         for key, raw in v.items():
             entry = by_key.get(key)
-            if entry is None:
+            if key.__class__ is not str:
+                errors.append(_error("invalid_key", (*loc, _key_loc(key)), "Keys should be strings", key))
+            elif entry is None or (entry[2] is not None and entry[2] in v):  # a name beside its alias is extra
                 errors.append(_error("extra_forbidden", (*loc, key), "Extra inputs are not permitted", raw))
-            elif entry[2] is None or entry[2] not in v:  # by name only when the alias is absent
+            else:
                 values[entry[0]] = entry[1](raw, (*loc, key), errors)
         for fname, make in made:
             if fname not in values:
@@ -374,6 +379,11 @@ def _model(name: str, fields: tuple, rules: tuple, by_name: bool) -> Validator:
         return instance
 
     return validate
+
+
+def _key_loc(key: Any) -> Any:
+    """Where pydantic says a key that is not text sits: an integer as itself, else its text."""
+    return int(key) if isinstance(key, int) else str(key)
 
 
 def compile_node(node: tuple) -> Validator:

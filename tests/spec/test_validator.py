@@ -161,6 +161,24 @@ def test_validating_imports_no_pydantic():
     assert out.stdout == f"0 {imported}\n", out.stdout + out.stderr
 
 
+HUGE = "9" * 400
+EDGES = [
+    "run: echo\nimport: {/a: 'git://x'}\nimport_: {/b: 'git://y'}\n",  # a field's name beside its alias
+    f"type: service\nport: 8000\ncommands: [x]\nmax_price: {HUGE}\n",
+    f"type: task\ncommands: [x]\nresources: {{shm_size: {HUGE}, gpu: {HUGE}}}\nmax_duration: {HUGE}\n",
+    f"run: echo\nresources: {{cpu: {HUGE}}}\nports: [{HUGE}]\n",
+    "type: task\ncommands: [x]\n1: 2\nnull: 3\n1.5: 4\nresources: {2: 5}\n",  # keys that are not text
+    "run: echo\nenv: {A: !!binary aGVsbG8=}\nname: 2001-01-01\n",
+]
+
+
+@pytest.mark.parametrize("text", EDGES)
+def test_edges_agree_and_are_problems_not_crashes(text):
+    agree(text)
+    for problems in by_validator(text):
+        assert not any("could not be validated" in p.message or len(p.message) > 200 for p in problems), problems
+
+
 def test_an_infinite_count_is_a_problem():
     [doc] = loader.load_text("type: fleet\nnodes: .inf\n")
     assert [(p.path, p.message) for p in doc.errors] == [("nodes", "a count must be a whole number >= 0, got inf")]
