@@ -264,6 +264,7 @@ class Keeper:
         self.replicas: dict[tuple[int, int], ReplicaState] = {}
         self.scalers: dict[int, Autoscaler] = {}
         self.specs: dict[int, object] = {}
+        self._revisions: dict[int, Revision] = {}  # this tick's revisions (what the endpoint weighs)
 
     # lifecycle --------------------------------------------------------------------------------
     async def run(self) -> None:
@@ -332,7 +333,7 @@ class Keeper:
         self.store.heartbeat(self.service, os.getpid())
         for note in self.endpoint.take_notes():
             self.store.add_event(self.service, None, "endpoint", note)
-        revisions = {r.number: r for r in self.store.revisions(self.service)}
+        revisions = self._revisions = {r.number: r for r in self.store.revisions(self.service)}
         for number in {k[0] for k in self.replicas} - {n for n, r in revisions.items() if r.active}:
             self._retire(number, revisions.get(number))
         for rev in revisions.values():
@@ -367,6 +368,7 @@ class Keeper:
                 return
             elif state.row.status == "starting" and self._probe(rev, state, spec.service.health_path):
                 state.row.status, state.ready_once, state.failures = "ready", True, 0
+                self._publish(self._revisions)  # in the endpoint before the store calls it ready
                 self.store.save_replica(state.row)
                 self.store.add_event(rev.service, rev.number, "replica", f"replica {index} ready")
         self._update_status(rev)
