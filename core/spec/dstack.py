@@ -1,13 +1,11 @@
 """dstack configurations (`type: task | service | dev-environment | fleet`) as strict models.
 
-Field names, shapes and rules follow dstack 0.22's parser; `to_runspec()` maps a validated
+Field names, shapes and rules follow dstack 0.22's parser; `core.spec.mapping` maps a validated
 configuration into the normalized `RunSpec`.
 """
 
 from __future__ import annotations
 
-import os
-import re
 from typing import Annotated, Literal, Union
 
 from pydantic import AfterValidator, BeforeValidator, Discriminator, Field, Tag
@@ -21,9 +19,7 @@ from core.spec.base import (
 from core.spec.dstack_profile import (
     BackendOptions, FleetReference, InstanceSelector, Schedule, UtilizationPolicy,
 )
-from core.spec.runspec import Autoscaling, Interactive, Port, Range, Retry, RunSpec, ServiceSpec
-
-_SECRET_NAME = re.compile(r"TOKEN|KEY|SECRET|PASSW|CREDENTIAL|AUTH")  # searched in the upper-cased name
+from core.spec.runspec import Range
 
 
 CommandLine = Annotated[str, BeforeValidator(rules.command_line)]
@@ -44,12 +40,6 @@ class Resources_(SpecModel):
     )
     disk: DiskRange | None = Field(None, description="Disk size in GB: `100GB`, `200GB..`; default 100GB...")
     shm_size: Memory | None = Field(None, description="Size of /dev/shm, e.g. `16GB`.")
-
-    def to_resources(self, spot: str | None) -> dict:
-        """The fields of the run's `Resources` (a mapping: RunSpec builds it in its one validation)."""
-        arch, cpu = self.cpu if self.cpu else (None, None)
-        return {"cpu": cpu, "cpu_arch": arch, "memory_gb": self.memory, "gpu": self.gpu or {},
-                "disk_gb": self.disk, "shm_size_gb": self.shm_size, "spot": spot}
 
 
 class RegistryAuth(SpecModel):
@@ -102,6 +92,7 @@ class RepoSpec(SpecModel):
 
     RULES = (rules.one_repo_source,)
 
+
 class FileMapping(SpecModel):
     """A local file or folder copied into the run."""
 
@@ -129,30 +120,6 @@ class _Profile(SpecModel):
     tags: dict[str, Text] | None = Field(None, description="Resource tags.")
     backend_options: BackendOptions | None = Field(
         None, description="Backend-specific options, e.g. [{type: vastai, offer_order: price}].")
-
-    def env_vars(self) -> list[dict]:
-        """The fields of each `EnvVar` (mappings: RunSpec builds them in one validation)."""
-        if isinstance(self.env, dict):
-            return [{"name": k, "value": v} for k, v in self.env.items()]
-        out = []
-        for item in self.env:
-            name, sep, value = item.partition("=")
-            if sep:
-                out.append({"name": name, "value": value})
-            else:
-                out.append({"name": name, "value": os.environ.get(name), "from_client_env": True,
-                            "secret": bool(_SECRET_NAME.search(name.upper()))})
-        return out
-
-    def retry_policy(self) -> Retry | None:
-        if self.retry is True:
-            return Retry()
-        if isinstance(self.retry, RetryPolicy):
-            retry = Retry(duration=self.retry.duration)
-            if self.retry.on_events is not None:
-                retry.on_events = list(self.retry.on_events)
-            return retry
-        return None
 
 
 class _Run(_Profile):
@@ -190,38 +157,6 @@ class _Run(_Profile):
 
     RULES = (rules.image_rules,)
 
-    def _common(self, kind: str, commands: list[str]) -> dict:
-        return dict(
-            kind=kind, name=self.name, image=self.image, python=self.python, entrypoint=self.entrypoint,
-            working_dir=self.working_dir, user=self.user, privileged=bool(self.privileged or self.docker),
-            shell=self.shell, commands=[{"command": c} for c in commands], env=self.env_vars(),
-            resources=self.resources.to_resources(self.spot_policy), volumes=self._volumes(),
-            max_duration=self.max_duration, stop_duration=self.stop_duration, idle_duration=self.idle_duration,
-            retry=self.retry_policy(),
-            registry_username=self.registry_auth.username if self.registry_auth else None,
-            registry_password=self.registry_auth.password if self.registry_auth else None,
-        )
-
-    def _volumes(self) -> list[dict]:
-        """The fields of each `Volume`."""
-        out = []
-        for v in self.volumes:
-            if isinstance(v, str):
-                source, _, path = v.partition(":")
-                kind = "bind" if "/" in source or source.startswith("~") else "named"
-                out.append({"kind": kind, "source": source, "path": path})
-            elif isinstance(v, InstanceVolume):
-                out.append({"kind": "bind", "source": v.instance_path, "path": v.path, "optional": v.optional})
-            else:
-                name = v.name if isinstance(v.name, str) else ",".join(v.name)
-                out.append({"kind": "named", "source": name, "path": v.path})
-        return out
-
-
-def _ports(ports: list[tuple]) -> list[dict]:
-    """The fields of each `Port`."""
-    return [{"local_port": local, "container_port": container} for local, container in ports]
-
 
 GroupName = Annotated[str, BeforeValidator(scalar_text), AfterValidator(rules.group_name)]
 
@@ -247,10 +182,6 @@ class Task(_Run):
         None, description="Node groups of a heterogeneous multi-node task (instead of `nodes`).")
 
     RULES = (*_Run.RULES, rules.task_groups)
-
-    def to_runspec(self) -> RunSpec:
-        commands = self.commands or [c for g in self.groups or [] for c in g.commands]
-        return RunSpec(**self._common("dstack-task", commands), ports=_ports(self.ports), nodes=self.nodes or 1)
 
 
 class ModelSpec(SpecModel):
@@ -301,6 +232,7 @@ class Probe(SpecModel):
     until_ready: bool | None = Field(None, description="Stop probing once ready (default false).")
 
     RULES = (rules.probe_body,)
+
 
 class IpAddressKey(SpecModel):
     """Rate-limit each client IP address separately."""
@@ -361,6 +293,7 @@ class ReplicaGroup(SpecModel):
 
     RULES = (rules.replica_group_rules,)
 
+
 class Service(_Run):
     """A long-running server behind an endpoint, with replicas and autoscaling."""
 
@@ -388,21 +321,6 @@ class Service(_Run):
 
     RULES = (*_Run.RULES, rules.service_replicas)
 
-    def to_runspec(self) -> RunSpec:
-        local, container = self.port
-        r = self.replicas if isinstance(self.replicas, Range) else Range.exactly(1)
-        lo = int(r.min or 0)
-        hi = int(r.max) if r.max is not None else max(lo, 1)
-        scaling = Autoscaling(min=lo, max=max(hi, 1), metric=self.scaling.metric if self.scaling else None,
-                              target=self.scaling.target if self.scaling else None)
-        if self.scaling:
-            scaling.scale_up_delay, scaling.scale_down_delay = self.scaling.scale_up_delay, self.scaling.scale_down_delay
-        probe = (self.probes or [None])[0]
-        service = ServiceSpec(port=container, autoscaling=scaling, health_path=(probe.url or "/") if probe else None,
-                              health_type="http" if probe else "tcp")
-        ports = [Port(container_port=container, local_port=local, protocol="http")]
-        return RunSpec(**self._common("dstack-service", self.commands), ports=ports, service=service)
-
 
 class DevEnvironment(_Run):
     """An interactive machine to work in (SSH, an IDE); `init` runs once at start."""
@@ -415,13 +333,6 @@ class DevEnvironment(_Run):
     ports: list[PortMapping] = Field(default_factory=list, description="Ports to forward.")
 
     RULES = (*_Run.RULES, rules.ide_version)
-
-    def to_runspec(self) -> RunSpec:
-        spec = RunSpec(**self._common("dstack-dev-environment", self.setup + self.init), ports=_ports(self.ports),
-                       interactive=Interactive(ide=self.ide))
-        if self.inactivity_duration is not None:
-            spec.idle_duration = self.inactivity_duration
-        return spec
 
 
 class SSHHost(SpecModel):
@@ -466,19 +377,6 @@ class Fleet(_Profile):
     blocks: by_shape(number=int, str=Literal["auto"]) = Field(1, description="Split each instance into blocks.")
     resources: Resources_ | None = Field(None, description="Resources of each instance.")
     ssh_config: SSHConfig | None = Field(None, description="SSH hosts of an on-premises fleet.")
-
-    def to_runspec(self) -> RunSpec:
-        nodes = 1
-        if isinstance(self.nodes, Range):
-            nodes = max(1, int(self.nodes.min or 0))
-        elif isinstance(self.nodes, FleetNodes):
-            nodes = max(1, self.nodes.min)
-        return RunSpec(
-            kind="dstack-fleet", name=self.name, env=self.env_vars(), nodes=nodes,
-            resources=(self.resources or Resources_()).to_resources(self.spot_policy),
-            idle_duration=self.idle_duration, retry=self.retry_policy(),
-        )
-
 
 MODELS: dict[str, type[SpecModel]] = {
     "task": Task, "service": Service, "dev-environment": DevEnvironment, "fleet": Fleet,

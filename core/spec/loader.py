@@ -2,8 +2,8 @@
 
 Every problem is collected (not only the first) and points at the offending key or value.
 Nothing here raises for bad input; `load_spec` is the one entry that raises (`SpecError`).
-Validation runs `core.spec.validator` (no pydantic); a valid document's `RunSpec` is built through
-the pydantic models of its format when first read.
+Validation runs `core.spec.validator` (no pydantic); a valid document's `RunSpec` is mapped from
+the validated values (`core.spec.mapping`) when first read.
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ _FAMILIES: dict[str, Any] = {}
 
 
 def _family(name: str):
-    """The pydantic models module of a format family, imported on first use (it costs tens of ms;
-    only building a RunSpec needs it)."""
+    """The pydantic models module of a format family, imported on first use (it costs tens of
+    ms; the JSON Schema and the tests need it, validating and building a RunSpec do not)."""
     module = _FAMILIES.get(name)
     if module is None:
         module = _FAMILIES[name] = importlib.import_module("core.spec.dstack" if name == "dstack" else "core.spec.vessl")
@@ -263,7 +263,7 @@ def _document(doc: yamlpos.ParsedDocument, file: str, source_file: str | None) -
     if len(problems) > 1:
         problems.sort(key=lambda p: (p.line, p.column))
     return Document(file, doc.index, kind, problems=problems,
-                    build=lambda: _runspec(ctx, source_file))
+                    build=lambda: _runspec(ctx, parsed, source_file))
 
 
 def _problems(ctx: _Context, errors: list[dict]) -> list[Problem]:
@@ -282,19 +282,16 @@ def source_model(kind: str) -> Any:
     return module.VesslRevision if typ == "revision" else module.VesslRun
 
 
-def _runspec(ctx: _Context, source_file: str | None) -> RunSpec:
-    """The RunSpec of a valid document through its pydantic model, built when first asked for.
-    SpecError if that model disagrees with the validator or its mapping fails: a bug to report,
-    never a traceback."""
-    from pydantic import ValidationError
+def _runspec(ctx: _Context, parsed: Any, source_file: str | None) -> RunSpec:
+    """The RunSpec of a valid document from the validator's values, built when first asked for;
+    SpecError (one problem) if that fails, which is a bug to report, never a traceback."""
+    from core.spec import mapping
 
-    doc, file, kind = ctx.doc, ctx.file, ctx.spec_kind
     try:
-        spec = source_model(kind).model_validate(doc.value).to_runspec()
-    except ValidationError as exc:
-        raise SpecError(_problems(ctx, exc.errors(include_url=False))) from None
+        spec = mapping.runspec(ctx.spec_kind, parsed)
     except Exception as exc:  # noqa: BLE001 - reported as a problem, never a traceback
-        raise SpecError(_not_validated(doc, file, kind, exc).problems) from None
+        raise SpecError(_not_validated(ctx.doc, ctx.file, ctx.spec_kind, exc).problems) from None
+    doc = ctx.doc
     # where it came from: the file absolute, so that rerun, relative imports and a service keeper
     # (another folder) find it again
     spec.source_file = source_file

@@ -1,4 +1,5 @@
-"""VESSL run YAML and VESSL Serve revision YAML as strict models, and their mapping to `RunSpec`.
+"""VESSL run YAML and VESSL Serve revision YAML as strict models (`core.spec.mapping` maps a
+validated one into the normalized `RunSpec`).
 
 Shapes follow VESSL's run-spec form (`V1RunSpecFormBodyInput`) plus the shorthands users write:
 `run` as a string or bare strings in the list, `image` as a string, sources as URIs
@@ -14,7 +15,6 @@ from pydantic import BeforeValidator, Field
 from core.spec import grammar
 from core.spec import vessl_rules as rules
 from core.spec.base import PortNumber, SpecModel, StrictDuration, Text, by_shape
-from core.spec.runspec import Autoscaling, Interactive, Port, RunSpec, ServiceSpec
 
 
 class GpuRequest(SpecModel):
@@ -54,25 +54,6 @@ class VesslResources(SpecModel):
 
     RULES = (rules.requests_once,)
 
-    def to_resources(self) -> dict:
-        """The fields of the run's `Resources` (a mapping: RunSpec builds it in its one validation)."""
-        req = self.requests or Requests()
-        cpu = req.cpu if req.cpu is not None else self.cpu
-        memory = req.memory if req.memory is not None else self.memory
-        gpu_req = req.nvidia_gpu or req.gpu or self.accelerators
-        gpu: dict = {}
-        if gpu_req is not None:
-            gpu = {"vendor": "nvidia", "names": [gpu_req.device_type] if gpu_req.device_type else [],
-                   "count": {"min": gpu_req.quantity, "max": gpu_req.quantity}, "mig": gpu_req.mig_resource_type}
-        if req.nvidia_mig is not None:
-            gpu["mig"] = req.nvidia_mig.mig_resource_type or req.nvidia_mig.device_type
-        return {
-            "cpu": None if cpu is None else {"min": cpu, "max": cpu},
-            "memory_gb": None if memory is None else {"min": memory, "max": memory},
-            "gpu": gpu, "preset": self.preset, "cluster": self.cluster, "node_names": self.node_names,
-            "spot": self.spot or None,
-        }
-
 
 class ImageForm(SpecModel):
     """An image with registry credentials."""
@@ -105,12 +86,6 @@ class EnvForm(SpecModel):
     secret_id: int | None = Field(None, description="Stored secret id.")
 
     RULES = (rules.env_form,)
-
-    def to_env(self, name: str) -> dict:
-        """The fields of this variable's `EnvVar`."""
-        if isinstance(self.secret, str):
-            return {"name": name, "secret": True, "secret_ref": self.secret}
-        return {"name": name, "value": self.value, "secret": bool(self.secret)}
 
 
 EnvValue = by_shape(str=str, number=Text, bool=Text, dict=EnvForm, null=Literal[None])
@@ -170,46 +145,8 @@ class VesslRun(SpecModel):
 
     RULES = (rules.something_to_run,)
 
-    def to_runspec(self, kind: str = "vessl-run", **extra: Any) -> RunSpec:
-        image, credential = (self.image, None) if not isinstance(self.image, ImageForm) else (
-            self.image.url, self.image.credential_name)
-        max_duration = interactive = None
-        if self.interactive is not None:
-            max_duration = self.interactive.max_runtime
-            jupyter = self.interactive.jupyter
-            interactive = Interactive(jupyter=jupyter is not None,
-                                      idle_timeout=jupyter.idle_timeout if jupyter else None)
-        return RunSpec(
-            kind=kind, name=self.name, description=self.description or None, tags=self.tags,
-            image=image, image_credential=credential, commands=self._commands(), env=self._env(),
-            resources=self.resources.to_resources(), volumes=self._volumes(), ports=self._ports(),
-            max_duration=max_duration, interactive=interactive, **extra,
-        )
-
     # The parts below are the fields of `Command`, `EnvVar`, `Volume` and `Port` as mappings: RunSpec
     # builds them all in one validation, much faster than one model construction per item.
-
-    def _commands(self) -> list[dict]:
-        if self.run is None:
-            return []
-        if isinstance(self.run, str):
-            return [{"command": self.run}]
-        return [{"command": s} if isinstance(s, str) else {"command": s.command, "workdir": s.workdir, "wait": s.wait}
-                for s in self.run]
-
-    def _env(self) -> list[dict]:
-        return [value.to_env(name) if isinstance(value, EnvForm) else {"name": name, "value": value}
-                for name, value in self.env.items()]
-
-    def _volumes(self) -> list[dict]:
-        return [{"kind": kind, "path": path, "source": src["source"], "ref": src.get("ref"),
-                 "credential": src.get("credential"), "readonly": src.get("readonly", False)}
-                for kind, table in (("import", self.import_), ("mount", self.mount), ("export", self.export))
-                for path, src in table.items()]
-
-    def _ports(self) -> list[dict]:
-        return [{"container_port": p} if isinstance(p, int) else
-                {"container_port": p.port, "name": p.name, "protocol": p.type} for p in self.ports]
 
 
 class AutoscalingForm(SpecModel):
@@ -266,21 +203,3 @@ class VesslRevision(VesslRun):
     message: Text | None = Field(None, description="What changed in this revision.")
     service: ServiceForm = Field(description="{expose, autoscaling, monitoring, healthcheck}.")
     service_account: ServiceAccount | None = Field(None, description="Service account of the replicas.")
-
-    def to_runspec(self, kind: str = "vessl-revision", **extra: Any) -> RunSpec:
-        svc = self.service
-        auto = Autoscaling()
-        if svc.autoscaling is not None:
-            a = svc.autoscaling
-            metric = {"nvidia.com/gpu": "gpu", "requests": "rps"}.get(a.metric, a.metric)
-            auto = Autoscaling(min=a.min, max=a.max, metric=metric, target=a.target)
-        health = svc.healthcheck
-        service = ServiceSpec(
-            port=svc.expose, autoscaling=auto, monitoring=[m.model_dump() for m in svc.monitoring],
-            health_path=health.path if health and health.type == "http" else None,
-            health_type="http" if health and health.type == "http" and health.path else "tcp",
-        )
-        spec = super().to_runspec(kind, message=self.message, service=service)
-        if not any(p.container_port == svc.expose for p in spec.ports):
-            spec.ports.append(Port(container_port=svc.expose, protocol="http"))
-        return spec

@@ -175,21 +175,20 @@ def test_mutated_corpus_never_raises(index, seed, text_junk):
 
 
 def test_the_runspec_is_built_when_first_read_and_a_failing_build_is_one_problem(tmp_path: Path, monkeypatch):
-    from core.spec import dstack
+    from core.spec import mapping
 
-    task = dstack.MODELS["task"]
     built = []
-    original = task.to_runspec
-    monkeypatch.setattr(task, "to_runspec", lambda self: built.append(self) or original(self))
+    original = mapping.runspec
+    monkeypatch.setattr(mapping, "runspec", lambda kind, spec: built.append(kind) or original(kind, spec))
     [doc] = load_text("type: task\ncommands: [echo hi]\n")
     assert doc.valid and built == []  # validating needs the problems only
-    assert doc.spec.commands[0].command == "echo hi" and len(built) == 1
+    assert doc.spec.commands[0].command == "echo hi" and built == ["dstack-task"]
     assert doc.spec is doc.spec and len(built) == 1
 
-    def broken(self):
+    def broken(kind, spec):
         raise KeyError("gpu")
 
-    monkeypatch.setattr(task, "to_runspec", broken)
+    monkeypatch.setattr(mapping, "runspec", broken)
     path = tmp_path / "task.yaml"
     path.write_text("type: task\ncommands: [echo hi]\n")
     with pytest.raises(SpecError) as failed:
