@@ -30,8 +30,7 @@ def throughput(texts: list[tuple[str, str]], rounds: int) -> tuple[float, float,
     specs/s), each the median over `rounds` passes over the corpus, the three taking turns so that
     all see the same machine. Validating gives every document's problems (what `vessl-tui validate`
     and the editor need; a RunSpec is built when first read); the second figure also reads each
-    document's RunSpec (what `run` needs; building validates through the pydantic models again).
-    The baseline is libyaml's `CSafeLoader` alone: parsing
+    document's RunSpec (what `run` needs). The baseline is libyaml's `CSafeLoader` alone: parsing
     with no positions, no validation, no normalization."""
     import yaml
 
