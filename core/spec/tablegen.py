@@ -10,6 +10,18 @@ pay for it. Every validator it meets must be a named function of a plain module 
     python -m core.spec.tablegen --write  # rewrite core/spec/_tables.py
 
 A test checks that the written file is what this module produces now.
+
+`MODELS[name]` is `(fields, rules, populate_by_name)`; a field is `(name, alias, node, default)`,
+a default `("required",)`, `("value", v)`, `("factory", "list" | "dict")` or `("model", name, data)`.
+Nodes (validators and constraints as pydantic applies them):
+
+    ("str", coerce_numbers, min_length, max_length)   ("int", bounds)   ("float", bounds)   ("bool",)
+    ("lit", values, expected_text)      ("nullable", node)       ("list", node, min_length, max_length)
+    ("dict", key_node, value_node)      ("tuple", nodes)         ("model", name)
+    ("union", discriminator, ((tag, node), ...), custom_error)   ("before", fn, node)   ("after", node, fn)
+    ("any",)   ("dict_any",)   ("tuple_any",)
+
+`bounds` is a tuple of ("ge" | "gt" | "le" | "lt", value).
 """
 
 from __future__ import annotations

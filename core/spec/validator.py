@@ -1,6 +1,6 @@
 """Validation of a spec document without pydantic: the tables of `core.spec._tables` run as code.
 
-`validate(root, value)` checks a YAML value against a root model of `_tables.ROOTS` exactly as the
+`validate(kind, value)` checks a YAML value against the root model of a spec kind exactly as the
 pydantic models would (same coercions, same rules, same defaults) and returns `(instance, errors)`:
 the validated model as attribute objects (`Instance`) when there are no errors, and every error in
 pydantic's shape (`type`, `loc`, `msg`, `input`, `ctx`), which `core.spec.loader` turns into
@@ -387,7 +387,7 @@ def _key_loc(key: Any) -> Any:
 
 
 def compile_node(node: tuple) -> Validator:
-    """The validator of one table node (see `core.spec.tablegen` for the node forms)."""
+    """The validator of one table node (the node forms are listed in `core.spec.tablegen`)."""
     tag = node[0]
     if tag == "str":
         return _str(*node[1:])
