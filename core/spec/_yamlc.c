@@ -297,7 +297,8 @@ scalar_value(const yaml_event_t *ev, PyObject **out)
         *out = text;
         return OK;
     }
-    if (is_decimal(bytes, len)) {  /* `8080`, `-1`: an int, as typed() would make it, without the call */
+    if (len <= 4000 && is_decimal(bytes, len)) {  /* `8080`, `-1`: an int, as typed() would make it,
+                                                 * without the call (longer: typed() keeps the text) */
         *out = PyLong_FromUnicodeObject(text, 10);
         Py_DECREF(text);
         return *out ? OK : FAILED;

@@ -14,7 +14,7 @@ from typing import Annotated, Any, ClassVar, Union
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Discriminator, Tag, WithJsonSchema, model_validator
 
 from core.spec import grammar
-from core.spec.checks import SHAPE_NAMES, FieldError, raise_all, scalar_text, shape_of  # noqa: F401 (re-exported)
+from core.spec.checks import scalar_text, shape_of
 from core.spec.runspec import GpuSpec, Range
 
 

@@ -14,8 +14,9 @@ from core.spec import dstack_rules as rules
 from core.spec import grammar
 from core.spec.base import (
     CountRange, CpuField, DiskRange, Duration, GpuField, Memory, MemoryRange,
-    PortMapping, SpecModel, Text, by_shape, scalar_text,
+    PortMapping, SpecModel, Text, by_shape,
 )
+from core.spec.checks import scalar_text
 from core.spec.dstack_profile import (
     BackendOptions, FleetReference, InstanceSelector, Schedule, UtilizationPolicy,
 )

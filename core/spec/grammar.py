@@ -7,7 +7,7 @@ strings are `:`-separated tokens in any order (vendor, names, memory, count).
 
 The `*_bounds` and `*_fields` readers return plain data (a range as {min, max}, a GPU as the
 fields of `GpuSpec`) and import nothing beyond the standard library: the validator runs them
-without pydantic. The `parse_*` functions wrap the same results into `Range` / `GpuSpec`.
+without pydantic. `parse_gpu` wraps `gpu_fields` into a `GpuSpec` for the resource resolver.
 """
 
 from __future__ import annotations
@@ -109,15 +109,6 @@ def parse_cpu_quantity(value: Any) -> float:
     raise ValueError(f"invalid cpu amount {_fmt(value)}: use cores, e.g. `4`, `0.5` or `500m`")
 
 
-def _range(bounds: dict | None) -> Any:
-    from core.spec.runspec import Range
-
-    return None if bounds is None else Range(**bounds)
-
-
-def parse_range(value: Any, item: Callable[[Any], float] = float, what: str = "value") -> Any:
-    """dstack range as a `Range`: `a..b`, `a..`, `..b`, a single value (exact) or `{min, max}`."""
-    return _range(range_bounds(value, item, what))
 
 
 def range_bounds(value: Any, item: Callable[[Any], float] = float, what: str = "value") -> dict:
@@ -125,7 +116,7 @@ def range_bounds(value: Any, item: Callable[[Any], float] = float, what: str = "
     if isinstance(value, dict):
         extra = set(value) - {"min", "max"}
         if extra:
-            raise ValueError(f"a range takes only `min` and `max`, not `{sorted(extra)[0]}`")
+            raise ValueError(f"a range takes only `min` and `max`, not `{sorted(extra, key=str)[0]}`")
         lo = None if value.get("min") is None else item(value["min"])
         hi = None if value.get("max") is None else item(value["max"])
     elif isinstance(value, str) and ".." in value:
@@ -166,20 +157,10 @@ def memory_bounds(value: Any) -> dict:
     return range_bounds(value, parse_memory, "memory size")
 
 
-def parse_count_range(value: Any) -> Any:
-    """`count_bounds` as a `Range`."""
-    return _range(count_bounds(value))
 
 
-def parse_memory_range(value: Any) -> Any:
-    """`memory_bounds` as a `Range`."""
-    return _range(memory_bounds(value))
 
 
-def parse_cpu(value: Any) -> tuple[str | None, Any]:
-    """`cpu_fields` with the count as a `Range`."""
-    arch, count = cpu_fields(value)
-    return arch, _range(count)
 
 
 def cpu_fields(value: Any) -> tuple[str | None, dict | None]:
@@ -188,7 +169,7 @@ def cpu_fields(value: Any) -> tuple[str | None, dict | None]:
         if "arch" in value or "count" in value:
             extra = set(value) - {"arch", "count"}
             if extra:
-                raise ValueError(f"with `arch`, put `{sorted(extra)[0]}` under `count`")
+                raise ValueError(f"with `arch`, put `{sorted(extra, key=str)[0]}` under `count`")
             arch = value.get("arch")
             if arch is not None and str(arch).lower() not in CPU_ARCHES:
                 raise ValueError(f"invalid CPU architecture {_fmt(arch)}: use x86 or arm")
@@ -281,7 +262,7 @@ _GPU_KEYS = {"vendor", "name", "count", "memory", "total_memory", "compute_capab
 def _gpu_from_mapping(value: dict) -> dict:
     extra = set(value) - _GPU_KEYS
     if extra:
-        raise ValueError(f"unknown GPU field `{sorted(extra)[0]}`; known: {', '.join(sorted(_GPU_KEYS))}")
+        raise ValueError(f"unknown GPU field `{sorted(extra, key=str)[0]}`; known: {', '.join(sorted(_GPU_KEYS))}")
     fields = _gpu_defaults()
     vendor = value.get("vendor")
     if vendor is not None:
@@ -305,9 +286,6 @@ def _gpu_from_mapping(value: dict) -> dict:
     return fields
 
 
-def parse_disk(value: Any) -> Any:
-    """`disk_bounds` as a `Range`."""
-    return _range(disk_bounds(value))
 
 
 def disk_bounds(value: Any) -> dict:
@@ -315,7 +293,7 @@ def disk_bounds(value: Any) -> dict:
     if isinstance(value, dict):
         extra = set(value) - {"size"}
         if extra:
-            raise ValueError(f"disk takes only `size`, not `{sorted(extra)[0]}`")
+            raise ValueError(f"disk takes only `size`, not `{sorted(extra, key=str)[0]}`")
         if value.get("size") is None:
             raise ValueError("disk needs a `size`, e.g. `size: 100GB..`")
         return memory_bounds(value["size"])
@@ -364,7 +342,7 @@ def parse_port_mapping(value: Any) -> tuple[int | None, int]:
     if isinstance(value, dict):
         extra = set(value) - {"local_port", "container_port"}
         if extra:
-            raise ValueError(f"a port takes `local_port` and `container_port`, not `{sorted(extra)[0]}`")
+            raise ValueError(f"a port takes `local_port` and `container_port`, not `{sorted(extra, key=str)[0]}`")
         if value.get("container_port") is None:
             raise ValueError("a port mapping needs `container_port`")
         container = parse_port_number(value["container_port"])

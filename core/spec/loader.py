@@ -94,6 +94,10 @@ def _message(err: dict) -> str:
         return f"expected {want}, got {_show(value)}"
     if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
         return f"{err['msg'][0].lower()}{err['msg'][1:]}, got {_show(value)}"
+    if kind == "int_parsing_size":
+        return f"the number {_show(value)} is too large"
+    if kind == "finite_number":
+        return f"expected a finite number, got {_show(value)}"
     if kind == "too_long":
         return f"at most {ctx.get('max_length')} item(s) allowed"
     if kind == "too_short":

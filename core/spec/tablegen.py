@@ -72,6 +72,8 @@ class _Walker:
                 raise TypeError(f"two models are named {name}")
             return name
         self.classes[name] = cls
+        if cls.model_config.get("extra") != "forbid":
+            raise TypeError(f"{name} must forbid unknown keys (extra='forbid'): the validator assumes it")
         self.models[name] = ()  # reserved: a model may refer to itself
         coerce = bool(cls.model_config.get("coerce_numbers_to_str"))
         fields = tuple(self._field(fname, info, coerce) for fname, info in cls.model_fields.items())

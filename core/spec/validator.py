@@ -1,10 +1,11 @@
 """Validation of a spec document without pydantic: the tables of `core.spec._tables` run as code.
 
-`validate(kind, value)` checks a YAML value against the root model of a spec kind exactly as the
-pydantic models would (same coercions, same rules, same defaults) and returns `(instance, errors)`:
+`validate(kind, value)` checks a YAML value against the root model of a spec kind as the pydantic
+models do (their coercions, rules and defaults) and returns `(instance, errors)`:
 the validated model as attribute objects (`Instance`) when there are no errors, and every error in
 pydantic's shape (`type`, `loc`, `msg`, `input`, `ctx`), which `core.spec.loader` turns into
-problems. A test holds it to pydantic's own verdicts on the corpus and on mutated specs.
+problems. A test holds it to pydantic's own problems and values on the corpus, edge cases and
+mutated specs; error fields the problems do not show (`input` after a rule) may differ.
 
 It imports only the standard library and the plain rule modules, which is what lets a cold
 `vessl-tui validate` skip pydantic's import (several times the interpreter's own start).
@@ -54,6 +55,7 @@ def _raised(errors: list, exc: Exception, loc: tuple, value: Any) -> Any:
 # ---------------------------------------------------------------- scalars, as pydantic's lax mode reads them
 
 _INT_TEXT = re.compile(r"[+-]?\d+(?:_\d+)*(?:\.0+)?")
+_SPACE = "\t\n\x0b\x0c\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"  # what pydantic strips around a number (Unicode White_Space)
 _TRUE = {"1", "on", "t", "true", "y", "yes"}
 _FALSE = {"0", "off", "f", "false", "n", "no"}
 _BOUND_WORDS = {"ge": ("greater_than_equal", "greater than or equal to"), "gt": ("greater_than", "greater than"),
@@ -75,9 +77,12 @@ def _as_int(v: Any) -> Any:
             return None, ("int_parsing_size", "Unable to parse input string as an integer, exceeded maximum size")
         return int(v), None
     if cls is str:
-        text = v.strip()
+        text = v.strip(_SPACE)
         if text.isascii() and _INT_TEXT.fullmatch(text):
-            return int(text.split(".")[0]), None
+            try:
+                return int(text.split(".")[0]), None
+            except ValueError:  # more digits than Python converts
+                return None, ("int_parsing_size", "Unable to parse input string as an integer, exceeded maximum size")
         return None, ("int_parsing", "Input should be a valid integer, unable to parse string as an integer")
     return None, ("int_type", "Input should be a valid integer")
 
@@ -92,7 +97,7 @@ def _as_float(v: Any) -> Any:
         except OverflowError:
             return None, ("float_type", "Input should be a valid number")
     if cls is str:
-        text = v.strip()
+        text = v.strip(_SPACE)
         if text.isascii():
             try:
                 return float(text), None
@@ -103,7 +108,9 @@ def _as_float(v: Any) -> Any:
 
 
 def _number(convert: Callable, bounds: tuple) -> Validator:
-    checks = [(_BOUND_TESTS[kind], bound, *_BOUND_WORDS[kind], kind) for kind, bound in bounds]
+    order = ("le", "lt", "ge", "gt")  # pydantic's order, which matters for NaN
+    checks = [(_BOUND_TESTS[kind], bound, *_BOUND_WORDS[kind], kind)
+              for kind, bound in sorted(bounds, key=lambda b: order.index(b[0]))]
 
     def validate(v: Any, loc: tuple, errors: list) -> Any:
         out, problem = convert(v)
@@ -131,7 +138,7 @@ def _bool(v: Any, loc: tuple, errors: list) -> Any:
             return False
     elif (cls is int or cls is float) and v in (0, 1):
         return bool(v)
-    elif cls is int or (cls is float and v.is_integer()):
+    elif (cls is int and -2**63 <= v < 2**63) or (cls is float and v.is_integer()):
         pass
     else:
         errors.append(_error("bool_type", loc, "Input should be a valid boolean", v))
@@ -241,7 +248,8 @@ def _tuple(items: list[Validator]) -> Validator:
             errors.append(_error("missing", (*loc, i), "Field required", v))
         if len(v) > len(items):
             errors.append(_error("too_long", loc, f"Tuple should have at most {len(items)} items after validation, "
-                                                  f"not {len(v)}", v))
+                                                  f"not {len(v)}", v,
+                                 {"field_type": "Tuple", "max_length": len(items), "actual_length": len(v)}))
         return INVALID if len(errors) > count else out
 
     return validate
@@ -253,7 +261,10 @@ def _dict(key: Validator, value: Validator) -> Validator:
             errors.append(_error("dict_type", loc, "Input should be a valid dictionary", v))
             return INVALID
         count = len(errors)
-        out = {key(k, (*loc, k, "[key]"), errors): value(x, (*loc, k), errors) for k, x in v.items()}
+        out = {}
+        for k, x in v.items():
+            at = k if k.__class__ is str else _key_loc(k)
+            out[key(k, (*loc, at, "[key]"), errors)] = value(x, (*loc, at), errors)
         return INVALID if len(errors) > count else out
 
     return validate
@@ -301,7 +312,7 @@ def _after(inner: Validator, fn: Callable) -> Validator:
         try:
             return fn(out)
         except (ValueError, AssertionError) as exc:
-            return _raised(errors, exc, loc, out)
+            return _raised(errors, exc, loc, v)
 
     return validate
 
@@ -321,7 +332,7 @@ def _compiled(name: str) -> Validator:
 
 def _model_ref(name: str) -> Validator:
     """A validator of model `name` that looks it up when called (models refer to each other)."""
-    return lambda v, loc, errors: (_MODELS.get(name) or _compiled(name))(v, loc, errors)
+    return lambda v, loc, errors: _compiled(name)(v, loc, errors)
 
 
 def _model(name: str, fields: tuple, rules: tuple, by_name: bool) -> Validator:
@@ -375,7 +386,7 @@ def _model(name: str, fields: tuple, rules: tuple, by_name: bool) -> Validator:
             try:
                 rule(instance)
             except (ValueError, AssertionError) as exc:
-                return _raised(errors, exc, loc, instance)
+                return _raised(errors, exc, loc, v)
         return instance
 
     return validate

@@ -145,9 +145,6 @@ class VesslRun(SpecModel):
 
     RULES = (rules.something_to_run,)
 
-    # The parts below are the fields of `Command`, `EnvVar`, `Volume` and `Port` as mappings: RunSpec
-    # builds them all in one validation, much faster than one model construction per item.
-
 
 class AutoscalingForm(SpecModel):
     """Replica bounds and the metric the autoscaler follows."""

@@ -18,6 +18,7 @@ from yaml.events import (
 )
 
 from core.spec.yamlpos import MAX_DEPTH, MAX_NODES, ParsedDocument, Path, line_col, child_name
+from core.spec.yamltypes import MAX_INT_DIGITS
 
 try:  # libyaml is ~10x faster than the pure-Python parser
     from yaml._yaml import CParser as _CParser
@@ -181,8 +182,10 @@ def _plain(text: str) -> Any:
         value = None
     elif tag == _BOOL:
         value = _BOOLS[text.lower()]
-    elif tag == _INT and text.isdigit() and (text[0] != "0" or text == "0"):
+    elif tag == _INT and text.isdigit() and (text[0] != "0" or text == "0") and len(text) <= MAX_INT_DIGITS:
         value = int(text)
+    elif tag == _INT and len(text) > MAX_INT_DIGITS:
+        value = text  # more digits than Python converts: read as its text, as a malformed scalar is
     elif tag == _MERGE:
         raise _Unusual
     else:

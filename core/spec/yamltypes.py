@@ -29,6 +29,7 @@ _WORDS = {
 }
 _NUMERIC_START = frozenset("-+0123456789.")
 _typed_cache: dict[str, Any] = {}
+MAX_INT_DIGITS = 4000  # below Python's limit on converting text to int (4,300 digits)
 
 
 class Unusual(ValueError):
@@ -55,7 +56,8 @@ def typed(text: str) -> Any:
         elif _INT.match(text):
             if not _DECIMAL.match(text):
                 raise Unusual
-            value = int(text)
+            # more digits than Python converts: read as its text, as a malformed scalar is
+            value = int(text) if len(text) <= MAX_INT_DIGITS else text
     elif text == "<<":
         raise Unusual  # a merge key
     if len(text) <= 64:

@@ -11,9 +11,9 @@ from core.spec import grammar
 INF = math.inf
 
 
-def rng(r) -> tuple:
-    """A Range as (min, max) with None read as -inf / +inf."""
-    return (-INF if r.min is None else r.min, INF if r.max is None else r.max)
+def rng(r: dict) -> tuple:
+    """A range {min, max} as (min, max) with None read as -inf / +inf."""
+    return (-INF if r["min"] is None else r["min"], INF if r["max"] is None else r["max"])
 
 
 @pytest.mark.parametrize("text, gb", [
@@ -35,7 +35,7 @@ def test_memory_errors(text):
     ("2..8", (2, 8)), ("0..4", (0, 4)),
 ])
 def test_count_range(text, expected):
-    assert rng(grammar.parse_count_range(text)) == expected
+    assert rng(grammar.count_bounds(text)) == expected
 
 
 @pytest.mark.parametrize("text, fragment", [
@@ -44,7 +44,7 @@ def test_count_range(text, expected):
 ])
 def test_count_range_errors(text, fragment):
     with pytest.raises(ValueError, match=fragment):
-        grammar.parse_count_range(text)
+        grammar.count_bounds(text)
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -53,12 +53,12 @@ def test_count_range_errors(text, fragment):
     ("24GB", (24, 24)), ("64", (64, 64)),
 ])
 def test_memory_range(text, expected):
-    assert rng(grammar.parse_memory_range(text)) == expected
+    assert rng(grammar.memory_bounds(text)) == expected
 
 
 def test_memory_range_three_dots_is_an_error():
     with pytest.raises(ValueError):
-        grammar.parse_memory_range("...")
+        grammar.memory_bounds("...")
 
 
 @pytest.mark.parametrize("value, arch, count", [
@@ -68,7 +68,7 @@ def test_memory_range_three_dots_is_an_error():
     ({"count": {"max": 2}}, None, (-INF, 2)), ("8..", None, (8, INF)), ("0..8", None, (0, 8)),
 ])
 def test_cpu(value, arch, count):
-    got_arch, got_count = grammar.parse_cpu(value)
+    got_arch, got_count = grammar.cpu_fields(value)
     assert got_arch == arch
     assert (None if got_count is None else rng(got_count)) == count
 
@@ -79,22 +79,23 @@ def test_cpu(value, arch, count):
 ])
 def test_cpu_errors(value, fragment):
     with pytest.raises(ValueError, match=fragment):
-        grammar.parse_cpu(value)
+        grammar.cpu_fields(value)
 
 
 def gpu(value) -> dict:
-    g = grammar.parse_gpu(value)
-    out = {"count": rng(g.count)}
-    if g.vendor:
-        out["vendor"] = g.vendor
-    if g.names:
-        out["names"] = g.names
-    if g.memory_gb is not None:
-        out["memory"] = rng(g.memory_gb)
-    if g.total_memory_gb is not None:
-        out["total"] = rng(g.total_memory_gb)
-    if g.compute_capability is not None:
-        out["cc"] = g.compute_capability
+    g = grammar.gpu_fields(value)
+    assert grammar.parse_gpu(value).model_dump() == g  # the resolver's form holds the same
+    out = {"count": rng(g["count"])}
+    if g["vendor"]:
+        out["vendor"] = g["vendor"]
+    if g["names"]:
+        out["names"] = g["names"]
+    if g["memory_gb"] is not None:
+        out["memory"] = rng(g["memory_gb"])
+    if g["total_memory_gb"] is not None:
+        out["total"] = rng(g["total_memory_gb"])
+    if g["compute_capability"] is not None:
+        out["cc"] = g["compute_capability"]
     return out
 
 
@@ -177,7 +178,7 @@ def test_compute_capability_errors(value):
     ("200GB..1TB", (200, 1024)), (100, (100, 100)), ("1TB", (1024, 1024)),
 ])
 def test_disk(value, expected):
-    assert rng(grammar.parse_disk(value)) == expected
+    assert rng(grammar.disk_bounds(value)) == expected
 
 
 @pytest.mark.parametrize("value, seconds", [

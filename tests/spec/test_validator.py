@@ -171,6 +171,13 @@ EDGES = [
     f"run: echo\nresources: {{cpu: {HUGE}}}\nports: [{HUGE}]\n",
     "type: task\ncommands: [x]\n1: 2\nnull: 3\n1.5: 4\nresources: {2: 5}\n",  # keys that are not text
     "run: echo\nenv: {A: !!binary aGVsbG8=}\nname: 2001-01-01\n",
+    "type: task\ncommands: [x]\ntags: {true: x, false: y, 3: z}\nenv: {true: x}\n",  # keys YAML reads as bool
+    "type: task\ncommands: [x]\nbackend_options: [{min_reliability: .nan}]\n",  # NaN against two bounds
+    'type: task\ncommands: [x]\npriority: "\\x1c5"\nmax_price: "\\x1f2"\nnodes: "\\u00a02 "\n',  # not spaces
+    f"type: task\ncommands: [x]\nnodes: {'9' * 4400}\npriority: '{'9' * 4400}'\n",  # beyond int()'s digits
+    "run: echo\nresources: {cluster_id: '" + "9" * 4301 + "'}\n",
+    "type: task\ncommands: [x]\nports: [{1: 2, a: 3}]\nresources: {disk: {1: 2, b: 3}, gpu: {1: 2, c: 3}}\n",
+    "type: task\ncommands: [x]\ndocker: 9223372036854775808\nprivileged: 2\n",
 ]
 
 
@@ -189,3 +196,44 @@ def test_an_infinite_count_is_a_problem():
 def test_a_verbose_source_needs_text_where_a_uri_is_built():
     [doc] = loader.load_text("run: echo\nimport:\n  /code: {git: {url: -1}}\n")
     assert [(p.path, p.message) for p in doc.errors] == [('import["/code"]', "`git.url` must be a string, got `-1`")]
+
+
+def _known_by_pydantic(kind: str, parts: tuple) -> list[str]:
+    """What `validator.known_fields` answers, from the pydantic models themselves."""
+    from core.spec.schema import _field, _models_in
+
+    models = [loader.source_model(kind)]
+    for part in parts:
+        if isinstance(part, str):
+            infos = [info for m in models if (info := _field(m, part)) is not None]
+            models = [m for info in infos for m in _models_in(info.annotation)] or models
+    names: list[str] = []
+    for m in models:
+        for fname, info in m.model_fields.items():
+            if (info.alias or fname) not in names:
+                names.append(info.alias or fname)
+    return names
+
+
+def _mapping_paths(value, path=()):
+    if isinstance(value, dict):
+        yield path
+        for key, item in value.items():
+            yield from _mapping_paths(item, (*path, key))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from _mapping_paths(item, (*path, i))
+
+
+@pytest.mark.skipif(not CORPUS_FILES, reason="the shared corpus is not present")
+def test_did_you_mean_knows_the_fields_the_models_have():
+    """An unknown key's hint lists the fields of the models at its place: the same from the tables
+    as from the models, at every mapping of every corpus document."""
+    checked = 0
+    for path in CORPUS_FILES:
+        for doc in yamlpos.parse(path.read_text(encoding="utf-8")):
+            kind = loader.detect(doc.value)[2] if isinstance(doc.value, dict) else None
+            for parts in _mapping_paths(doc.value) if kind else ():
+                assert validator.known_fields(kind, parts) == _known_by_pydantic(kind, parts), (path, parts)
+                checked += 1
+    assert checked > 1000
