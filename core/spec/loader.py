@@ -54,6 +54,8 @@ def _resolve(loc: tuple, raw: Any) -> tuple[tuple, bool]:
     for part in loc:
         if part == "[key]":
             at_key = True
+        elif isinstance(part, validator.Tag):
+            continue
         elif isinstance(cur, dict) and (part in cur or isinstance(part, str)):
             key = part if part in cur else next((k for k in cur if not isinstance(k, str) and str(k) == part), None)
             if key is not None or None in cur and part == "None":  # a key that is not text is named by its text

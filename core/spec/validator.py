@@ -21,6 +21,12 @@ from typing import Any
 from core.spec import _tables
 
 INVALID: Any = object()  # what a validator returns after it recorded an error
+
+
+class Tag(str):
+    """A union member's tag in an error's `loc` (as pydantic puts it there), marked so that it is
+    never taken for a key the user wrote (`env: {dict: …}`)."""
+
 Validator = Callable[[Any, tuple, list], Any]
 
 
@@ -278,7 +284,7 @@ def _union(discriminator: Callable, members: dict[str, Validator], custom: tuple
         tag = discriminator(v)
         member = members.get(tag) if tag is not None else None
         if member is not None:
-            return member(v, (*loc, tag), errors)
+            return member(v, (*loc, Tag(tag)), errors)
         if custom is not None:
             errors.append(_error(custom[0], loc, custom[1], v))
         elif tag is None:

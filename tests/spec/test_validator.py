@@ -237,3 +237,8 @@ def test_did_you_mean_knows_the_fields_the_models_have():
                 assert validator.known_fields(kind, parts) == _known_by_pydantic(kind, parts), (path, parts)
                 checked += 1
     assert checked > 1000
+
+
+def test_a_key_named_like_a_union_member_is_not_taken_for_it():
+    [doc] = loader.load_text("type: task\ncommands: [x]\nenv:\n  dict: a\n  1x: b\n")
+    assert [(p.line, p.column, p.path) for p in doc.errors] == [(5, 3, 'env["1x"]')]
