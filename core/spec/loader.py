@@ -117,6 +117,9 @@ def _field_path(field: str) -> tuple:
     return tuple(int(p) if p.isdigit() else p for p in field.split(".")) if field else ()
 
 
+_ONE_LINE = {ord(c): repr(c)[1:-1] for c in "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"}  # shown escaped
+
+
 class _Context:
     """What error translation needs to know about one document."""
 
@@ -125,6 +128,7 @@ class _Context:
 
     def problem(self, path: tuple, message: str, at_key: bool = False, severity: str = "error") -> Problem:
         line, col = self.doc.pos(path, prefer_key=at_key)
+        message = message.translate(_ONE_LINE)  # a value quoted in it may hold line breaks
         return Problem(self.file, line, col, format_path(path), message, severity)  # type: ignore[arg-type]
 
     def translate(self, err: dict) -> list[Problem]:

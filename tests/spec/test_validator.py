@@ -242,3 +242,10 @@ def test_did_you_mean_knows_the_fields_the_models_have():
 def test_a_key_named_like_a_union_member_is_not_taken_for_it():
     [doc] = loader.load_text("type: task\ncommands: [x]\nenv:\n  dict: a\n  1x: b\n")
     assert [(p.line, p.column, p.path) for p in doc.errors] == [(5, 3, 'env["1x"]')]
+
+
+def test_a_value_with_line_breaks_is_quoted_on_one_line():
+    [doc] = loader.load_text('type: task\ncommands: [x]\nenv: ["a b\\nc=1", "x\\u2028y"]\n')
+    assert [p.message for p in doc.errors] == [
+        "invalid variable name `a b\\nc`: use letters, digits and _, not starting with a digit",
+        "invalid variable name `x\\u2028y`: use letters, digits and _, not starting with a digit"]
