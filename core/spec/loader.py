@@ -8,7 +8,6 @@ the validated values (`core.spec.mapping`) when first read.
 
 from __future__ import annotations
 
-import importlib
 import os
 import re
 from functools import lru_cache
@@ -22,18 +21,6 @@ if TYPE_CHECKING:
     from core.spec.runspec import RunSpec
 
 DSTACK_TYPES = ("task", "service", "dev-environment", "fleet")
-
-
-_FAMILIES: dict[str, Any] = {}
-
-
-def _family(name: str):
-    """The pydantic models module of a format family, imported on first use (it costs tens of
-    ms; the JSON Schema and the tests need it, validating and building a RunSpec do not)."""
-    module = _FAMILIES.get(name)
-    if module is None:
-        module = _FAMILIES[name] = importlib.import_module("core.spec.dstack" if name == "dstack" else "core.spec.vessl")
-    return module
 
 
 # ---------------------------------------------------------------- paths and positions
@@ -283,13 +270,6 @@ def _problems(ctx: _Context, errors: list[dict]) -> list[Problem]:
                   key=lambda p: (p.line, p.column, p.message))
 
 
-def source_model(kind: str) -> Any:
-    """The pydantic model class of a spec kind (`vessl-run`, `dstack-task`, ...)."""
-    family, _, typ = kind.partition("-")
-    module = _family(family)
-    if family == "dstack":
-        return module.MODELS[typ]
-    return module.VesslRevision if typ == "revision" else module.VesslRun
 
 
 def _runspec(ctx: _Context, parsed: Any, source_file: str | None) -> RunSpec:

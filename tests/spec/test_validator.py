@@ -20,12 +20,20 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
 
-from core.spec import _tables, loader, mapping, tablegen, templates, validator, yamlpos
+from core.spec import _tables, loader, mapping, schema, tablegen, templates, validator, yamlpos
 from core.spec.errors import Problem
 from tests.conftest import CORPUS
 from tests.spec.test_robustness import CORPUS_FILES, _mutate
 
 REPO = Path(__file__).resolve().parents[2]
+
+
+def source_model(kind: str):
+    """The pydantic model class of a spec kind."""
+    [model] = schema._root_models(kind)
+    return model
+
+
 BROKEN = sorted((Path(__file__).parent / "broken").glob("*.y*ml"))
 
 
@@ -39,7 +47,7 @@ def by_pydantic(text: str, file: str = "spec.yaml") -> list[list[Problem]]:
         family, typ, kind = loader.detect(doc.value)
         ctx = loader._Context(doc, file, kind, family, typ)
         try:
-            parsed = loader.source_model(kind).model_validate(doc.value)
+            parsed = source_model(kind).model_validate(doc.value)
         except ValidationError as exc:
             out.append(loader._problems(ctx, exc.errors(include_url=False)))
             continue
@@ -77,7 +85,7 @@ def agree(text: str) -> None:
         kind = loader.detect(doc.value)[2]
         ours, errors = validator.validate(kind, doc.value)
         if not errors:
-            theirs = loader.source_model(kind).model_validate(doc.value)
+            theirs = source_model(kind).model_validate(doc.value)
             same_value(ours, theirs, kind)
             assert mapping.runspec(kind, ours) == mapping.runspec(kind, theirs)
 
@@ -202,7 +210,7 @@ def _known_by_pydantic(kind: str, parts: tuple) -> list[str]:
     """What `validator.known_fields` answers, from the pydantic models themselves."""
     from core.spec.schema import _field, _models_in
 
-    models = [loader.source_model(kind)]
+    models = [source_model(kind)]
     for part in parts:
         if isinstance(part, str):
             infos = [info for m in models if (info := _field(m, part)) is not None]
