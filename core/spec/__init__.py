@@ -27,7 +27,8 @@ __all__ = ["Document", "Problem", "SpecError", "field_help", "json_schema", "loa
 
 
 def _loader():
-    """core.spec.loader, imported on first use (it brings in pydantic) and kept at hand after."""
+    """core.spec.loader, imported on first use (with the YAML reader and the validator's tables)
+    and kept at hand after. Reading a document's `spec` brings in pydantic, for RunSpec."""
     global _LOADER
     if _LOADER is None:
         from core.spec import loader
