@@ -65,5 +65,10 @@ def cut(value: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
+def quoted(value: Any) -> str:
+    """A value as a message shows it: in backticks, cut to 40 characters ("an empty string")."""
+    return f"`{cut(value)}`" if value != "" else "an empty string"
+
+
 SHAPE_NAMES = {"bool": "true/false", "dict": "a mapping", "list": "a list", "number": "a number",
                "str": "a string", "null": "nothing"}

@@ -16,7 +16,7 @@ import math
 import re
 from typing import Any, Callable
 
-from core.spec.checks import cut
+from core.spec.checks import cut, quoted
 
 
 GPU_VENDORS = {
@@ -47,16 +47,11 @@ def _float(value: int | float) -> float:
         raise ValueError(f"the number {str(value)[:12]}… ({len(str(value))} digits) is too large") from None
 
 
-def _fmt(value: Any) -> str:
-    """A value as a message shows it: in backticks, cut to 40 characters."""
-    return f"`{cut(value)}`" if value != "" else "an empty string"
-
-
 def parse_number(text: str, what: str = "number") -> float:
     """A plain decimal number."""
     text = text.strip()
     if not _NUMBER.match(text):
-        raise ValueError(f"expected a {what}, got {_fmt(text)}")
+        raise ValueError(f"expected a {what}, got {quoted(text)}")
     return float(text)
 
 
@@ -67,14 +62,14 @@ def parse_memory(value: Any) -> float:
             raise ValueError(f"memory cannot be negative, got {value}")
         return _float(value)
     if not isinstance(value, str):
-        raise ValueError(f"expected a memory size like `16GB`, got {_fmt(value)}")
+        raise ValueError(f"expected a memory size like `16GB`, got {quoted(value)}")
     text = value.replace(" ", "").lower()
     for unit, factor in _MEMORY_UNITS.items():
         if text.endswith(unit):
             return parse_number(text[: -len(unit)], "memory size") * factor
     if _NUMBER.match(text):
         return float(text)
-    raise ValueError(f"invalid memory size {_fmt(value)}: use MB, GB or TB, e.g. `512MB`, `16GB`")
+    raise ValueError(f"invalid memory size {quoted(value)}: use MB, GB or TB, e.g. `512MB`, `16GB`")
 
 
 def parse_quantity(value: Any) -> float:
@@ -82,7 +77,7 @@ def parse_quantity(value: Any) -> float:
     if _is_number(value):
         return _float(value) / 1024**3 if value > 1024 else _float(value)
     if not isinstance(value, str):
-        raise ValueError(f"expected a memory size like `16Gi`, got {_fmt(value)}")
+        raise ValueError(f"expected a memory size like `16Gi`, got {quoted(value)}")
     text = value.replace(" ", "").lower()
     if text.endswith(("gb", "mb", "tb")):
         return parse_memory(text)
@@ -91,7 +86,7 @@ def parse_quantity(value: Any) -> float:
             return parse_number(text[: -len(unit)], "memory size") * _K8S_UNITS[unit]
     if _NUMBER.match(text):
         return float(text) / 1024**3
-    raise ValueError(f"invalid memory size {_fmt(value)}: use e.g. `512Mi`, `16Gi` or `16GB`")
+    raise ValueError(f"invalid memory size {quoted(value)}: use e.g. `512Mi`, `16Gi` or `16GB`")
 
 
 def parse_cpu_quantity(value: Any) -> float:
@@ -106,7 +101,7 @@ def parse_cpu_quantity(value: Any) -> float:
             return float(text[:-1]) / 1000
         if _NUMBER.match(text):
             return float(text)
-    raise ValueError(f"invalid cpu amount {_fmt(value)}: use cores, e.g. `4`, `0.5` or `500m`")
+    raise ValueError(f"invalid cpu amount {quoted(value)}: use cores, e.g. `4`, `0.5` or `500m`")
 
 
 
@@ -123,17 +118,17 @@ def range_bounds(value: Any, item: Callable[[Any], float] = float, what: str = "
         text = value.replace(" ", "")
         left, right = text.split("..", 1)
         if right.startswith("."):
-            raise ValueError(f"invalid range {_fmt(value)}: write it as `min..max` (two dots)")
+            raise ValueError(f"invalid range {quoted(value)}: write it as `min..max` (two dots)")
         if not left and not right:
-            raise ValueError(f"invalid empty range {_fmt(value)}: give a minimum, a maximum or both")
+            raise ValueError(f"invalid empty range {quoted(value)}: give a minimum, a maximum or both")
         lo = item(left) if left else None
         hi = item(right) if right else None
     elif isinstance(value, bool) or value is None or isinstance(value, (list, dict)):
-        raise ValueError(f"expected a {what} or a range like `2..8`, got {_fmt(value)}")
+        raise ValueError(f"expected a {what} or a range like `2..8`, got {quoted(value)}")
     else:
         lo = hi = item(value)
     if lo is not None and hi is not None and lo > hi:
-        raise ValueError(f"invalid range {_fmt(value)}: the minimum is larger than the maximum")
+        raise ValueError(f"invalid range {quoted(value)}: the minimum is larger than the maximum")
     return {"min": lo, "max": hi}
 
 
@@ -144,7 +139,7 @@ def _count(value: Any) -> float:
         return _float(value)
     if isinstance(value, str) and value.strip().isdigit():
         return float(value.strip())
-    raise ValueError(f"expected a whole number, got {_fmt(value)}")
+    raise ValueError(f"expected a whole number, got {quoted(value)}")
 
 
 def count_bounds(value: Any) -> dict:
@@ -172,7 +167,7 @@ def cpu_fields(value: Any) -> tuple[str | None, dict | None]:
                 raise ValueError(f"with `arch`, put `{sorted(extra, key=str)[0]}` under `count`")
             arch = value.get("arch")
             if arch is not None and str(arch).lower() not in CPU_ARCHES:
-                raise ValueError(f"invalid CPU architecture {_fmt(arch)}: use x86 or arm")
+                raise ValueError(f"invalid CPU architecture {quoted(arch)}: use x86 or arm")
             count = None if value.get("count") is None else count_bounds(value["count"])
             return (None if arch is None else str(arch).lower()), count
         return None, (count_bounds(value) if value else None)
@@ -180,16 +175,16 @@ def cpu_fields(value: Any) -> tuple[str | None, dict | None]:
         arch = count = None
         for token in value.replace(" ", "").split(":"):
             if not token:
-                raise ValueError(f"CPU spec {_fmt(value)} has an empty token")
+                raise ValueError(f"CPU spec {quoted(value)} has an empty token")
             if token[0].isalpha():
                 if token.lower() not in CPU_ARCHES:
-                    raise ValueError(f"invalid CPU architecture {_fmt(token)}: use x86 or arm")
+                    raise ValueError(f"invalid CPU architecture {quoted(token)}: use x86 or arm")
                 if arch is not None:
-                    raise ValueError(f"CPU spec {_fmt(value)} names two architectures")
+                    raise ValueError(f"CPU spec {quoted(value)} names two architectures")
                 arch = token.lower()
             else:
                 if count is not None:
-                    raise ValueError(f"CPU spec {_fmt(value)} gives two counts")
+                    raise ValueError(f"CPU spec {quoted(value)} gives two counts")
                 count = count_bounds(token)
         return arch, count
     return None, count_bounds(value)
@@ -206,7 +201,7 @@ def parse_compute_capability(value: Any) -> tuple[int, int]:
     else:
         parts = []
     if len(parts) != 2 or not all(p.isdigit() for p in parts):
-        raise ValueError(f"invalid compute capability {_fmt(value)}: write it as `major.minor`, e.g. `8.0`")
+        raise ValueError(f"invalid compute capability {quoted(value)}: write it as `major.minor`, e.g. `8.0`")
     return int(parts[0]), int(parts[1])
 
 
@@ -226,18 +221,18 @@ def gpu_fields(value: Any) -> dict:
     if _is_number(value):
         return {**_gpu_defaults(), "count": range_bounds(value, _count, "count")}
     if not isinstance(value, str):
-        raise ValueError(f"expected a GPU spec like `A100:2` or `24GB`, got {_fmt(value)}")
+        raise ValueError(f"expected a GPU spec like `A100:2` or `24GB`, got {quoted(value)}")
     fields: dict = {}
     for token in value.replace(" ", "").split(":"):
         if not token:
-            raise ValueError(f"GPU spec {_fmt(value)} has an empty token")
+            raise ValueError(f"GPU spec {quoted(value)} has an empty token")
         lowered = token.lower()
         if lowered in GPU_VENDORS:
             key, parsed = "vendor", GPU_VENDORS[lowered]
         elif token[0].isalpha():
             names = token.split(",")
             if not all(names):
-                raise ValueError(f"GPU spec {_fmt(value)} has an empty name in {_fmt(token)}")
+                raise ValueError(f"GPU spec {quoted(value)} has an empty name in {quoted(token)}")
             key, parsed = "names", [n[4:] if n.lower().startswith("tpu-") else n for n in names]
         elif any(c.isalpha() for c in token):
             key, parsed = "memory_gb", range_bounds(token, parse_memory, "memory size")
@@ -245,7 +240,7 @@ def gpu_fields(value: Any) -> dict:
             key, parsed = "count", range_bounds(token, _count, "count")
         if key in fields:
             what = {"names": "name", "memory_gb": "memory"}.get(key, key)
-            raise ValueError(f"GPU spec {_fmt(value)} has a {what} conflict: give the {what} once")
+            raise ValueError(f"GPU spec {quoted(value)} has a {what} conflict: give the {what} once")
         fields[key] = parsed
     fields.setdefault("count", {"min": 1.0, "max": None})
     return {**_gpu_defaults(), **fields}
@@ -267,13 +262,13 @@ def _gpu_from_mapping(value: dict) -> dict:
     vendor = value.get("vendor")
     if vendor is not None:
         if str(vendor).lower() not in GPU_VENDORS:
-            raise ValueError(f"unknown GPU vendor {_fmt(vendor)}: use nvidia, amd, google, intel or tenstorrent")
+            raise ValueError(f"unknown GPU vendor {quoted(vendor)}: use nvidia, amd, google, intel or tenstorrent")
         fields["vendor"] = GPU_VENDORS[str(vendor).lower()]
     name = value.get("name")
     if name is not None:
         names = [name] if isinstance(name, str) else name
         if not isinstance(names, list) or not all(isinstance(n, str) and n for n in names):
-            raise ValueError(f"GPU name must be a string or a list of strings, got {_fmt(name)}")
+            raise ValueError(f"GPU name must be a string or a list of strings, got {quoted(name)}")
         fields["names"] = [n[4:] if n.lower().startswith("tpu-") else n for n in names]
     count = value.get("count")
     fields["count"] = {"min": 1.0, "max": None} if count is None else count_bounds(count)
@@ -317,7 +312,7 @@ def parse_duration(value: Any, allow_off: bool = True) -> float | None:
         if match:
             unit = (match.group(2) or "s")[0].lower()
             return float(match.group(1)) * _DURATION_UNITS[unit]
-    raise ValueError(f"invalid duration {_fmt(value)}: use seconds or a number with s, m, h, d or w, e.g. `2h`")
+    raise ValueError(f"invalid duration {quoted(value)}: use seconds or a number with s, m, h, d or w, e.g. `2h`")
 
 
 def parse_strict_duration(value: Any) -> float:
@@ -330,7 +325,7 @@ def parse_port_number(value: Any) -> int:
     if isinstance(value, str) and value.strip().isdigit():
         value = int(value.strip())
     if not isinstance(value, int) or isinstance(value, bool):
-        raise ValueError(f"expected a port number, got {_fmt(value)}")
+        raise ValueError(f"expected a port number, got {quoted(value)}")
     if not 1 <= value <= 65535:
         raise ValueError(f"port must be 1..65535, got {cut(value)}")
     return value

@@ -14,7 +14,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from core.spec import dstack_rules, validator, vessl_rules, yamlpos
-from core.spec.checks import SHAPE_NAMES, FieldError, cut, shape_of
+from core.spec.checks import SHAPE_NAMES, FieldError, quoted, shape_of
 from core.spec.errors import Document, Problem, SpecError
 
 if TYPE_CHECKING:
@@ -33,6 +33,9 @@ def format_path(path: tuple) -> str:
     return out
 
 
+_ABSENT = object()
+
+
 def _resolve(loc: tuple, raw: Any) -> tuple[tuple, bool]:
     """The source path a pydantic `loc` names (union tags and validator names dropped)."""
     path: list = []
@@ -43,9 +46,9 @@ def _resolve(loc: tuple, raw: Any) -> tuple[tuple, bool]:
             at_key = True
         elif isinstance(part, validator.Tag):
             continue
-        elif isinstance(cur, dict) and (part in cur or isinstance(part, str)):
-            key = part if part in cur else next((k for k in cur if not isinstance(k, str) and str(k) == part), None)
-            if key is not None or None in cur and part == "None":  # a key that is not text is named by its text
+        elif isinstance(cur, dict):  # a key that is not text is named by its text
+            key = part if part in cur else next((k for k in cur if not isinstance(k, str) and str(k) == part), _ABSENT)
+            if key is not _ABSENT:
                 path.append(key)
                 cur = cur[key]
         elif isinstance(cur, list) and isinstance(part, int) and 0 <= part < len(cur):
@@ -59,11 +62,9 @@ def _resolve(loc: tuple, raw: Any) -> tuple[tuple, bool]:
 def _show(value: Any) -> str:
     if isinstance(value, (dict, list)):
         return SHAPE_NAMES[shape_of(value)]
-    if value == "":
-        return "an empty string"
     if isinstance(value, bool):
         return "`true`" if value else "`false`"
-    return f"`{cut(value)}`"
+    return quoted(value)
 
 
 def _message(err: dict) -> str:

@@ -276,7 +276,7 @@ def _dict(key: Validator, value: Validator) -> Validator:
     return validate
 
 
-def _union(discriminator: Callable, members: dict[str, Validator], custom: tuple | None) -> Validator:
+def _union(discriminator: Callable, members: dict[str, tuple[Tag, Validator]], custom: tuple | None) -> Validator:
     name = f"{discriminator.__name__}()"
     expected = ", ".join(repr(tag) for tag in members)
 
@@ -284,7 +284,7 @@ def _union(discriminator: Callable, members: dict[str, Validator], custom: tuple
         tag = discriminator(v)
         member = members.get(tag) if tag is not None else None
         if member is not None:
-            return member(v, (*loc, Tag(tag)), errors)
+            return member[1](v, (*loc, member[0]), errors)
         if custom is not None:
             errors.append(_error(custom[0], loc, custom[1], v))
         elif tag is None:
@@ -427,7 +427,7 @@ def compile_node(node: tuple) -> Validator:
     if tag == "model":
         return _model_ref(node[1])
     if tag == "union":
-        return _union(node[1], {t: compile_node(n) for t, n in node[2]}, node[3])
+        return _union(node[1], {t: (Tag(t), compile_node(n)) for t, n in node[2]}, node[3])
     if tag == "before":
         return _before(node[1], compile_node(node[2]))
     if tag == "after":
