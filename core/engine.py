@@ -14,12 +14,16 @@ CONTRACT (other modules and the TUI code against these names; change only additi
     engine.list_runs(include_finished=True, limit=None) -> list[RunRecord]   # newest first
     engine.get(ref) -> RunRecord           # ref: id, unique id prefix, or name (latest run of it)
     engine.stop(ref) -> RunRecord          # asks the supervisor to stop; returns at once
+    engine.stop_timeout(ref) -> float      # how long a stop may take: the run's grace plus a margin
     engine.rerun(ref) -> RunRecord         # a new run from the stored spec
     engine.remove(ref, force=False)        # delete a finished run (force: stop it first)
     engine.read_log(run_id, offset, provisioning=False, limit=1<<20) -> (bytes, next_offset)
     engine.follow_log(run_id, offset=0, provisioning=False, stop=None) -> Iterator[bytes]
                                            # yields chunks until the run is final and the log drained
-    engine.wait(ref, timeout=None) -> RunRecord   # until the run's status is final
+    engine.wait(ref, timeout=None) -> RunRecord   # until the run's status is final (reconciles
+                                           # every RECONCILE_SECONDS meanwhile)
+    engine.reconcile_every(seconds) -> list[RunRecord]  # reconcile() at most that often: what
+                                           # long-lived clients (TUI, follow, serve keeper) call
     engine.events(run_id) -> list[Event]   # status changes and attempts, oldest first
     engine.data_version() -> int           # changes whenever any run/event row changes (cheap poll)
     engine.clusters() -> list[ClusterConfig];  engine.presets() -> list[Preset]
@@ -86,10 +90,16 @@ class RunRecord:
     handle: dict[str, Any] | None = None
     supervisor_pid: int | None = None
     heartbeat_at: float | None = None
+    stop_requested: bool = False
 
     @property
     def final(self) -> bool:
         return self.status in FINAL_STATUSES
+
+    @property
+    def shown_status(self) -> str:
+        """The status as users see it: `stopping` for an active run asked to stop."""
+        return "stopping" if self.stop_requested and not self.final else self.status
 
     def as_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -127,6 +137,11 @@ class Plan:
 
 #: A run whose supervisor has not claimed it yet is left alone this long by `reconcile`.
 STARTUP_GRACE_SECONDS = 60.0
+#: How often long-lived clients (TUI, `run --follow`, `logs -f`, the serve keeper) reconcile.
+RECONCILE_SECONDS = 3.0
+#: What a stop may take beyond the run's grace (SIGTERM -> SIGKILL) before `stop` gives up waiting
+#: (VESSL_TUI_STOP_MARGIN overrides).
+STOP_MARGIN_SECONDS = float(os.environ.get("VESSL_TUI_STOP_MARGIN") or 15.0)
 _RECORD_FIELDS = tuple(f.name for f in fields(RunRecord))
 _PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)
 
@@ -142,7 +157,9 @@ def _scrub(text: str, values: Any) -> str:
 
 
 def record_from_row(row: dict[str, Any]) -> RunRecord:
-    return RunRecord(**{name: row[name] for name in _RECORD_FIELDS if name in row})
+    record = RunRecord(**{name: row[name] for name in _RECORD_FIELDS if name in row})
+    record.stop_requested = bool(record.stop_requested)
+    return record
 
 
 class Engine:
@@ -154,6 +171,7 @@ class Engine:
         self._store: Store | None = None
         self._config: Config | None = None
         self._children: list[Any] = []  # supervisors this client started (reaped when they end)
+        self._reconciled_at = float("-inf")
 
     # --- plumbing -------------------------------------------------------------------------
 
@@ -406,11 +424,20 @@ class Engine:
             self.reconcile()
         return self.get(row["id"])
 
+    def stop_timeout(self, ref: str) -> float:
+        """Seconds a stop of `ref` may take: its grace (`stop_duration`, default 10 s) plus a margin."""
+        row = self._row(ref, with_spec=True)
+        grace = json.loads(row.get("spec_json") or "{}").get("stop_duration")
+        return (10.0 if grace is None else float(grace)) + STOP_MARGIN_SECONDS
+
     def wait(self, ref: str, timeout: float | None = None) -> RunRecord:
+        """The run once its status is final, or as it is after `timeout` seconds. Reconciles every
+        RECONCILE_SECONDS meanwhile, so a run whose supervisor died still comes to an end."""
         run_id = self._row(ref)["id"]
         deadline = None if timeout is None else time.monotonic() + timeout
         delay = 0.02
         while True:
+            self.reconcile_every()
             record = self.get(run_id)
             if record.final or (deadline is not None and time.monotonic() >= deadline):
                 return record
@@ -469,6 +496,7 @@ class Engine:
         self, run_id: str, offset: int = 0, provisioning: bool = False, stop: Callable[[], bool] | None = None
     ) -> Iterator[bytes]:
         def done() -> bool:
+            self.reconcile_every()
             row = self.store.run(run_id)
             return row is None or row["status"] in FINAL_STATUSES
 
@@ -476,10 +504,19 @@ class Engine:
 
     # --- reconcile ------------------------------------------------------------------------
 
+    def reconcile_every(self, seconds: float = RECONCILE_SECONDS) -> list[RunRecord]:
+        """`reconcile()`, unless this engine did it less than `seconds` ago (then nothing)."""
+        now = time.monotonic()
+        if now - self._reconciled_at < seconds:
+            return []
+        self._reconciled_at = now
+        return self.reconcile()
+
     def reconcile(self) -> list[RunRecord]:
         """Find active runs whose supervisor died: reattach a new supervisor when the work lives,
         record the exit status the work left, or mark the run lost. Returns the runs it changed."""
         self._reap()
+        self._reconciled_at = time.monotonic()
         changed: list[RunRecord] = []
         active = self.store.active_runs()
         if not active:

@@ -205,7 +205,7 @@ def _encode(fields: dict[str, Any]) -> dict[str, Any]:
 #: Columns a list of runs needs (the stored spec can be large: read it only for one run).
 LIST_COLUMNS = (
     "id, name, status, cluster, exit_code, reason, created_at, started_at, ended_at, kind, gpus, attempt, "
-    "ports, source_file, preset, tags, labels, handle, supervisor_pid, heartbeat_at"
+    "ports, source_file, preset, tags, labels, handle, supervisor_pid, heartbeat_at, stop_requested"
 )
 
 
@@ -256,7 +256,7 @@ class Store:
             conn.execute("UPDATE runs SET heartbeat_at = ? WHERE id = ?", (time.time(), run_id))
 
     def run(self, run_id: str, with_spec: bool = False) -> dict[str, Any] | None:
-        columns = LIST_COLUMNS + (", spec_json, resources, stop_requested, stop_reason" if with_spec else "")
+        columns = LIST_COLUMNS + (", spec_json, resources, stop_reason" if with_spec else "")
         row = self.conn.execute(f"SELECT {columns} FROM runs WHERE id = ?", (run_id,)).fetchone()
         return _decode(row) if row else None
 

@@ -195,6 +195,10 @@ class VesslApp(App):
         return self._gpu_sampler
 
     def on_mount(self) -> None:
+        from core.engine import RECONCILE_SECONDS
+
+        self._reconcile()
+        self.set_interval(RECONCILE_SECONDS, self._reconcile)
         if self._keymap_override is not None:
             self.set_keymap(self._keymap_override)
             self.call_later(self.refresh_bindings)  # the key bar shows the keys as remapped
@@ -213,6 +217,11 @@ class VesslApp(App):
             return
         if keymap:
             self.call_from_thread(self.set_keymap, keymap)
+
+    @work(thread=True, exclusive=True, group="app-reconcile", exit_on_error=False)
+    def _reconcile(self) -> None:
+        """Repair runs whose supervisor died (a long-lived client must: no other may be running)."""
+        self.engine.reconcile()
 
     def on_unmount(self) -> None:
         if self._tunnels is not None:

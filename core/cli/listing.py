@@ -56,7 +56,7 @@ def ps_lines(show_all: bool = False, as_json: bool = False, labels: tuple[str, .
         exit_code = "-" if r.exit_code is None else str(r.exit_code)
         reason = r.reason if r.status in ("failed", "lost", "terminated") and r.reason else ""
         lines.append(
-            f"{r.id:9} {r.name[:20]:20} {r.status:12} {r.cluster[:10]:10} {r.gpus:7} "
+            f"{r.id:9} {r.name[:20]:20} {r.shown_status:12} {r.cluster[:10]:10} {r.gpus:7} "
             f"{age(r.created_at, now):5} {exit_code:>4}  {reason}".rstrip()
         )
     return lines

@@ -168,18 +168,36 @@ def logs(run_ref: str, follow: bool, provisioning: bool) -> None:
 
 @click.command()
 @click.argument("run_refs", metavar="RUN...", nargs=-1, required=True)
-@click.option("--wait", "-w", is_flag=True, help="Return once the runs have stopped.")
+@click.option("--wait/--no-wait", "-w", default=True, show_default=True,
+              help="Return once the runs are in a final state (--no-wait: as soon as the stop is asked for).")
 @user_errors
 def stop(run_refs: tuple[str, ...], wait: bool) -> None:
-    """Stop runs (SIGTERM, then SIGKILL after the spec's stop_duration, default 10 s)."""
+    """Stop runs (SIGTERM, then SIGKILL after the spec's stop_duration, default 10 s) and, like
+    `docker stop`, wait until they have stopped; exit 1 if one is still going after its grace plus
+    a margin."""
     eng = engine()
     records = [eng.get(ref) for ref in run_refs]  # every ref checked before anything stops
+    deadlines = {}
     for record in records:
+        if not record.final:
+            deadlines[record.id] = time.monotonic() + eng.stop_timeout(record.id)
         record = eng.stop(record.id)
-        if wait:
-            record = eng.wait(record.id)
-        state = record.status if record.status in FINAL_STATUSES else "stopping"
-        click.echo(f"{record.id} {state}")
+        if not wait or record.final:
+            click.echo(f"{record.id} {record.shown_status}")
+    late = []
+    for record in records:
+        if not wait or record.id not in deadlines:
+            continue
+        waited = deadlines[record.id] - time.monotonic()
+        final = eng.wait(record.id, timeout=max(0.0, waited))
+        if final.final:
+            click.echo(f"{final.id} {final.status}")
+        else:
+            late.append(f"run {final.id} did not stop within {eng.stop_timeout(final.id):g} s (its stop_duration "
+                        f"plus a margin) and is still {final.shown_status}; `vessl-tui logs {final.id} -p` says "
+                        f"what its supervisor is doing.")
+    if late:
+        fail(" ".join(late))
 
 
 @click.command()

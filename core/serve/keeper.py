@@ -146,10 +146,12 @@ class EngineLauncher:
         return self.engine.submit_spec(spec, rev.cluster, labels=labels, extra_env=env).id
 
     def status(self, run_id: str) -> tuple[bool, str | None]:
-        """(ended, how) of the run behind a replica; a run removed meanwhile has ended."""
+        """(ended, how) of the run behind a replica; a run removed meanwhile has ended. A replica
+        whose supervisor died is repaired (reconciled every few seconds) like any client would."""
         from core.engine import EngineError
 
         try:
+            self.engine.reconcile_every()
             rec = self.engine.get(run_id)
         except EngineError:
             return True, "removed"

@@ -45,7 +45,7 @@ METRICS_SECONDS = 2.0
 def header_text(run: RunRecord, now: float, tunnels: list) -> Text:
     """`name  status  12m  cluster  GPU  ports 6006→127.0.0.1:6006 (open)`."""
     text = Text(f" {run.name} ", style="bold")
-    text.append_text(status_text(run.status))
+    text.append_text(status_text(run.shown_status))
     text.append(f"  age {age(run.created_at, now)}  dur {run_duration(run.started_at, run.ended_at, now)}")
     text.append(f"  {run.cluster}")
     if run.gpus and run.gpus != "-":

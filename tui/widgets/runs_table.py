@@ -96,7 +96,7 @@ class RowCells:
         return cls(
             sel="●" if selected else " ",
             name=run.name,
-            status=run.status,
+            status=run.shown_status,
             cluster=run.cluster,
             gpus=run.gpus or "-",
             age=age(run.created_at, now),

@@ -10,6 +10,7 @@ STATUS_STYLES: dict[str, str] = {
     "pending": "dim",
     "provisioning": "yellow",
     "running": "bold green",
+    "stopping": "magenta",
     "succeeded": "green",
     "failed": "bold red",
     "stopped": "magenta",
