@@ -12,7 +12,8 @@ from tests.serve.test_replicas import stop_everything  # noqa: F401  (keepers th
 from tests.tui.conftest import until
 from tui.app import VesslApp
 from tui.screens.modals import ConfirmModal, PromptModal
-from tui.screens.revisions import EditSpecModal, RevisionsScreen
+from tui.screens.revisions import RevisionsScreen
+from tui.screens.spec_modal import EditSpecModal
 
 
 def service_file(tmp_path: Path, message: str = "smoke") -> str:
@@ -104,3 +105,30 @@ async def test_start_shows_replicas_and_logs(tmp_path: Path) -> None:
         await pilot.press("t")
         await until(pilot, lambda: cell(screen, "echo:1", "status") == "stopped", timeout=30)
         await until(pilot, lambda: "no endpoint" in str(screen.revisions_table.border_title), timeout=30)
+
+
+async def test_reproduce_with_problems_keeps_the_edits_and_points_at_their_lines(tmp_path: Path) -> None:
+    actions = ServeActions()
+    actions.create(service_file(tmp_path, "smoke"))
+    app = VesslApp()
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await open_revisions(pilot)
+        await until(pilot, lambda: screen.revisions_table.row_count == 1)
+        await pilot.press("p")
+        modal = app.screen
+        assert isinstance(modal, EditSpecModal)
+        area = modal.query_one("#reproduce-text")
+        edited = "# three lines\n# added above\n# the spec\n" + area.text.replace("message: smoke", "message: [broken")
+        area.text = edited
+        await pilot.press("ctrl+s")
+        problems = modal.query_one("#reproduce-problems")
+        await until(pilot, lambda: not problems.has_class("hidden"))
+        assert app.screen is modal and area.text == edited  # still open, nothing lost
+        broken_line = edited.splitlines().index(next(x for x in edited.splitlines() if "[broken" in x)) + 1
+        assert problems.problems and problems.problems[0].line >= broken_line  # the edited text's lines
+        await pilot.press("f4", "enter")
+        assert area.has_focus and area.cursor_location[0] == problems.problems[0].line - 1
+        area.text = edited.replace("message: [broken", "message: fixed")
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: screen.revisions_table.row_count == 2)
+        assert app.screen is screen and cell(screen, "echo:2", "message") == "fixed"

@@ -15,15 +15,16 @@ from tui.screens.clusters import ClustersScreen
 from tui.screens.editor import EditorScreen
 from tui.screens.help import HelpScreen
 from tui.screens.modals import ChoiceModal, ConfirmModal, PromptModal
-from tui.screens.revisions import EditSpecModal
+from tui.screens.spec_modal import EditSpecModal
 from tui.screens.run_detail import RunDetailScreen
 from tui.screens.runs import RunsScreen
 from tui.widgets.key_bar import KeyBar
 from tui.widgets.log_view import LogView
+from tui.widgets.path_input import PathInput
 from tui.widgets.runs_table import RunsTable
 
 ALL_BINDING_OWNERS = [VesslApp, *map(area_screen, AREA_SCREENS), RunDetailScreen, EditorScreen, LogView, RunsTable, HelpScreen,
-                      ConfirmModal, PromptModal, ChoiceModal, EditSpecModal]
+                      ConfirmModal, PromptModal, ChoiceModal, EditSpecModal, PathInput]
 
 
 def _bindings(owner) -> list[Binding]:

@@ -37,7 +37,7 @@ async def test_provisioning_pane_and_saving_the_log(engine, write_spec, tmp_path
         await pilot.press("p")
         assert not prov.display and screen.log_view.has_focus
 
-        target = tmp_path / "out" / "saved.log"
+        target = tmp_path / "saved.log"
         await pilot.press("ctrl+s")
         assert isinstance(app.screen, PromptModal)
         prompt = app.screen.query_one("Input")

@@ -7,7 +7,7 @@ the dry-run plan, open/save, submit, and new specs from templates.
 | ctrl+o | editor.open | Open a spec file |
 | ctrl+n | editor.new | New spec from a template |
 | ctrl+r | editor.submit | Submit the spec as a run (saves first) |
-| ctrl+g | editor.plan | Dry run: show what submit would do |
+| ctrl+g | editor.plan | Dry run: show what submit would do (from the text as it is; nothing is saved) |
 | f1 | editor.help | Show / hide help for the field under the cursor |
 | f4 | editor.problems | Move between the text and the problems list |
 | enter (in problems) | - | Move the cursor to the problem |
@@ -33,6 +33,7 @@ from textual.widgets import Static, TextArea
 from tui.workers import ReportsWorkerErrors
 
 from core.config import home_path
+from tui.save_target import write_after_asking
 from tui.screens.modals import ChoiceModal, ConfirmModal, PromptModal
 from tui.widgets.key_bar import KeyBar
 from tui.widgets.problems import ProblemsList
@@ -237,14 +238,16 @@ class EditorScreen(ReportsWorkerErrors, Screen):
         self._title()
         self._check(event.text, self._file_label())
 
-    def _write(self, path: Path, text: str) -> None:
-        """Blocking: write the text (called from workers)."""
-        path.parent.mkdir(parents=True, exist_ok=True)
+    def _write(self, path: Path, text: str, create_folder: bool = False) -> None:
+        """Blocking: write the text (called from workers); the folder is made only when asked
+        (the user said yes, or it is the drafts folder in the home)."""
+        if create_folder:
+            path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
 
     @work(thread=True, group="editor-file", exit_on_error=False)
-    def _save(self, path: Path, text: str) -> None:
-        self._write(path, text)
+    def _save(self, path: Path, text: str, create_folder: bool = False) -> None:
+        self._write(path, text, create_folder)
         self.app.call_from_thread(self._saved, path, text)
 
     def _saved(self, path: Path, text: str) -> None:
@@ -257,21 +260,40 @@ class EditorScreen(ReportsWorkerErrors, Screen):
         return self.path or home_path() / "drafts" / "untitled.yaml"
 
     @work(thread=True, group="editor-engine", exit_on_error=False)
-    def _run_engine(self, verb: str, path: Path, text: str) -> None:
+    def _submit(self, path: Path, text: str) -> None:
+        """Save the buffer (submit runs the file, so the run's spec is the file's), then run it."""
         from core.spec.errors import SpecError
 
-        self._write(path, text)
+        self._write(path, text, create_folder=self.path is None)
         if self.path is not None:
             self.app.call_from_thread(self._saved, path, text)
         try:
-            if verb == "plan":
-                self.post_message(self.Planned(self.app.engine.plan(str(path))))
-            else:
-                run = self.app.engine.submit(str(path))
-                self.app.call_from_thread(self.notify, f"Submitted {run.name} ({run.id}) on {run.cluster}.")
+            run = self.app.engine.submit(str(path))
         except SpecError as exc:
-            first = exc.problems[0].format() if exc.problems else str(exc)
-            self.app.call_from_thread(self.notify, f"The spec has problems: {first}", severity="error")
+            self._spec_problems(exc)
+            return
+        self.app.call_from_thread(self.notify, f"Submitted {run.name} ({run.id}) on {run.cluster}.")
+
+    @work(thread=True, group="editor-engine", exit_on_error=False)
+    def _plan(self, path: Path, text: str) -> None:
+        """The dry-run plan of the buffer as it is now; nothing is written."""
+        import core.spec as spec_api
+        from core.spec.errors import SpecError
+
+        documents = spec_api.load_text(text, file=str(path))
+        errors = [p for doc in documents[:1] for p in doc.errors]
+        try:
+            if errors or not documents or documents[0].spec is None:
+                raise SpecError(errors)
+            self.post_message(self.Planned(self.app.engine.plan_spec(documents[0].spec)))
+        except SpecError as exc:
+            self._spec_problems(exc)
+
+    def _spec_problems(self, exc: Exception) -> None:
+        """From a worker: say that the spec has problems (they are in the problems list)."""
+        problems = getattr(exc, "problems", None)
+        first = problems[0].format() if problems else str(exc)
+        self.app.call_from_thread(self.notify, f"The spec has problems: {first}", severity="error")
 
     @on(Planned)
     def _planned(self, event: Planned) -> None:
@@ -289,16 +311,17 @@ class EditorScreen(ReportsWorkerErrors, Screen):
 
         def answered(path: str | None) -> None:
             if path:
-                self._save(Path(path).expanduser(), text)
+                write_after_asking(self, Path(path).expanduser(),
+                                   lambda target, create: self._save(target, text, create))
 
-        self.app.push_screen(PromptModal("Save the spec to", placeholder="spec.yaml"), answered)
+        self.app.push_screen(PromptModal("Save the spec to", placeholder="spec.yaml", paths=True), answered)
 
     def action_open(self) -> None:
         def answered(path: str | None) -> None:
             if path:
                 self._open(Path(path).expanduser())
 
-        self.app.push_screen(PromptModal("Open a spec file", placeholder="spec.yaml"), answered)
+        self.app.push_screen(PromptModal("Open a spec file", placeholder="spec.yaml", paths=True), answered)
 
     def action_new(self) -> None:
         self._load_templates()
@@ -322,14 +345,14 @@ class EditorScreen(ReportsWorkerErrors, Screen):
         self.app.push_screen(ChoiceModal("New spec from a template", [(n, label) for n, label, _ in choices]), picked)
 
     def action_submit(self) -> None:
-        self._run_engine("submit", self._target_path(), self.text_area.text)
+        self._submit(self._target_path(), self.text_area.text)
 
     def action_plan(self) -> None:
         plan = self.query_one("#plan", Static)
         if not plan.has_class("hidden"):
             plan.add_class("hidden")
             return
-        self._run_engine("plan", self._target_path(), self.text_area.text)
+        self._plan(self._target_path(), self.text_area.text)
 
     def action_help(self) -> None:
         self.query_one("#field-help").toggle_class("hidden")

@@ -10,6 +10,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList
 from textual.widgets.option_list import Option
 
+from tui.widgets.path_input import PathInput
+
 
 class ConfirmModal(ModalScreen[bool]):
     """A question answered with y (yes) or n / escape (no).
@@ -43,26 +45,38 @@ class ConfirmModal(ModalScreen[bool]):
 
 class PromptModal(ModalScreen[str | None]):
     """Ask for one line of text (a file path, a search). Enter answers, escape cancels (None).
+    With `paths=True` the answer is a path and Tab completes it.
 
     | Key | Id | Action |
     | --- | --- | --- |
     | enter | (input) | Answer |
+    | tab | prompt.complete | Complete the path (path prompts) |
     | escape | prompt.cancel | Cancel |
     """
 
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="prompt.cancel")]
 
-    def __init__(self, question: str, value: str = "", placeholder: str = "") -> None:
+    def __init__(self, question: str, value: str = "", placeholder: str = "", paths: bool = False) -> None:
         super().__init__(classes="modal")
         self.question = question
         self.value = value
         self.placeholder = placeholder
+        self.paths = paths
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="modal-box"):
             yield Label(self.question, classes="modal-title")
-            yield Input(self.value, placeholder=self.placeholder, id="prompt-input")
-            yield Label("enter ok   escape cancel", classes="modal-keys")
+            kind = PathInput if self.paths else Input
+            yield kind(self.value, placeholder=self.placeholder, id="prompt-input")
+            yield Label("", id="prompt-candidates", classes="modal-detail hidden", markup=False)
+            keys = "enter ok   tab complete   escape cancel" if self.paths else "enter ok   escape cancel"
+            yield Label(keys, classes="modal-keys")
+
+    @on(PathInput.Candidates)
+    def _candidates(self, event: PathInput.Candidates) -> None:
+        label = self.query_one("#prompt-candidates", Label)
+        label.update("  ".join(event.names[:40]) + ("  …" if len(event.names) > 40 else ""))
+        label.set_class(not event.names, "hidden")
 
     @on(Input.Submitted)
     def _submitted(self, event: Input.Submitted) -> None:

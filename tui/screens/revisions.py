@@ -26,10 +26,9 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
 from textual.message import Message
-from textual.screen import ModalScreen, Screen
-from textual.widgets import DataTable, Label, TextArea
+from textual.screen import Screen
+from textual.widgets import DataTable
 
 from tui.screens.modals import ConfirmModal, PromptModal
 from tui.widgets.area_bar import AreaBar
@@ -62,42 +61,6 @@ class Snapshot:
     revisions: list = field(default_factory=list)
     services: dict = field(default_factory=dict)  # name -> (Service, live endpoint URL or None)
     replicas: dict = field(default_factory=dict)  # "service:number" -> list[Replica]
-
-
-class EditSpecModal(ModalScreen[str | None]):
-    """Edit a revision's YAML before it is saved as a new revision. ctrl+s saves, escape cancels.
-
-    | Key | Id | Action |
-    | --- | --- | --- |
-    | ctrl+s | reproduce.save | Save as a new revision |
-    | escape | reproduce.cancel | Cancel |
-    """
-
-    DEFAULT_CSS = """
-    EditSpecModal #reproduce-box { width: 90%; height: 90%; }
-    EditSpecModal #reproduce-text { height: 1fr; }
-    """
-    BINDINGS = [
-        Binding("ctrl+s", "save", "Save", id="reproduce.save"),
-        Binding("escape", "cancel", "Cancel", id="reproduce.cancel"),
-    ]
-
-    def __init__(self, title: str, text: str) -> None:
-        super().__init__(classes="modal")
-        self.title_text = title
-        self.text = text
-
-    def compose(self) -> ComposeResult:
-        with Vertical(classes="modal-box", id="reproduce-box"):
-            yield Label(self.title_text, classes="modal-title")
-            yield TextArea.code_editor(self.text, language="yaml", id="reproduce-text")
-            yield Label("ctrl+s save as a new revision   escape cancel", classes="modal-keys")
-
-    def action_save(self) -> None:
-        self.dismiss(self.query_one("#reproduce-text", TextArea).text)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
 
 
 class RevisionsScreen(ReportsWorkerErrors, Screen):
@@ -320,29 +283,25 @@ class RevisionsScreen(ReportsWorkerErrors, Screen):
         if rev is None:
             return
         spec = rev.spec()
-        text = spec.source_text or ""
         ref = f"{rev.service}:{rev.number}"
 
-        def answered(edited: str | None) -> None:
-            if edited is not None:
-                self._reproduce(ref, edited, spec.source_file or f"{rev.service}.yaml")
+        def reproduce(edited) -> str:
+            new = self.actions().reproduce(ref, spec=edited)
+            return f"Created {new.service}:{new.number}."
 
-        self.app.push_screen(EditSpecModal(f"Reproduce {ref}: edit, then save as a new revision", text), answered)
+        self._edit_spec(f"Reproduce {ref}: edit, then save as a new revision", spec.source_text or "",
+                        spec.source_file or f"{rev.service}.yaml", reproduce)
 
-    @work(thread=True, group="revisions-act", exit_on_error=False)
-    def _reproduce(self, ref: str, text: str, file: str) -> None:
-        from core.spec import load_text
-        from core.spec.errors import SpecError
+    def _edit_spec(self, title: str, text: str, file: str, action) -> None:
+        """The spec dialog; once its action succeeded, say so and reload."""
+        from tui.screens.spec_modal import EditSpecModal
 
-        documents = load_text(text, file=file)
-        problems = [p for d in documents for p in d.errors]
-        if problems or not documents or documents[0].spec is None:
-            raise SpecError(problems)
-        spec = documents[0].spec
-        spec.source_file = file
-        new = self.actions().reproduce(ref, spec=spec)
-        self.app.call_from_thread(self.notify, f"Created {new.service}:{new.number}.")
-        self.app.call_from_thread(self._poll)
+        def done(message: str | None) -> None:
+            if message:
+                self.notify(message)
+                self._poll()
+
+        self.app.push_screen(EditSpecModal(title, text, file, action), done)
 
     def action_replicas(self) -> None:
         target = self.replicas_table if self.revisions_table.has_focus else self.revisions_table

@@ -18,7 +18,6 @@ tunnels, and the actions on it.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from rich.text import Text
@@ -32,6 +31,7 @@ from textual.widgets import Input, Static
 from tui.workers import ReportsWorkerErrors
 
 from core.engine import Event, RunRecord
+from tui.save_target import write_after_asking
 from tui.screens.modals import ConfirmModal, PromptModal
 from core.humanize import age, run_duration, size
 from tui.widgets.key_bar import KeyBar
@@ -319,11 +319,17 @@ class RunDetailScreen(ReportsWorkerErrors, Screen):
         self._load()
 
     def action_save(self) -> None:
-        name = self.run.name if self.run else self.run_id
-        default = str(Path(os.getcwd()) / f"{name}-{self.run_id[:8]}.log")
+        """Ask where (default: the run's folder under the home's artifacts/), then save the log;
+        a missing folder elsewhere is created only after a yes, an existing file replaced only after one."""
+        from core.paths import artifacts_dir
+
+        name = f"{self.run.name if self.run else self.run_id}.log"
+        home = getattr(self.app.engine, "home", None)
+        default = artifacts_dir(self.run_id, home) / name
 
         def answered(path: str | None) -> None:
             if path:
-                self.log_view.save_to(Path(path).expanduser())
+                write_after_asking(self, Path(path).expanduser(), self.log_view.save_to,
+                                   own_root=default.parent.parent, default_name=name)
 
-        self.app.push_screen(PromptModal("Save the log to", value=default), answered)
+        self.app.push_screen(PromptModal("Save the log to", value=str(default), paths=True), answered)

@@ -290,9 +290,10 @@ class LogView(ReportsWorkerErrors, ScrollView, can_focus=True):
             self._search(query, self.size_bytes)
         self.post_message(self.StateChanged(self))
 
-    def save_to(self, path: Path) -> None:
-        """Copy the whole log to `path` (in a worker); a notification says where it went."""
-        self._save(Path(path))
+    def save_to(self, path: Path, create_folder: bool = False) -> None:
+        """Copy the whole log to `path` (in a worker); a notification says where it went. Its
+        folder is created only when `create_folder` (the caller asked)."""
+        self._save(Path(path), create_folder)
 
     # --- workers --------------------------------------------------------------------------------
 
@@ -360,11 +361,12 @@ class LogView(ReportsWorkerErrors, ScrollView, can_focus=True):
         self.post_message(self.SearchDone(self, query, search_lines(self.reader, query, end)))
 
     @work(thread=True, group="log-save", exit_on_error=False)
-    def _save(self, path: Path) -> None:
+    def _save(self, path: Path, create_folder: bool) -> None:
         reader = self.reader
         assert reader is not None
         offset = 0
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if create_folder:
+            path.parent.mkdir(parents=True, exist_ok=True)
         with open(path, "wb") as out:
             while True:
                 data, offset = reader(offset, READ_LIMIT)
