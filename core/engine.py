@@ -48,7 +48,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from core import logs
-from core.paths import home_path, run_dir
+from core.paths import home_path, private_dir, run_dir
 from core.store import Store, db_path
 
 if TYPE_CHECKING:  # pydantic stays out of `vessl-tui ps`
@@ -233,8 +233,7 @@ class Engine:
 
         self._reap()
         env = self.supervisor_env()
-        folder = run_dir(run_id, self.home)
-        folder.mkdir(parents=True, exist_ok=True)
+        folder = private_dir(run_dir(run_id, self.home))
         log_path = logs.provision_log(run_id, self.home)
         if start_supervisor(run_id, payload, env, str(folder), str(log_path)) is not None:
             return  # forked by the supervisor server, imports already done

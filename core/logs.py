@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from core.paths import run_dir
+from core.paths import private_dir, run_dir
 
 CHUNK = 1 << 20
 OUTPUT_LOG = "output.log"
@@ -34,7 +34,7 @@ def provision_log(run_id: str, home: Path | None = None) -> Path:
 
 def open_append(path: Path) -> int:
     """An O_APPEND file descriptor on `path` (created 0600): concurrent writers never overwrite."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     return os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
 
 

@@ -3,6 +3,7 @@
     home_path()            VESSL_TUI_HOME, else the platform user-data dir: store, logs, artifacts
     config_path()          VESSL_TUI_CONFIG, else the platform user-config dir's config.yaml
     run_dir(run_id)        home_path()/runs/<id>/  (logs, scripts, the work's folder, exit code)
+    private_dir(path)      mkdir -p, the folders it creates readable by their owner only (0700)
 """
 
 from __future__ import annotations
@@ -39,3 +40,20 @@ def run_dir(run_id: str, home: Path | None = None) -> Path:
 def artifacts_dir(run_id: str, home: Path | None = None) -> Path:
     """Where a run's exports are copied after it ends."""
     return (home or home_path()) / "artifacts" / run_id
+
+
+def private_dir(path: Path) -> Path:
+    """`path`, created with its missing parents readable by their owner only (0700, whatever the
+    umask); folders already there are left as they are."""
+    missing = []
+    for folder in (path, *path.parents):
+        if folder.exists():
+            break
+        missing.append(folder)
+    for folder in reversed(missing):
+        try:
+            folder.mkdir(mode=0o700)
+        except FileExistsError:
+            continue
+        os.chmod(folder, 0o700)
+    return path

@@ -18,6 +18,7 @@ in `schema_versions` (`ensure_schema`). Migrations only ever append steps.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 import time
@@ -26,7 +27,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from core.paths import home_path
+from core.paths import home_path, private_dir
 
 BUSY_TIMEOUT_MS = 30_000
 
@@ -111,7 +112,9 @@ def connect(path: Path | None = None) -> sqlite3.Connection:
     """A new connection to the store (created and migrated on first use). Autocommit mode: writes
     go through `transaction()`."""
     path = path or db_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():  # readable by its owner only; SQLite gives -wal and -shm the same mode
+        private_dir(path.parent)
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
     conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False)
     conn.row_factory = sqlite3.Row
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")

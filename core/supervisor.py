@@ -263,10 +263,9 @@ def take_lock(run_id: str) -> int | None:
     inherited by the work); None when another supervisor holds it."""
     import fcntl
 
-    from core.paths import run_dir
+    from core.paths import private_dir, run_dir
 
-    folder = run_dir(run_id)
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = private_dir(run_dir(run_id))
     fd = os.open(folder / LOCK_FILE, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
     deadline = time.monotonic() + LOCK_TRIES_SECONDS
     while True:

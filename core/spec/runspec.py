@@ -243,19 +243,7 @@ class RunSpec(_Model):
 
 
 def _scrub(text: str, secrets: list[tuple[str, str]], positions: dict[str, tuple[int, int]]) -> str:
-    """`text` with each secret value replaced at its declared line (after its column) and, for
-    values of 4+ characters, everywhere."""
-    lines = text.split("\n")
-    for name, value in secrets:
-        spots = [positions[k] for k in (f"env.{name}.value", f"env.{name}", name) if k in positions]
-        spots += [pos for key, pos in positions.items() if key.startswith("env[")]
-        for line_no, col in spots:
-            if 1 <= line_no <= len(lines):
-                line = lines[line_no - 1]
-                head, tail = line[: col - 1], line[col - 1 :]
-                lines[line_no - 1] = head + tail.replace(value, SECRET_PLACEHOLDER)
-    text = "\n".join(lines)
-    for _, value in secrets:
-        if len(value) >= 4:
-            text = text.replace(value, SECRET_PLACEHOLDER)
-    return text
+    """`text` with each secret value's YAML node blanked, whatever its style (`core.spec.redact`)."""
+    from core.spec.redact import blank_secrets
+
+    return blank_secrets(text, secrets)

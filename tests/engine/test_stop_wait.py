@@ -63,9 +63,9 @@ def test_follow_ends_with_the_reconciled_status_when_supervisor_and_work_die(eng
     run_id = until(lambda: [r.id for r in engine.list_runs() if r.name == "doomed"], what="the run")[0]
     first = running(engine, run_id)
     until(lambda: b"up" in engine.read_log(run_id)[0], what="the work to start")
-    os.kill(first.supervisor_pid, signal.SIGKILL)
+    for pid in (first.handle["wrapper_pid"], first.supervisor_pid):  # the wrapper first: no exit status
+        os.kill(pid, signal.SIGKILL)
     os.killpg(first.handle["pgid"], signal.SIGKILL)
-    os.kill(first.handle["wrapper_pid"], signal.SIGKILL)
     out, err = follower.communicate(timeout=60)
     assert follower.returncode == 1
     assert out == b"up\n"
