@@ -71,6 +71,11 @@ class ClusterConfig(BaseModel):
     context: str | None = Field(None, description="docker: name of a docker CLI context to use.")
     work_root: str | None = Field(None, description="ssh: folder on the host for runs (~/.vessl-tui).")
     gpus: list[str] | None = Field(None, description="Override detected GPUs (names), e.g. for tests.")
+    login: str | None = Field(None, description="slurm: SSH login host (alias) where sbatch runs; none: this machine.")
+    partition: str | None = Field(None, description="slurm: default partition (else the cluster's default).")
+    account: str | None = Field(None, description="slurm: account jobs are charged to.")
+    qos: str | None = Field(None, description="slurm: quality of service of jobs.")
+    slurm_conf: str | None = Field(None, description="slurm: slurm.conf path, exported as SLURM_CONF.")
     options: dict[str, Any] = Field(default_factory=dict, description="Backend-specific extras.")
     builtin: bool = Field(False, description="True for clusters the product adds by itself.")
 

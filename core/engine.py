@@ -133,6 +133,7 @@ class Plan:
     ports: list[int]
     env: dict[str, str]  # secret values shown as ********
     warnings: list[str] = field(default_factory=list)
+    batch_script: str | None = None  # Slurm clusters: the job's batch script
 
 
 #: A run whose supervisor has not claimed it yet is left alone this long by `reconcile`.
@@ -272,6 +273,12 @@ class Engine:
                 notes.append(f"the spec's cluster `{spec.resources.cluster}` is not configured here: "
                              f"using {self.config.default_cluster}")
         target = self._cluster(cluster)
+        if spec.nodes > 1 and target.kind != "slurm":
+            slurm = [c.name for c in self.config.clusters() if c.kind == "slurm"]
+            where = (f"submit it to a Slurm cluster ({', '.join(slurm)})" if slurm
+                     else f"add a cluster of kind slurm to {self.config.path}")
+            raise EngineError(f"`nodes: {spec.nodes}` needs a Slurm cluster, and cluster {target.name} is "
+                              f"{target.kind}: {where}.")
         try:
             backend = backend_for(target)
         except BackendError as exc:
@@ -324,7 +331,8 @@ class Engine:
     def plan_spec(self, spec: "RunSpec", cluster: str | None = None) -> Plan:
         from core.spec.runspec import SECRET_PLACEHOLDER
 
-        target, _backend, resolution = self._prepare(spec, cluster)
+        target, backend, resolution = self._prepare(spec, cluster)
+        plan_script = getattr(backend, "plan_script", None)
         return Plan(
             name=self._name(spec),
             cluster=target.name,
@@ -340,6 +348,7 @@ class Engine:
                 for v in spec.env
             },
             warnings=resolution.warnings,
+            batch_script=plan_script(spec, self._name(spec)) if plan_script else None,
         )
 
     @staticmethod

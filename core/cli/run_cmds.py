@@ -118,6 +118,9 @@ def run(file: str, cluster: str | None, follow: bool, dry_run: bool, document: i
         click.echo("commands:")
         for command in plan.commands:
             click.echo("  " + command.replace("\n", "\n  ").rstrip())
+        if plan.batch_script:
+            click.echo("batch script:")
+            click.echo("  " + plan.batch_script.replace("\n", "\n  ").rstrip())
         return
     record = eng.submit(file, cluster, document)
     for note in _notes(eng, record.id):
