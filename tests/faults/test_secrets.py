@@ -84,7 +84,7 @@ def test_inline_secrets_in_every_style_stay_out_of_store_files_and_ps(tmp_path, 
 async def test_tui_screens_and_the_reproduce_editor_show_no_secret(tmp_path, fault):
     from core.serve.actions import ServeActions
     from tui.app import VesslApp
-    from tui.screens.revisions import EditSpecModal
+    from tui.screens.spec_modal import EditSpecModal
 
     report = fault("secrets grep (TUI screens)")
     spec_file = tmp_path / "secretive.yaml"
