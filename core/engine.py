@@ -54,6 +54,7 @@ from core.store import Store, db_path
 if TYPE_CHECKING:  # pydantic stays out of `vessl-tui ps`
     from core.backends.base import Backend, ClusterCheck, RunContext
     from core.config import ClusterConfig, Config, Preset
+    from core.curves.series import CurveReader
     from core.resolve import Resolution
     from core.spec.runspec import RunSpec
 
@@ -509,6 +510,27 @@ class Engine:
             return row is None or row["status"] in FINAL_STATUSES
 
         return logs.follow(self._log_path(run_id, provisioning), offset, done, stop)
+
+    # --- metrics (the run's own numbers: core.curves) --------------------------------------
+
+    def curves(self, ref: str, max_points: int | None = None) -> "CurveReader":
+        """A reader of the run's metric series; `poll()` it for what was added since (blocking: file
+        reads), `series()` for the bounded series by name."""
+        from core.curves.series import MAX_POINTS, CurveReader
+
+        return CurveReader(run_dir(self._row(ref)["id"], self.home), max_points or MAX_POINTS)
+
+    def metric_points(self, ref: str) -> Iterator[tuple[str, float, float]]:
+        """(metric, step, value) of every point the run reported, in order (the full series)."""
+        from core.curves.series import raw_points
+
+        return raw_points(run_dir(self._row(ref)["id"], self.home))
+
+    def last_metrics(self, run_id: str) -> dict[str, float]:
+        """The last value of each of the run's metrics (one small file read; {} when none)."""
+        from core.curves.series import last_values
+
+        return last_values(run_dir(run_id, self.home))
 
     # --- reconcile ------------------------------------------------------------------------
 

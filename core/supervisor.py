@@ -214,6 +214,10 @@ class Supervisor:
     def watch(self, ctx: "RunContext", handle: dict[str, Any], row: dict[str, Any]) -> tuple[dict[str, Any], "ExitInfo", str]:
         """Wait for the work to end, enforcing stop requests and max_duration.
         Returns (handle, how it ended, "exited" | "stopped" | "terminated")."""
+        from core.curves.recorder import CurveTap
+
+        self.curves = CurveTap(ctx, self.backend, handle)
+        self.curves.start()
         self.follow_output(ctx, handle)
         started = row.get("started_at") or time.time()
         deadline = started + ctx.spec.max_duration if ctx.spec.max_duration else None
@@ -236,6 +240,7 @@ class Supervisor:
         if self.stream_thread is not None:
             self.stream_thread.join()
             self.stream_thread = None
+        self.curves.finish()
         return handle, info, ended
 
     def follow_output(self, ctx: "RunContext", handle: dict[str, Any]) -> None:
@@ -249,6 +254,7 @@ class Supervisor:
             try:
                 for chunk in self.backend.stream(ctx, handle, size(self.log_path)):
                     os.write(fd, chunk)
+                    self.curves.log(chunk)
             except Exception as exc:  # the run goes on; its end is learnt from `wait`
                 self.provision(f"log streaming stopped: {exc}")
             finally:

@@ -17,7 +17,7 @@ Failures a user can act on raise `BackendError` with one sentence saying what ha
 do; anything else is a bug.
 
 Optional powers are separate capability classes (`PortAccess`, `ShellAccess`, `RunMetrics`,
-`GpuMetrics`); the UI and CLI check `isinstance(backend, Capability)` before offering an action.
+`GpuMetrics`, `ReportedMetrics`); the UI and CLI check `isinstance(backend, Capability)` before offering an action.
 """
 
 from __future__ import annotations
@@ -174,6 +174,17 @@ class RunMetrics(ABC):
     @abstractmethod
     def sample(self, ctx: RunContext, handle: dict[str, Any]) -> dict[str, float]:
         """{"cpu_percent": …, "memory_bytes": …, "memory_limit_bytes": … (when known)}."""
+
+
+class ReportedMetrics(ABC):
+    """The backend brings back the file a run writes at `$VESSL_TUI_METRICS` (in a container, on a
+    remote host): the supervisor appends what `stream_reported` yields to the run's
+    `reported.jsonl`. Local processes write that file in the run's folder directly."""
+
+    @abstractmethod
+    def stream_reported(self, ctx: RunContext, handle: dict[str, Any], offset: int) -> Iterator[bytes]:
+        """Yield the file's bytes after byte `offset` as they are written, until the work ended and
+        the file is drained. A missing file yields nothing."""
 
 
 class HostKeys(ABC):

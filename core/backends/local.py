@@ -37,6 +37,7 @@ from core.backends.base import (
     RunMetrics,
     ShellAccess,
 )
+from core.curves.series import REPORTED
 
 if TYPE_CHECKING:
     from core.spec.runspec import RunSpec, Volume
@@ -339,6 +340,7 @@ class LocalBackend(Backend, PortAccess, ShellAccess, RunMetrics):
                 env[var.name] = var.value
         env["VESSL_TUI_RUN_ID"] = ctx.run_id
         env["VESSL_TUI_ATTEMPT"] = str(ctx.attempt)
+        env["VESSL_TUI_METRICS"] = str(ctx.run_dir / REPORTED)
         return env
 
     def start(self, ctx: RunContext) -> dict[str, Any]:

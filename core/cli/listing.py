@@ -44,12 +44,13 @@ def engine() -> Engine:
 def ps_lines(show_all: bool = False, as_json: bool = False, labels: tuple[str, ...] = ()) -> list[str]:
     """What `vessl-tui ps` prints, one string per line."""
     wanted = dict(label.split("=", 1) for label in labels if "=" in label)
-    runs = engine().list_runs(labels=wanted or None)
+    eng = engine()
+    runs = eng.list_runs(labels=wanted or None)
     if not show_all:
         recent = time.time() - RECENT_SECONDS
         runs = [r for r in runs if not r.final or (r.ended_at or r.created_at) >= recent]
     if as_json:
-        return [json.dumps([r.as_json() for r in runs], indent=2)]
+        return [json.dumps([r.as_json() | {"metrics": eng.last_metrics(r.id)} for r in runs], indent=2)]
     now = time.time()
     lines = [f"{'ID':9} {'NAME':20} {'STATUS':12} {'CLUSTER':10} {'GPU':7} {'AGE':5} {'EXIT':>4}  REASON"]
     for r in runs:

@@ -23,6 +23,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "run": ("core.cli.run_cmds:run", "Submit a spec as a run."),
     "ps": ("core.cli.run_cmds:ps", "List runs."),
     "logs": ("core.cli.run_cmds:logs", "Print (or follow) a run's log."),
+    "metrics": ("core.cli.metrics_cmds:metrics", "Print the metric series runs reported."),
     "stop": ("core.cli.run_cmds:stop", "Stop runs."),
     "rerun": ("core.cli.run_cmds:rerun", "Run a run's stored spec again."),
     "rm": ("core.cli.run_cmds:rm", "Remove runs and what they left."),

@@ -1,0 +1,205 @@
+"""The supervisor's side of metrics: parse a run's output as it is ingested and store the series.
+
+    tap = CurveTap(ctx, backend, handle); tap.start()   (the supervisor, once the work runs)
+    tap.log(chunk)                                     (a streaming backend's pump, after writing)
+    tap.finish()                                       (after the work ended: drain, save, join)
+
+Where the log is written by the work itself (local processes), a thread follows `output.log` from the
+saved cursor; where a backend streams it (Docker, SSH, ...), the pump hands each chunk over as it is
+appended. Either way every byte is parsed once: `metrics.state.json` keeps the cursor, so a
+supervisor that takes over a run continues where the last one stopped. The run's own file
+(`$VESSL_TUI_METRICS`) is written in the run's folder (local) or copied there by a backend with
+`ReportedMetrics` (a container, a remote host); the thread follows it for the last values.
+
+`VESSL_TUI_LOG_METRICS=0` in the supervisor's environment turns log parsing off (the run's own
+file is still read).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from core.curves.parse import LogParser
+from core.curves.series import LOG_METRICS, REPORTED, STATE, JsonLines, write_state
+
+if TYPE_CHECKING:
+    from core.backends.base import Backend, RunContext
+
+SAVE_EVERY = 0.5  # seconds between state saves while points arrive
+READ_CHUNK = 1 << 20
+ENV_VAR = "VESSL_TUI_METRICS"
+COPY_DRAIN_SECONDS = 30.0
+
+
+def parsing_enabled() -> bool:
+    return os.environ.get("VESSL_TUI_LOG_METRICS", "1").strip().lower() not in ("0", "off", "false", "no")
+
+
+class CurveRecorder:
+    """Parsed log records -> metrics.jsonl; last values of both sources -> metrics.state.json.
+    Thread-safe: the pump and the follower may call it at once."""
+
+    def __init__(self, run_dir: Path, parse_log: bool = True):
+        self.run_dir = run_dir
+        self.parse_log = parse_log
+        try:
+            state = json.loads((run_dir / STATE).read_text())
+        except (OSError, ValueError):
+            state = {}
+        self.log_offset = int(state.get("log_offset", 0))
+        self.parser = LogParser(ordinal=int(state.get("ordinal", 0)))
+        self.reported = JsonLines(run_dir / REPORTED)
+        self.reported.offset = int(state.get("reported_offset", 0))
+        self.reported.ordinal = int(state.get("reported_ordinal", 0))
+        self.last: dict[str, float] = dict(state.get("last") or {})
+        self.lock = threading.Lock()
+        self.fd: int | None = None
+        self.saved_at = 0.0
+        self.dirty = False
+
+    def log(self, data: bytes) -> None:
+        """Parse log bytes that follow the ones given before (appended at `log_offset`)."""
+        if not data:
+            return
+        records = self.parser.feed(data) if self.parse_log else []
+        with self.lock:
+            self.log_offset += len(data)
+            if records:
+                if self.fd is None:
+                    self.fd = os.open(self.run_dir / LOG_METRICS, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+                os.write(self.fd, "".join(
+                    json.dumps({"step": r.step, **r.values}) + "\n" for r in records).encode())
+                for record in records:
+                    self.last.update(record.values)
+                self.dirty = True
+            self._maybe_save()
+
+    def catch_up(self, log_path: Path) -> bool:
+        """Parse what the log holds beyond the cursor; True when anything was read."""
+        read = False
+        while True:
+            try:
+                with open(log_path, "rb") as fh:
+                    fh.seek(self.log_offset)
+                    data = fh.read(READ_CHUNK)
+            except FileNotFoundError:
+                return read
+            if not data:
+                return read
+            read = True
+            self.log(data)
+
+    def reported_appended(self) -> bool:
+        """Take the new lines of the run's own file; True when anything was read."""
+        before = self.reported.offset
+        with self.lock:
+            for _step, values in self.reported.read():
+                self.last.update(values)
+                self.dirty = True
+            self._maybe_save()
+        return self.reported.offset != before
+
+    def _maybe_save(self, force: bool = False) -> None:
+        now = time.monotonic()
+        if force or (self.dirty and now - self.saved_at >= SAVE_EVERY):
+            write_state(self.run_dir, {
+                "log_offset": self.log_offset - len(self.parser.partial),
+                "ordinal": self.parser.ordinal,
+                "reported_offset": self.reported.offset - len(self.reported.partial),
+                "reported_ordinal": self.reported.ordinal,
+                "last": self.last,
+            })
+            self.saved_at, self.dirty = now, False
+
+    def close(self) -> None:
+        with self.lock:
+            self._maybe_save(force=True)
+            if self.fd is not None:
+                os.close(self.fd)
+                self.fd = None
+
+
+class CurveTap:
+    """The threads that feed a CurveRecorder for one run attempt (see the module docstring)."""
+
+    def __init__(self, ctx: "RunContext", backend: "Backend", handle: dict[str, Any]):
+        self.ctx = ctx
+        self.backend = backend
+        self.handle = handle
+        self.recorder = CurveRecorder(ctx.run_dir, parse_log=parsing_enabled())
+        self.follows_log = backend.writes_log_directly
+        self.ended = threading.Event()
+        self.threads: list[threading.Thread] = []
+
+    def start(self) -> None:
+        if not self.follows_log:
+            self.recorder.catch_up(self.ctx.log_path)  # bytes a dead supervisor wrote but did not parse
+        self._thread(self._follow, "curves-follow")
+        from core.backends.base import ReportedMetrics
+
+        if isinstance(self.backend, ReportedMetrics):
+            self._thread(self._copy_reported, "curves-copy")
+
+    def _thread(self, target, name: str) -> None:
+        thread = threading.Thread(target=target, name=name, daemon=True)
+        thread.start()
+        self.threads.append(thread)
+
+    def log(self, data: bytes) -> None:
+        """A streaming backend's pump: `data` was just appended to the log. Never raises: a failure
+        here turns parsing off and leaves the log alone."""
+        if not self.recorder.parse_log:
+            return
+        try:
+            self.recorder.log(data)
+        except Exception as exc:  # noqa: BLE001 - the log matters more than its curves
+            self.recorder.parse_log = False
+            self.ctx.provision(f"metrics parsing stopped: {exc}")
+
+    def _follow(self) -> None:
+        """Read new bytes of the log (when the work writes it) and of the run's own file, with a
+        back-off while quiet, until the work ended and both are drained."""
+        delay = 0.05
+        while True:
+            ended = self.ended.is_set()  # read before draining: nothing written before the end is missed
+            got = self.recorder.catch_up(self.ctx.log_path) if self.follows_log else False
+            got = self.recorder.reported_appended() or got
+            if got:
+                delay = 0.05
+                continue
+            if ended:
+                return
+            self.ended.wait(delay)
+            delay = min(0.5, delay * 1.5)
+
+    def _copy_reported(self) -> None:
+        """Append the run's own file, as the backend brings it back, to `reported.jsonl`."""
+        path = self.ctx.run_dir / REPORTED
+        offset = path.stat().st_size if path.exists() else 0
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            for chunk in self.backend.stream_reported(self.ctx, self.handle, offset):  # type: ignore[attr-defined]
+                os.write(fd, chunk)
+        except Exception as exc:  # the run goes on; its log still carries what it prints
+            self.ctx.provision(f"copying {ENV_VAR} back stopped: {exc}")
+        finally:
+            os.close(fd)
+
+    def finish(self) -> None:
+        """The work ended: wait for the copies and the follower to drain, then save."""
+        for thread in self.threads:
+            if thread.name == "curves-copy":
+                thread.join(COPY_DRAIN_SECONDS)
+                if thread.is_alive():
+                    self.ctx.provision(f"{ENV_VAR}: the copy did not finish in {COPY_DRAIN_SECONDS:g}s; "
+                                       "what it brought is kept")
+        self.ended.set()
+        for thread in self.threads:
+            if thread.name != "curves-copy":
+                thread.join()
+        self.recorder.close()
