@@ -67,25 +67,25 @@ def test_the_console_script_runs_headless_commands_without_textual() -> None:
     assert out.stdout.strip().splitlines() == ["[]", "[]"]
 
 
-def test_validating_a_file_imports_no_click_and_prints_what_the_click_command_prints(tmp_path) -> None:
+def test_validating_a_file_through_the_console_script_prints_one_positioned_problem(tmp_path) -> None:
     spec = tmp_path / "run.yaml"
-    spec.write_text("name: x\nresources: {cluster: local}\nrun: echo hi\nprots: [1]\n")
+    spec.write_text("name: x\nimage: python:3.11\nresources: {cluster: docker}\nrun: echo hi\nprots: [1]\n")
     code = (
         "import sys\n"
         f"sys.argv = ['vessl-tui', 'validate', {str(spec)!r}]\n"
         "from tui.launch import main\n"
-        "try:\n    main()\nexcept SystemExit as exc:\n"
-        "    print('exit', exc.code, sorted(n for n in sys.modules if n.split('.')[0] in ('textual', 'click')))\n"
+        "main()\n"
     )
-    quick = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
-    lines = quick.stdout.strip().splitlines()
-    assert lines[-1] == "exit 1 []"
-    assert lines[0] == f"{spec}:4:1: error: prots: unknown field `prots` — did you mean `ports`?"
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
+    assert out.returncode == 1, out.stderr
+    assert out.stdout.strip().splitlines() == [f"{spec}:5:1: error: prots: unknown field `prots` — did you mean `ports`?"]
 
-    from click.testing import CliRunner
 
-    from core.cli.spec_cmds import validate
-
-    through_click = CliRunner().invoke(validate, [str(spec)])
-    assert through_click.exit_code == 1
-    assert through_click.output.strip().splitlines() == lines[:-1]
+def test_validating_imports_neither_textual_nor_the_other_formats_models(tmp_path) -> None:
+    """A VESSL spec is validated by the VESSL models alone: dstack's are never built."""
+    spec = tmp_path / "run.yaml"
+    spec.write_text("name: x\nimage: python:3.11\nrun: echo hi\n")
+    code = ("import sys; from core.cli.validation import report; text, code = report([sys.argv[1]], False); "
+            "print(code, sorted(m for m in ('core.spec.dstack', 'textual', 'core.spec.schema') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code, str(spec)], cwd=REPO, capture_output=True, text=True, check=True)
+    assert out.stdout == "0 []\n", out.stdout + out.stderr

@@ -38,7 +38,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 #: name -> "module:function(argv) -> bool" (True: handled; False: leave it to click)
-QUICK: dict[str, str] = {"ps": "core.cli.listing:quick_ps", "validate": "core.cli.validation:quick_validate"}
+QUICK: dict[str, str] = {"ps": "core.cli.listing:quick_ps"}
 
 
 def __getattr__(name: str) -> Any:

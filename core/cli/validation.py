@@ -1,14 +1,6 @@
-"""What `vessl-tui validate` prints, and a click-free way to run its plain forms.
-
-`quick_validate` runs `validate FILE... [--json]` without importing click, which `core.cli.main`
-tries first so that a cold `vessl-tui validate spec.yaml` does not pay for it; any other argv (help,
-an unknown option, a file name starting with `-`, no file) goes to the click command in
-`core.cli.spec_cmds`, which prints the same report through `report`.
-"""
+"""What `vessl-tui validate` prints (the click command in `core.cli.spec_cmds` prints it)."""
 
 from __future__ import annotations
-
-import sys
 
 
 def report(files: tuple[str, ...] | list[str], as_json: bool) -> tuple[str, int]:
@@ -30,18 +22,3 @@ def report(files: tuple[str, ...] | list[str], as_json: bool) -> tuple[str, int]
                 out.append(f"{doc.file}{suffix}: ok ({doc.kind})")
         text = "\n".join(out)
     return text, 0 if all(doc.valid for doc in documents) else 1
-
-
-def quick_validate(argv: list[str]) -> bool:
-    """Run `vessl-tui validate ARGV` when ARGV is files and `--json` only (exits with the report's
-    code); False, having done nothing, for any other form."""
-    files = [arg for arg in argv if arg != "--json"]
-    if not files or any(arg.startswith("-") for arg in files):
-        return False
-    text, code = report(files, "--json" in argv)
-    try:
-        sys.stdout.write(text + "\n")
-        sys.stdout.flush()
-    except BrokenPipeError:
-        code = 1
-    sys.exit(code)

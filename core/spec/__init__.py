@@ -27,8 +27,7 @@ __all__ = ["Document", "Problem", "SpecError", "field_help", "json_schema", "loa
 
 
 def _loader():
-    """core.spec.loader, imported on first use (with the YAML reader and the validator's tables)
-    and kept at hand after. Reading a document's `spec` brings in pydantic, for RunSpec."""
+    """core.spec.loader, imported on first use (with PyYAML and pydantic) and kept at hand after."""
     global _LOADER
     if _LOADER is None:
         from core.spec import loader

@@ -23,7 +23,6 @@ class SpecModel(BaseModel):
 
     `RULES` are the model's cross-field rules: plain functions of the validated model, run in
     order once its fields are valid, each raising `FieldError` (or ValueError) for a broken rule.
-    They live in plain modules, so that the validator runs them without pydantic too.
     """
 
     model_config = ConfigDict(extra="forbid", coerce_numbers_to_str=True, defer_build=True)

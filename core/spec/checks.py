@@ -1,6 +1,6 @@
 """Plain helpers of the spec rules: shapes of YAML values, scalar text, and `FieldError`, which lets
 a rule name the field an error belongs to. Imports nothing beyond the standard library, so the
-validator (`core.spec.validator`) runs every rule without pydantic."""
+rule modules stay plain functions."""
 
 from __future__ import annotations
 

@@ -1,8 +1,7 @@
 """The rules of dstack configurations as plain functions: names, commands, volumes, probes, rate
 limits, replica groups, cron, fleet references, and each model's cross-field rules (`RULES`).
 
-No pydantic here: the models of `core.spec.dstack` and the validator of `core.spec.validator` both
-run them. A rule takes the validated model (anything with its fields as attributes) and raises
+The models of `core.spec.dstack` run them. A rule takes the validated model (anything with its fields as attributes) and raises
 `FieldError` naming the field at fault.
 """
 

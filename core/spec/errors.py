@@ -58,7 +58,7 @@ class Problem:
 
 
 class Document:
-    """One YAML document of a spec file and what the validator made of it.
+    """One YAML document of a spec file and what validation made of it.
 
     `kind` is the detected format (a `runspec.SpecKind` value) or None when undetectable;
     `problems` holds its errors and warnings; `spec` is its `RunSpec`, set only when the document

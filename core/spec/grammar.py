@@ -6,8 +6,7 @@ memory is MB/GB/TB (a bare number is GB), ranges are `min..max` with either side
 strings are `:`-separated tokens in any order (vendor, names, memory, count).
 
 The `*_bounds` and `*_fields` readers return plain data (a range as {min, max}, a GPU as the
-fields of `GpuSpec`) and import nothing beyond the standard library: the validator runs them
-without pydantic. `parse_gpu` wraps `gpu_fields` into a `GpuSpec` for the resource resolver.
+fields of `GpuSpec`) and import nothing beyond the standard library. `parse_gpu` wraps `gpu_fields` into a `GpuSpec` for the resource resolver.
 """
 
 from __future__ import annotations

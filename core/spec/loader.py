@@ -2,8 +2,9 @@
 
 Every problem is collected (not only the first) and points at the offending key or value.
 Nothing here raises for bad input; `load_spec` is the one entry that raises (`SpecError`).
-Validation runs `core.spec.validator` (no pydantic); a valid document's `RunSpec` is mapped from
-the validated values (`core.spec.mapping`) when first read.
+Validation is pydantic's: each document through the cached adapter of its kind's root model
+(`core.spec.models`), errors translated into positioned problems (`core.spec.problems`); a valid
+document's `RunSpec` is mapped from the validated model (`core.spec.mapping`) when first read.
 """
 
 from __future__ import annotations
@@ -13,147 +14,17 @@ import re
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from core.spec import dstack_rules, validator, vessl_rules, yamlpos
-from core.spec.checks import SHAPE_NAMES, FieldError, quoted, shape_of
+from pydantic import ValidationError
+
+from core.spec import models, yamlpos
+from core.spec.checks import SHAPE_NAMES, shape_of
 from core.spec.errors import Document, Problem, SpecError
+from core.spec.problems import Translator, format_path, show
 
 if TYPE_CHECKING:
     from core.spec.runspec import RunSpec
 
 DSTACK_TYPES = ("task", "service", "dev-environment", "fleet")
-
-
-# ---------------------------------------------------------------- paths and positions
-
-def format_path(path: tuple) -> str:
-    """("ports", 1) -> "ports[1]"; ("import", "/code/") -> 'import["/code/"]'."""
-    out = ""
-    for part in path:
-        out = f"{out}[{part}]" if isinstance(part, int) else yamlpos.child_name(out, part)
-    return out
-
-
-_ABSENT = object()
-
-
-def _resolve(loc: tuple, raw: Any) -> tuple[tuple, bool]:
-    """The source path a pydantic `loc` names (union tags and validator names dropped)."""
-    path: list = []
-    cur = raw
-    at_key = False
-    for part in loc:
-        if part == "[key]":
-            at_key = True
-        elif isinstance(part, validator.Tag):
-            continue
-        elif isinstance(cur, dict):  # a key that is not text is named by its text
-            key = part if part in cur else next((k for k in cur if not isinstance(k, str) and str(k) == part), _ABSENT)
-            if key is not _ABSENT:
-                path.append(key)
-                cur = cur[key]
-        elif isinstance(cur, list) and isinstance(part, int) and 0 <= part < len(cur):
-            path.append(part)
-            cur = cur[part]
-    return tuple(path), at_key
-
-
-# ---------------------------------------------------------------- error translation
-
-def _show(value: Any) -> str:
-    if isinstance(value, (dict, list)):
-        return SHAPE_NAMES[shape_of(value)]
-    if isinstance(value, bool):
-        return "`true`" if value else "`false`"
-    return quoted(value)
-
-
-def _message(err: dict) -> str:
-    kind, ctx, value = err["type"], err.get("ctx") or {}, err.get("input")
-    if kind == "union_tag_invalid" or kind == "union_tag_not_found":
-        expected = [SHAPE_NAMES.get(t.strip("' "), t) for t in str(ctx.get("expected_tags", "")).split(",")]
-        expected = [e for e in expected if e and e != "nothing"]
-        listed = expected[0] if len(expected) == 1 else ", ".join(expected[:-1]) + " or " + expected[-1]
-        return f"expected {listed}, got {_show(value)}"
-    if kind == "literal_error":
-        return f"must be {ctx.get('expected', '')}; got {_show(value)}"
-    if kind in ("string_type", "int_type", "float_type", "bool_type", "list_type", "dict_type",
-                "model_type", "model_attributes_type", "int_parsing", "float_parsing", "bool_parsing",
-                "int_from_float"):
-        want = {"string": "a string", "int": "a whole number", "float": "a number", "bool": "true or false",
-                "list": "a list", "dict": "a mapping", "model": "a mapping"}[kind.split("_")[0]]
-        return f"expected {want}, got {_show(value)}"
-    if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
-        return f"{err['msg'][0].lower()}{err['msg'][1:]}, got {_show(value)}"
-    if kind == "int_parsing_size":
-        return f"the number {_show(value)} is too large"
-    if kind == "finite_number":
-        return f"expected a finite number, got {_show(value)}"
-    if kind == "too_long":
-        return f"at most {ctx.get('max_length')} item(s) allowed"
-    if kind == "too_short":
-        return f"give at least {ctx.get('min_length')} item(s)" if isinstance(value, list) else (
-            f"cannot be shorter than {ctx.get('min_length')} character(s), got {_show(value)}")
-    message = err["msg"]
-    for prefix in ("Value error, ", "Assertion failed, "):
-        if message.startswith(prefix):
-            message = message[len(prefix):]
-    return message
-
-
-def _field_path(field: str) -> tuple:
-    """"groups.0.name" -> ("groups", 0, "name"); "" -> ()."""
-    return tuple(int(p) if p.isdigit() else p for p in field.split(".")) if field else ()
-
-
-_ONE_LINE = {ord(c): repr(c)[1:-1] for c in "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"}  # shown escaped
-
-
-class _Context:
-    """What error translation needs to know about one document."""
-
-    def __init__(self, doc: yamlpos.ParsedDocument, file: str, spec_kind: str, family: str, kind: str):
-        self.doc, self.file, self.spec_kind, self.family, self.kind = doc, file, spec_kind, family, kind
-
-    def problem(self, path: tuple, message: str, at_key: bool = False, severity: str = "error") -> Problem:
-        line, col = self.doc.pos(path, prefer_key=at_key)
-        message = message.translate(_ONE_LINE)  # a value quoted in it may hold line breaks
-        return Problem(self.file, line, col, format_path(path), message, severity)  # type: ignore[arg-type]
-
-    def translate(self, err: dict) -> list[Problem]:
-        """The problems one validation error (pydantic's shape) stands for (several for a
-        cross-field rule)."""
-        loc = tuple(err["loc"])
-        path, at_key = _resolve(loc, self.doc.value)
-        kind = err["type"]
-        if kind == "extra_forbidden":
-            return [self.problem(path, self._unknown(path), at_key=True)]
-        if kind == "invalid_key":
-            return [self.problem(path, f"a field name is text, not {_show(err.get('input'))}", at_key=True)]
-        if kind == "missing":
-            name = next((p for p in reversed(loc) if isinstance(p, str)), "?")
-            return [self.problem(path, f"missing required field `{name}`", at_key=True)]
-        error = (err.get("ctx") or {}).get("error")
-        if isinstance(error, FieldError):
-            return [self.problem(path + _field_path(e.field), str(e), at_key=True) for e in error.each()]
-        return [self.problem(path, _message(err), at_key=at_key)]
-
-    def _unknown(self, path: tuple) -> str:
-        key = path[-1]
-        parents = tuple(p for p in path[:-1] if isinstance(p, str))
-        rel = ".".join((*parents, str(key)))
-        table = dstack_rules.RENAMED if self.family == "dstack" else vessl_rules.RENAMED
-        hint = table.get((self.kind, rel)) or table.get(("*", rel))
-        if hint:
-            return f"unknown field `{key}` — {hint}"
-        known = [k for k in validator.known_fields(self.spec_kind, path[:-1]) if k != key]
-        import difflib  # only an unknown key needs it
-
-        close = difflib.get_close_matches(str(key), known, n=1, cutoff=0.6)
-        if close:
-            return f"unknown field `{key}` — did you mean `{close[0]}`?"
-        if 0 < len(known) <= 12:
-            return f"unknown field `{key}`; expected one of: {', '.join(known)}"
-        return f"unknown field `{key}`"
 
 
 # ---------------------------------------------------------------- detection and warnings
@@ -173,7 +44,7 @@ def detect(value: Any) -> tuple[str | None, str | None, str | None]:
 _AMD_LIKE = re.compile(r"^(mi\d|gaudi|n150|n300|amd|intel|tenstorrent|tt$)", re.I)
 
 
-def _warnings(ctx: _Context, parsed: Any) -> list[Problem]:
+def _warnings(ctx: Translator, parsed: Any) -> list[Problem]:
     """Deprecated forms and fields that mean nothing where the run goes, read from the validated
     source model `parsed` (None: the document is invalid; only what the raw YAML shows is checked)."""
     v, out = ctx.doc.value, []
@@ -219,7 +90,9 @@ def _warnings(ctx: _Context, parsed: Any) -> list[Problem]:
 # ---------------------------------------------------------------- documents
 
 def _positions(doc: yamlpos.ParsedDocument, family: str) -> dict[str, tuple[int, int]]:
-    positions = dict(doc.named)
+    """Where each field sits, by dotted name (`resources.gpu`, `ports[1]`), with the names the
+    RunSpec gives some of them."""
+    positions = {format_path(path): pos for path, pos in doc.values.items() if path}
     aliases = {"commands": ("run", "init")} if family else {}
     if family == "vessl":
         aliases["resources.gpu"] = ('resources.requests["nvidia.com/gpu"]', "resources.requests.gpu",
@@ -248,15 +121,15 @@ def _document(doc: yamlpos.ParsedDocument, file: str, source_file: str | None) -
     if kind is None:
         line, col = doc.pos(("type",))
         return Document(file, doc.index, None, problems=[Problem(
-            file, line, col, "type", f"unknown configuration type {_show(value.get('type'))}: "
+            file, line, col, "type", f"unknown configuration type {show(value.get('type'))}: "
                                      f"use one of {', '.join(DSTACK_TYPES)}")])
-    ctx = _Context(doc, file, kind, family, typ)
+    ctx = Translator(doc, file, kind, family, typ)
     try:
-        parsed, errors = validator.validate(kind, value)
+        parsed = models.adapter(kind).validate_python(value)
+    except ValidationError as exc:
+        return Document(file, doc.index, kind, problems=_problems(ctx, exc.errors(include_url=False)))
     except Exception as exc:  # a validator bug must still come back as a problem, never a traceback
         return _not_validated(doc, file, kind, exc)
-    if errors:
-        return Document(file, doc.index, kind, problems=_problems(ctx, errors))
     problems = _warnings(ctx, parsed)
     if len(problems) > 1:
         problems.sort(key=lambda p: (p.line, p.column))
@@ -264,7 +137,7 @@ def _document(doc: yamlpos.ParsedDocument, file: str, source_file: str | None) -
                     build=lambda: _runspec(ctx, parsed, source_file))
 
 
-def _problems(ctx: _Context, errors: list[dict]) -> list[Problem]:
+def _problems(ctx: Translator, errors: list[dict]) -> list[Problem]:
     """The problems of an invalid document: every error translated, with the warnings its raw
     YAML shows, in position order."""
     return sorted({p for e in errors for p in ctx.translate(e)} | set(_warnings(ctx, None)),
@@ -273,8 +146,8 @@ def _problems(ctx: _Context, errors: list[dict]) -> list[Problem]:
 
 
 
-def _runspec(ctx: _Context, parsed: Any, source_file: str | None) -> RunSpec:
-    """The RunSpec of a valid document from the validator's values, built when first asked for;
+def _runspec(ctx: Translator, parsed: Any, source_file: str | None) -> RunSpec:
+    """The RunSpec of a valid document from its validated model, built when first asked for;
     SpecError (one problem) if that fails, which is a bug to report, never a traceback."""
     from core.spec import mapping
 

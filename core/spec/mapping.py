@@ -1,8 +1,6 @@
 """From a validated spec to the normalized `RunSpec`: one function per format.
 
-The input is the validated spec as attribute objects: the validator's values (`core.spec.validator`)
-or, equally, the pydantic models' (a test holds the two to the same RunSpec). Nothing here looks at a
-class: a value's shape (text, list, mapping, number) says which form the user wrote. Each function
+The input is the validated model of the spec. Nothing here looks at a class: a value's shape (text, list, mapping, number) says which form the user wrote. Each function
 gathers the RunSpec's fields as plain mappings, and `RunSpec` validates them all at once.
 """
 
@@ -18,15 +16,13 @@ _SECRET_NAME = re.compile(r"TOKEN|KEY|SECRET|PASSW|CREDENTIAL|AUTH")  # searched
 
 
 def plain(value: Any) -> Any:
-    """A validated value as plain data: attribute objects become mappings of their fields."""
+    """A validated value as plain data: models become mappings of their fields."""
     if isinstance(value, (list, tuple)):
         return type(value)(plain(item) for item in value)
     if isinstance(value, dict):
         return {key: plain(item) for key, item in value.items()}
     if hasattr(value, "model_dump"):  # a pydantic model
         return value.model_dump()
-    if hasattr(value, "__dict__"):  # a validator instance
-        return {key: plain(item) for key, item in vars(value).items()}
     return value
 
 

@@ -5,28 +5,17 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Any, Union, get_args
+from typing import Annotated, Union
 
 from pydantic import BaseModel, Field, TypeAdapter
 
 from core.spec import dstack, vessl
+from core.spec.models import field_of as _field
+from core.spec.models import models_in as _models_in
 
 FORMATS = ("vessl", "dstack", "revision")
 _SEGMENT = re.compile(r'\["([^"]*)"\]|([^.\[\]]+)')
 TEMPLATES_DIR = Path(__file__).parent / "templates"
-
-
-def _models_in(tp: Any) -> list[type[BaseModel]]:
-    if isinstance(tp, type) and issubclass(tp, BaseModel):
-        return [tp]
-    return [m for arg in get_args(tp) for m in _models_in(arg)]
-
-
-def _field(model: type[BaseModel], name: Any):
-    for fname, info in model.model_fields.items():
-        if name == fname or name == info.alias:
-            return info
-    return None
 
 
 def _root_models(kind: str) -> list[type[BaseModel]]:

@@ -1,6 +1,6 @@
 """The rules of VESSL run and revision YAML as plain functions: source URIs, the legacy
-`accelerators` form, and each model's cross-field rules (`RULES`). No pydantic here: the models of
-`core.spec.vessl` and the validator of `core.spec.validator` both run them."""
+`accelerators` form, and each model's cross-field rules (`RULES`), which the models of
+`core.spec.vessl` run."""
 
 from __future__ import annotations
 

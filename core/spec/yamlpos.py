@@ -1,15 +1,10 @@
 """YAML with positions: plain Python values plus the line/column of every key and value.
 
-`parse(text)` turns every document into plain dicts/lists/scalars and records `path -> (line, col)`
-(1-based) for each key and each value. A path is a tuple of keys and list indexes: `("ports", 1)`.
-Scalars are typed as PyYAML's SafeLoader types them (YAML 1.1: `yes` is true, `0o17` is 15, ...).
-
-The C reader `core.spec._yamlc` (built from `_yamlc.c` where gcc and libyaml-dev exist) reads
-plain specs straight from libyaml's event stream. Everything it is unsure of (syntax errors,
-anchors, aliases, tags, merge keys, complex keys, huge or deep streams), or every stream where it is
-not built, goes to `core.spec.yamllib`, which reads through PyYAML: libyaml's event stream in one
-pass, or, for anchors, aliases, merge keys, complex keys, huge or deep streams, PyYAML's composer,
-which handles all of YAML and guards against alias bombs. All paths give the same result.
+`parse(text)` reads every document through PyYAML's composer (libyaml's `CSafeLoader` where PyYAML
+has it, the pure-Python one otherwise), turns its nodes into plain dicts/lists/scalars and records
+`path -> (line, col)` (1-based) from the nodes' marks for each key and each value. A path is a
+tuple of keys and list indexes: `("ports", 1)`. Scalars are typed as PyYAML's SafeLoader types them
+(YAML 1.1: `yes` is true, `0o17` is 15, ...); timestamps and binary keep the text the user wrote.
 
 It never raises for bad input: syntax errors, alias bombs, deep nesting, oversized or non-UTF-8
 input come back as a `ParsedDocument` with `error` set to `(line, col, message)`.
@@ -21,6 +16,8 @@ import re
 from functools import lru_cache
 from typing import Any
 
+import yaml
+
 MAX_BYTES = 2 * 1024 * 1024
 MAX_NODES = 200_000
 MAX_DEPTH = 200
@@ -29,28 +26,27 @@ Path = tuple  # tuple[str | int, ...]
 Pos = tuple  # (line, col), 1-based
 
 _PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
-
-
-_DOCUMENT_FIELDS = ("index", "value", "keys", "values", "named", "text", "start", "error")
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml is ~10x faster where PyYAML has it
+_TAG = "tag:yaml.org,2002:"
+_STR, _NULL, _BOOL, _INT, _FLOAT, _MERGE = (_TAG + t for t in ("str", "null", "bool", "int", "float", "merge"))
+_constructor = yaml.SafeLoader("")  # used only for its scalar constructors (ints, floats, bools)
+_DOCUMENT_FIELDS = ("index", "value", "keys", "values", "text", "start", "error")
 
 
 class ParsedDocument:
     """One YAML document: its value, where each key/value sits, and its own text.
 
     `keys` / `values`: path -> (line, col) of the key naming that path / of the value at it;
-    `named`: "resources.gpu", "ports[1]" -> (line, col) of the value; `start`: where the document
-    starts; `error`: (line, col, message) when the document could not be read. Equal to another
-    with the same fields. (A plain class: importing `dataclasses` costs a cold validate more than
-    reading the spec.)"""
+    `start`: where the document starts; `error`: (line, col, message) when the document could not
+    be read. Equal to another with the same fields."""
 
     __slots__ = _DOCUMENT_FIELDS
 
     def __init__(self, index: int, value: Any = None, keys: dict | None = None, values: dict | None = None,
-                 named: dict | None = None, text: str = "", start: Pos = (1, 1), error: tuple | None = None):
+                 text: str = "", start: Pos = (1, 1), error: tuple | None = None):
         self.index, self.value, self.text, self.start, self.error = index, value, text, start, error
         self.keys = {} if keys is None else keys
         self.values = {} if values is None else values
-        self.named = {} if named is None else named
 
     def __eq__(self, other: object) -> bool:
         return other.__class__ is ParsedDocument and all(
@@ -103,25 +99,151 @@ def decode(data: bytes) -> tuple[str | None, tuple | None]:
                                  "save it as UTF-8")
 
 
+# ---------------------------------------------------------------- nodes to values
+
+class _TooBig(Exception):
+    pass
+
+
+def _scalar(node: yaml.ScalarNode) -> Any:
+    """A scalar node's value as SafeLoader constructs it; a malformed typed scalar (and a timestamp,
+    binary, …) reads as its text."""
+    tag = node.tag
+    if tag == _STR or not tag.startswith(_TAG):
+        return node.value
+    try:
+        if tag == _NULL:
+            return None
+        if tag == _BOOL:
+            return _constructor.construct_yaml_bool(node)
+        if tag == _INT:
+            text = node.value
+            return int(text) if text.isdigit() and (text[0] != "0" or text == "0") else \
+                _constructor.construct_yaml_int(node)
+        if tag == _FLOAT:
+            return _constructor.construct_yaml_float(node)
+    except Exception:  # more digits than Python converts, or a malformed scalar: its text
+        return node.value
+    return node.value
+
+
+class _Builder:
+    """Turns a composed node tree into plain values, recording positions, with bomb guards."""
+
+    def __init__(self, doc: ParsedDocument):
+        self.keys, self.values = doc.keys, doc.values
+        self.count = 0
+
+    def build(self, node: yaml.Node, path: Path | None, depth: int = 0) -> Any:
+        """Plain value of `node`; positions are recorded under `path` (None: not recorded, as for
+        what a merge key or an alias brings in)."""
+        self.count += 1
+        if self.count > MAX_NODES:
+            raise _TooBig(f"the document expands to more than {MAX_NODES:,} values (an alias bomb?); "
+                          "write it out without `*alias` repetition")
+        if depth > MAX_DEPTH:
+            raise _TooBig(f"the document nests deeper than {MAX_DEPTH} levels; flatten it")
+        if path is not None:
+            mark = node.start_mark
+            self.values[path] = (mark.line + 1, mark.column + 1)
+        cls = node.__class__
+        if cls is yaml.ScalarNode:
+            return _scalar(node)
+        depth += 1
+        if cls is yaml.SequenceNode:
+            if path is None:
+                return [self.build(item, None, depth) for item in node.value]
+            return [self.build(item, path + (i,), depth) for i, item in enumerate(node.value)]
+        result: dict = {}
+        merged: dict = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == _MERGE:
+                sources = value_node.value if value_node.__class__ is yaml.SequenceNode else [value_node]
+                for source in sources:
+                    value = self.build(source, None, depth)
+                    if isinstance(value, dict):
+                        for k, v in value.items():
+                            merged.setdefault(k, v)
+                continue
+            key = _scalar(key_node) if key_node.__class__ is yaml.ScalarNode else self.build(key_node, None, depth)
+            if isinstance(key, (dict, list)):
+                key = str(key)
+            child = None
+            if path is not None:
+                child = path + (key,)
+                mark = key_node.start_mark
+                self.keys[child] = (mark.line + 1, mark.column + 1)
+            result[key] = self.build(value_node, child, depth)
+        for k, v in merged.items():
+            result.setdefault(k, v)
+        return result
+
+
+# ---------------------------------------------------------------- reading a stream
+
+def _syntax_message(exc: yaml.MarkedYAMLError, text: str, line: int, col: int) -> str:
+    problem = exc.problem or str(exc)
+    lines = text.splitlines()
+    if 0 < line <= len(lines) and lines[line - 1][col - 1:col] == "\t" or "'\\t'" in problem:
+        return "a tab character cannot indent YAML; indent with spaces"
+    context = f" {exc.context}" if exc.context else ""
+    return f"YAML syntax error: {problem}{context}".replace("\n", " ")
+
+
+def _failed(index: int, exc: BaseException, text: str) -> ParsedDocument:
+    """The document that stands for a stream PyYAML could not read."""
+    if isinstance(exc, yaml.MarkedYAMLError):
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        return ParsedDocument(index, error=(line, col, _syntax_message(exc, text, line, col)), text=text)
+    if isinstance(exc, yaml.reader.ReaderError):
+        line, col = line_col(text, exc.position)
+        what = f"#x{exc.character:04x}" if isinstance(exc.character, int) else repr(exc.character)
+        return ParsedDocument(index, error=(line, col, f"the file holds a control character ({what}); "
+                                                       "a spec must be plain text"), text=text)
+    if isinstance(exc, yaml.YAMLError):
+        return ParsedDocument(index, error=(1, 1, f"YAML error: {exc}".replace("\n", " ")), text=text)
+    return ParsedDocument(index, error=(1, 1, "the document nests too deeply; flatten it"), text=text)
+
+
+def _document(index: int, node: yaml.Node, lines: list[str]) -> ParsedDocument:
+    doc = ParsedDocument(index)
+    start, end = node.start_mark, node.end_mark
+    doc.start = (start.line + 1, start.column + 1)
+    end_line = end.line + (1 if end.column else 0)
+    doc.text = "".join(lines[start.line:max(end_line, start.line + 1)])
+    try:
+        doc.value = _Builder(doc).build(node, ())
+    except _TooBig as exc:
+        doc.error = (*doc.start, str(exc))
+    except RecursionError:
+        doc.error = (*doc.start, "the document nests too deeply; flatten it")
+    if doc.error:
+        doc.value, doc.keys, doc.values = None, {}, {}
+    return doc
+
+
 def parse(text: str) -> list[ParsedDocument]:
     """Every document of `text` (empty documents skipped). Never raises."""
     if len(text) > MAX_BYTES:
         return [ParsedDocument(0, error=(1, 1, f"the text is longer than {MAX_BYTES // 1048576} MB"))]
-    if _yamlc is not None:
-        read = _yamlc.parse(text)
-        if read is not None:
-            return [ParsedDocument(*fields) for fields in read]
-    from core.spec import yamllib
-
+    lines = text.splitlines(keepends=True)
+    docs: list[ParsedDocument] = []
     try:
-        return yamllib.parse(text)
+        loader = _Loader(text)
     except UnicodeEncodeError as exc:  # a lone surrogate: str that no UTF-8 file can hold
         line, col = line_col(text, exc.start)
         return [ParsedDocument(0, error=(line, col, f"the text holds a lone surrogate (U+{ord(text[exc.start]):04X}), "
                                                     "which no file can hold; save the spec as UTF-8 text"))]
-
-
-try:  # the C reader (setup.py builds it where a compiler and libyaml-dev exist)
-    from core.spec import _yamlc
-except ImportError:  # pragma: no cover - depends on the build
-    _yamlc = None
+    try:
+        while loader.check_node():
+            node = loader.get_node()
+            if node is None or (node.__class__ is yaml.ScalarNode and node.tag == _NULL
+                                and node.value in ("", "~", "null")):
+                continue  # an empty document (a stray `---`) holds no spec
+            docs.append(_document(len(docs), node, lines))
+    except (yaml.YAMLError, RecursionError) as exc:
+        docs.append(_failed(len(docs), exc, text))
+    finally:
+        loader.dispose()
+    return docs
