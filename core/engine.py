@@ -297,6 +297,10 @@ class Engine:
         if not asks:
             resolution.warnings.clear()
         resolution.warnings[:0] = notes + backend.warnings(spec)
+        if resolution.gpu_candidates:
+            from core.gpu_ledger import ledger_host
+
+            resolution.gpu_host = ledger_host(target)
         return target, backend, resolution
 
     def _secret_values(self, spec: "RunSpec") -> dict[str, str]:
@@ -334,12 +338,17 @@ class Engine:
 
         target, backend, resolution = self._prepare(spec, cluster)
         plan_script = getattr(backend, "plan_script", None)
+        resources = {k: v for k, v in resolution.as_dict().items() if v not in (None, [], 0)}
+        if resolution.gpu_candidates:
+            resources["gpu_candidates"] = [int(g["index"]) for g in resolution.gpu_candidates]
+            if resolution.gpu_host:
+                resolution.warnings += self._gpu_wait_note(resolution, target.name)
         return Plan(
             name=self._name(spec),
             cluster=target.name,
             cluster_kind=target.kind,
             preset=resolution.preset,
-            resources={k: v for k, v in resolution.as_dict().items() if v not in (None, [], 0)},
+            resources=resources,
             image=spec.image,
             commands=[c.command if c.command else f"(wait {c.wait:g}s)" for c in spec.commands],
             volumes=[f"{v.kind} {v.source} -> {v.path}" for v in spec.volumes],
@@ -351,6 +360,20 @@ class Engine:
             warnings=resolution.warnings,
             batch_script=plan_script(spec, self._name(spec)) if plan_script else None,
         )
+
+    def _gpu_wait_note(self, resolution: "Resolution", cluster: str) -> list[str]:
+        """["it would wait: waiting for 1 GPU on …"] when the GPUs the plan needs are busy now."""
+        from core.gpu_ledger import GpuLedger
+
+        ledger = GpuLedger(self.store.conn)
+        candidates = resolution.gpu_candidates or []
+        busy = {c["index"] for c in ledger.claims(resolution.gpu_host)}
+        wanted = {int(c["index"]) for c in candidates}
+        queued = any(wanted & set(w["candidates"]) for w in ledger.queue(resolution.gpu_host))
+        if not queued and len(wanted - busy) >= resolution.gpu_count:
+            return []
+        reason = ledger.waiting_reason("", resolution.gpu_host or "", resolution.gpu_count, candidates, cluster)
+        return [f"it would wait: {reason}"]
 
     @staticmethod
     def _name(spec: "RunSpec") -> str:
@@ -427,7 +450,10 @@ class Engine:
         if row["status"] in FINAL_STATUSES:
             return record_from_row(row)
         self.store.update_run(row["id"], stop_requested=1, event="stop requested", only_if_active=True)
+        from core.gpu_ledger import wake
         from core.supervisor import supervisor_alive
+
+        wake([row["id"]], self.home)  # a run waiting for GPUs stops at once
 
         if row["supervisor_pid"] is not None and not supervisor_alive(row["id"], row["supervisor_pid"], self.home):
             self.reconcile()
@@ -491,6 +517,9 @@ class Engine:
         import shutil
 
         shutil.rmtree(run_dir(row["id"], self.home), ignore_errors=True)
+        from core.gpu_ledger import release_and_wake
+
+        release_and_wake(self.store.conn, row["id"], self.home)
         self.store.delete_run(row["id"])
 
     # --- logs -----------------------------------------------------------------------------
@@ -606,6 +635,10 @@ class Engine:
             if updated:
                 Store._event(conn, row["id"], "status", status, reason)
         logs.ProvisionLog(logs.provision_log(row["id"], self.home))(f"status {status}: {reason}")
+        if updated:  # the work is gone: its GPUs go to the next in line
+            from core.gpu_ledger import release_and_wake
+
+            release_and_wake(self.store.conn, row["id"], self.home)
 
     # --- clusters -------------------------------------------------------------------------
 

@@ -3,7 +3,9 @@
     GpuSample      one GPU at one instant (dataclass below)
     HostGpus       one host's GPUs: `host`, `state` ("ok" | "no-gpu" | "unreachable" | "error"),
                    `message` (a sentence for the non-ok states), `gpus: list[GpuSample]`, `at`
-    local_gpus() -> HostGpus            NVML via nvidia-ml-py (imported lazily); "no-gpu" when absent
+    local_gpus() -> HostGpus            NVML via nvidia-ml-py (imported lazily); "no-gpu" when absent.
+                                        `VESSL_TUI_NVML_MODULE` names a module with pynvml's API to use
+                                        instead (a stand-in with fake GPUs, for tests and demos)
     parse_nvidia_smi(gpu_csv, apps_csv="", host="") -> HostGpus   the remote path (nvidia-smi over SSH)
     host_gpus(cluster) -> HostGpus      local NVML for kind local and Docker engines on this machine
                                         (unix socket, tcp:// to a loopback address); nvidia-smi over
@@ -13,6 +15,8 @@
     host_stats() -> dict                {"cpu_percent", "memory_used_gb", "memory_total_gb", "cpus"}
     remote_gpus(cluster) -> HostGpus    the SSH sampler: one nvidia-smi command (NVIDIA_SMI_COMMAND)
     run_of_pid(pid, groups=None) -> str | None   the run a local process belongs to
+    gpu_offers(host, names=None) -> list[dict]   a host's GPUs as the resolver matches them (`names`:
+                                        the cluster's `gpus:` override, which replaces detection)
 
 GPU processes name their run (`GpuProcess.run_id`) where it can be told: on this machine from the
 process's environment (`VESSL_TUI_RUN_ID`, set in every local and SSH run) or its process group /
@@ -59,6 +63,7 @@ class GpuSample:
     power_w: float | None = None
     uuid: str | None = None
     mig: bool = False
+    compute_capability: tuple[int, int] | None = None
     processes: list[GpuProcess] = field(default_factory=list)
 
 
@@ -224,6 +229,36 @@ def parse_sampler_output(output: str, exit_code: int, host: str) -> HostGpus:
     return result
 
 
+#: The compute capability of each GPU (`compute_cap` needs driver 510+; older ones print nothing).
+COMPUTE_CAP_COMMAND = "nvidia-smi --query-gpu=index,compute_cap --format=csv,noheader 2>/dev/null; exit 0"
+
+
+def apply_compute_caps(host: HostGpus, text: str) -> HostGpus:
+    """Fill `compute_capability` of `host`'s GPUs from COMPUTE_CAP_COMMAND's output ("0, 8.0")."""
+    caps: dict[int, tuple[int, int]] = {}
+    for cells in _rows(text):
+        if len(cells) == 2 and cells[0].isdigit() and cells[1].count(".") == 1:
+            major, minor = cells[1].split(".")
+            if major.isdigit() and minor.isdigit():
+                caps[int(cells[0])] = (int(major), int(minor))
+    for gpu in host.gpus:
+        gpu.compute_capability = caps.get(gpu.index, gpu.compute_capability)
+    return host
+
+
+def gpu_offers(host: HostGpus, names: "list[str] | None" = None) -> list[dict[str, Any]]:
+    """`host`'s GPUs as the resolver and the GPU ledger see them: {"index", "uuid", "name", "vendor",
+    "memory_gb", "compute_capability"} each. `names` (a cluster's `gpus:` override) replaces what
+    was detected: GPUs 0..n-1 of those names, NVIDIA, with memory and capability unknown."""
+    if names is not None:
+        return [{"index": i, "uuid": None, "name": name, "vendor": "nvidia", "memory_gb": None,
+                 "compute_capability": None} for i, name in enumerate(names)]
+    return [{"index": g.index, "uuid": g.uuid, "name": g.name, "vendor": "nvidia",
+             "memory_gb": None if g.memory_total_mb is None else g.memory_total_mb / 1024,
+             "compute_capability": list(g.compute_capability) if g.compute_capability else None}
+            for g in host.gpus]
+
+
 def remote_gpus(cluster: "ClusterConfig") -> HostGpus:
     """Sample an SSH host's GPUs with nvidia-smi over the host's shared SSH connection."""
     from core.sshconn import SshError, connection_for
@@ -288,7 +323,7 @@ def local_gpus(host: str = "local") -> HostGpus:
     """Sample this machine's GPUs through NVML (nvidia-ml-py, imported here, lazily); processes
     named by their run where possible."""
     try:
-        import pynvml
+        pynvml = _nvml_module()
     except ImportError:
         return HostGpus(host=host, state="no-gpu", message="no NVIDIA GPU on this machine (nvidia-ml-py is not installed)")
     try:
@@ -309,9 +344,16 @@ def local_gpus(host: str = "local") -> HostGpus:
             pass
 
 
+def _nvml_module() -> Any:
+    """pynvml, or the module `VESSL_TUI_NVML_MODULE` names (same API: a stand-in with fake GPUs)."""
+    import importlib
+
+    return importlib.import_module(os.environ.get("VESSL_TUI_NVML_MODULE") or "pynvml")
+
+
 def _nvml(call: Callable[[], Any]) -> Any:
     """One NVML query; None when the GPU does not report it (N/A, not supported)."""
-    import pynvml
+    pynvml = _nvml_module()
 
     try:
         return call()
@@ -330,6 +372,7 @@ def _nvml_sample(pynvml: Any, index: int) -> GpuSample:
     uuid = _nvml(lambda: pynvml.nvmlDeviceGetUUID(handle))
     mig = _nvml(lambda: pynvml.nvmlDeviceGetMigMode(handle))
     procs = _nvml(lambda: pynvml.nvmlDeviceGetComputeRunningProcesses(handle)) or []
+    capability = _nvml(lambda: pynvml.nvmlDeviceGetCudaComputeCapability(handle))
     mib = 1024 * 1024
     return GpuSample(
         index=index,
@@ -341,6 +384,7 @@ def _nvml_sample(pynvml: Any, index: int) -> GpuSample:
         power_w=None if power is None else power / 1000.0,
         uuid=uuid.decode() if isinstance(uuid, bytes) else uuid,
         mig=bool(mig and mig[0] == pynvml.NVML_DEVICE_MIG_ENABLE),
+        compute_capability=None if capability is None else (int(capability[0]), int(capability[1])),
         processes=[
             GpuProcess(pid=p.pid, used_memory_mb=None if p.usedGpuMemory is None else p.usedGpuMemory / mib)
             for p in procs

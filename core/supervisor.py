@@ -6,7 +6,8 @@ stdin carries `{"mode": "start" | "reattach", "secrets": {NAME: value}, "expecte
 "start_server": bool}` and is then closed: secrets reach the supervisor only this way (never argv, its environment, the
 store or a file). stdout and stderr go to the run's provisioning log.
 
-Life of a run: pending → provisioning (prepare) → running (start, then wait while heart-beating,
+Life of a run: pending (waiting in the host's GPU queue when its GPUs are busy: `acquire_gpus`) →
+provisioning (prepare) → running (start, then wait while heart-beating,
 watching for a stop request and `max_duration`) → succeeded | failed | stopped | terminated; a
 failure covered by `retry` starts the next attempt (recorded as an event). In "reattach" mode the
 supervisor takes over a run whose supervisor died: the work goes on and is waited for again, or the
@@ -31,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from core.backends.base import Backend, ExitInfo, RunContext
+    from core.gpu_ledger import GpuLedger
     from core.store import Store
 
 HEARTBEAT_SECONDS = 5.0
@@ -76,11 +78,7 @@ class Supervisor:
         cluster = ClusterConfig.model_validate(cluster_json) if cluster_json else load_config().cluster(row["cluster"])
         self.backend: Backend = backend_for(cluster)
         self.resources = row.get("resources") or {}
-        gpu_indices = self.resources.get("gpu_indices")
-        if gpu_indices is not None and self.backend.kind == "local":
-            from core.spec.runspec import EnvVar
-
-            spec.env.append(EnvVar(name="CUDA_VISIBLE_DEVICES", value=",".join(map(str, gpu_indices))))
+        held = self.ledger().held(self.run_id) if self.resources.get("gpu_host") else []
         return RunContext(
             run_id=self.run_id,
             spec=spec,
@@ -90,16 +88,28 @@ class Supervisor:
             provision=self.provision,
             attempt=row["attempt"],
             artifacts_dir=self.artifacts,
-            gpu_indices=gpu_indices,
+            gpu_indices=[g["index"] for g in held] or None,
+            gpu_uuids=[g["uuid"] for g in held] or None,
         )
+
+    def ledger(self) -> "GpuLedger":
+        from core.gpu_ledger import GpuLedger
+
+        return GpuLedger(self.store.conn)
 
     # --- state ----------------------------------------------------------------------------
 
     def set_status(self, status: str, message: str | None = None, **fields: Any) -> None:
-        if status in ("succeeded", "failed", "stopped", "terminated", "lost"):
+        """Record a status; a final one also gives the run's GPUs back (waking the next in line)."""
+        final = status in ("succeeded", "failed", "stopped", "terminated", "lost")
+        if final:
             fields.setdefault("ended_at", time.time())
         self.store.update_run(self.run_id, status=status, event=message, **fields)
         self.provision(f"status {status}" + (f": {message}" if message else ""))
+        if final:
+            from core.gpu_ledger import release_and_wake
+
+            release_and_wake(self.store.conn, self.run_id)
 
     def stop_wanted(self) -> str | None:
         """"stopped" or "terminated" when asked to stop (by a client, or by `max_duration`)."""
@@ -141,6 +151,8 @@ class Supervisor:
     def first_attempt(self, ctx: "RunContext", row: dict[str, Any]) -> tuple[dict[str, Any], "ExitInfo", str] | None:
         from core.backends.base import BackendError
 
+        if not self.acquire_gpus(ctx, row):
+            return None
         self.set_status("provisioning")
         try:
             self.backend.prepare(ctx)
@@ -155,6 +167,49 @@ class Supervisor:
         row["started_at"] = time.time()
         self.work_started()
         return self.watch(ctx, handle, row)
+
+    def acquire_gpus(self, ctx: "RunContext", row: dict[str, Any]) -> bool:
+        """Take the run's GPUs from the host's ledger; while they are busy, wait in the host's queue
+        (status pending, `reason` saying for what and behind whom), woken by each release. False
+        when the run ended instead: stopped, or `retry` (on `no-capacity`, with a `duration`) gave up."""
+        count, host = int(self.resources.get("gpu_count") or 0), self.resources.get("gpu_host")
+        candidates = self.resources.get("gpu_candidates")
+        if not count or not host or not candidates:
+            return True  # no GPU asked, or a cluster whose GPUs the ledger does not count
+        from core.gpu_ledger import Wakeup
+
+        ledger = self.ledger()
+        retry = ctx.spec.retry
+        deadline = (row["created_at"] + retry.duration
+                    if retry and "no-capacity" in retry.on_events and retry.duration is not None else None)
+        wakeup = Wakeup(self.run_dir)
+        shown = None
+        try:
+            while True:
+                if self.stop_wanted():
+                    self.set_status("stopped", "stopped while waiting for GPUs", reason="stopped while waiting for GPUs")
+                    return False
+                got = ledger.take(self.run_id, host, count, candidates, alive=supervisor_alive)
+                if got is not None:
+                    ctx.gpu_indices, ctx.gpu_uuids = [g["index"] for g in got], [g["uuid"] for g in got]
+                    placed = f"GPUs {', '.join(ctx.gpu_ids or [])} on {ctx.cluster.name}"
+                    self.provision(placed)
+                    if shown is not None:
+                        self.store.update_run(self.run_id, reason=None, event=f"took {placed}")
+                    return True
+                reason = ledger.waiting_reason(self.run_id, host, count, candidates, ctx.cluster.name)
+                if deadline is not None and time.time() >= deadline:
+                    why = f"no capacity: gave up after retry.duration ({retry.duration:g}s) {reason}"  # type: ignore[union-attr]
+                    self.set_status("failed", why, reason=why)
+                    return False
+                if reason != shown:
+                    self.store.update_run(self.run_id, reason=reason, event=reason)
+                    self.provision(reason)
+                    shown = reason
+                self.beat()
+                wakeup.wait(HEARTBEAT_SECONDS if deadline is None else min(HEARTBEAT_SECONDS, deadline - time.time()))
+        finally:
+            wakeup.close()
 
     def attempts(self, ctx: "RunContext", row: dict[str, Any], handle: dict[str, Any], info: "ExitInfo", ended: str) -> None:
         """Finish the run, or start the next attempt while `retry` allows it."""
@@ -334,6 +389,9 @@ def main(run_id: str, payload: dict[str, Any]) -> int:
         reason = f"the supervisor failed: {type(exc).__name__}: {exc}"
         supervisor.provision(reason)
         store.update_run(run_id, status="failed", reason=reason, ended_at=time.time(), event=reason, only_if_active=True)
+        from core.gpu_ledger import release_and_wake
+
+        release_and_wake(store.conn, run_id)
         raise
     return 0
 

@@ -46,8 +46,9 @@ class RunContext:
     run's folder on this machine (`VESSL_TUI_HOME/runs/<id>/`), `log_path` its output log (the file
     that `stream` output is appended to), `provision` writes one line to the provisioning log.
     `stop_requested` is set when a stop was asked for, so long `prepare` steps can give up early.
-    `gpu_indices` are the host GPUs the engine placed the run on (None: the backend chooses by
-    count); the Docker backend requests exactly those devices.
+    `gpu_indices` are the host GPUs the GPU ledger gave the run (None: no GPU is placed), with their
+    `gpu_uuids` where the host reported them: process backends show the run only those
+    (`gpu_env`), the Docker backend requests exactly those devices.
     """
 
     run_id: str
@@ -60,6 +61,25 @@ class RunContext:
     artifacts_dir: Path | None = None
     stop_requested: threading.Event = field(default_factory=threading.Event)
     gpu_indices: list[int] | None = None
+    gpu_uuids: list[str | None] | None = None
+
+    @property
+    def gpu_ids(self) -> list[str] | None:
+        """The placed GPUs as device ids: their UUIDs when every one is known, else their indices."""
+        if self.gpu_indices is None:
+            return None
+        if self.gpu_uuids and len(self.gpu_uuids) == len(self.gpu_indices) and all(self.gpu_uuids):
+            return [str(u) for u in self.gpu_uuids]
+        return [str(i) for i in self.gpu_indices]
+
+
+def gpu_env(ctx: RunContext) -> dict[str, str]:
+    """The environment that shows a process run only its own GPUs (empty when none was placed):
+    CUDA_VISIBLE_DEVICES by UUID (else index), indices counted in PCI bus order as nvidia-smi does."""
+    ids = ctx.gpu_ids
+    if ids is None:
+        return {}
+    return {"CUDA_DEVICE_ORDER": "PCI_BUS_ID", "CUDA_VISIBLE_DEVICES": ",".join(ids)}
 
 
 @dataclass

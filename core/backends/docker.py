@@ -153,14 +153,23 @@ class DockerBackend(Backend, PortAccess, ShellAccess, RunMetrics):
                 info = self.client().info()
         except BackendError as exc:
             return ClusterCheck(False, str(exc))
-        gpus = [{"name": name, "memory_gb": None, "index": i} for i, name in enumerate(self.cluster.gpus or [])]
-        capacity = Capacity(cpus=info.get("NCPU"), memory_gb=round(info.get("MemTotal", 0) / GIB, 1), gpus=gpus)
         nvidia = "nvidia" in (info.get("Runtimes") or {})
+        capacity = Capacity(cpus=info.get("NCPU"), memory_gb=round(info.get("MemTotal", 0) / GIB, 1),
+                            gpus=self.gpu_offers(nvidia))
         message = (f"Docker {info.get('ServerVersion', '?')} at {self.url}: {capacity.cpus} CPUs, "
                    f"{capacity.memory_gb} GB memory" + (", NVIDIA runtime" if nvidia else ""))
         details = {"server_version": info.get("ServerVersion"), "nvidia_runtime": nvidia,
                    "runtimes": sorted(info.get("Runtimes") or {}), "operating_system": info.get("OperatingSystem")}
         return ClusterCheck(True, message, capacity, details)
+
+    def gpu_offers(self, nvidia_runtime: bool) -> list[dict[str, Any]]:
+        """The engine host's GPUs: the cluster's `gpus:` override, else (with the NVIDIA runtime,
+        which alone can hand GPUs to containers) those sampled on the engine's host."""
+        from core.metrics import HostGpus, gpu_offers, host_gpus
+
+        if self.cluster.gpus is not None:
+            return gpu_offers(HostGpus(host=self.cluster.name), self.cluster.gpus)
+        return gpu_offers(host_gpus(self.cluster)) if nvidia_runtime else []
 
     def has_nvidia_runtime(self) -> bool:
         with self.errors("report its runtimes"):
@@ -389,8 +398,8 @@ class DockerBackend(Backend, PortAccess, ShellAccess, RunMetrics):
     def gpu_device_ids(self, ctx: RunContext) -> list[str] | None:
         """Device ids for the run's GPU request: the engine's placement, else the cluster's
         `gpu_devices` option, else None (Docker picks `count` devices)."""
-        if ctx.gpu_indices:
-            return [str(index) for index in ctx.gpu_indices]
+        if ctx.gpu_ids:
+            return ctx.gpu_ids
         devices = self.cluster.options.get("gpu_devices")
         return [str(device) for device in devices] if devices else None
 

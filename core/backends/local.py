@@ -36,6 +36,7 @@ from core.backends.base import (
     RunContext,
     RunMetrics,
     ShellAccess,
+    gpu_env,
 )
 from core.curves.series import REPORTED
 
@@ -214,15 +215,11 @@ class LocalBackend(Backend, PortAccess, ShellAccess, RunMetrics):
         return Capacity(cpus=float(cpus or 1), memory_gb=memory_gb, gpus=self._gpus())
 
     def _gpus(self) -> list[dict[str, Any]]:
-        if self.cluster.gpus is not None:
-            return [{"name": name, "memory_gb": None, "index": i} for i, name in enumerate(self.cluster.gpus)]
-        from core.metrics import local_gpus
+        from core.metrics import HostGpus, gpu_offers, local_gpus
 
-        host = local_gpus()
-        return [
-            {"name": g.name, "memory_gb": (g.memory_total_mb or 0) / 1024 or None, "index": g.index}
-            for g in host.gpus
-        ]
+        if self.cluster.gpus is not None:
+            return gpu_offers(HostGpus(host=self.cluster.name), self.cluster.gpus)
+        return gpu_offers(local_gpus())
 
     # --- spec ---------------------------------------------------------------------------------
 
@@ -341,6 +338,7 @@ class LocalBackend(Backend, PortAccess, ShellAccess, RunMetrics):
         env["VESSL_TUI_RUN_ID"] = ctx.run_id
         env["VESSL_TUI_ATTEMPT"] = str(ctx.attempt)
         env["VESSL_TUI_METRICS"] = str(ctx.run_dir / REPORTED)
+        env.update(gpu_env(ctx))
         return env
 
     def start(self, ctx: RunContext) -> dict[str, Any]:

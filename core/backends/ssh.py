@@ -53,6 +53,7 @@ from core.backends.base import (
     RunContext,
     RunMetrics,
     ShellAccess,
+    gpu_env,
 )
 from core.sshconn import SshConnection, SshError, _pool_get, host_key_status, resolve_target, trust_host_key
 
@@ -268,7 +269,8 @@ class SshBackend(Backend, PortAccess, ShellAccess, RunMetrics, HostKeys):
     # --- Backend ---------------------------------------------------------------------------------
 
     def check(self) -> ClusterCheck:
-        from core.metrics import NVIDIA_SMI_COMMAND, parse_sampler_output
+        from core.metrics import (COMPUTE_CAP_COMMAND, NVIDIA_SMI_COMMAND, apply_compute_caps, gpu_offers,
+                                  parse_sampler_output)
 
         try:
             conn = self.connection()
@@ -284,12 +286,12 @@ class SshBackend(Backend, PortAccess, ShellAccess, RunMetrics, HostKeys):
             disk_gb=int(lines[2].split()[3]) / 1024 / 1024 if len(lines[2].split()) > 3 else None,
         )
         gpus = parse_sampler_output(smi + err, code, host=self.cluster.name)
-        if self.cluster.gpus is not None:
-            capacity.gpus = [{"name": name, "memory_gb": None, "index": i} for i, name in enumerate(self.cluster.gpus)]
-        else:
-            capacity.gpus = [{"name": g.name, "index": g.index,
-                              "memory_gb": None if g.memory_total_mb is None else g.memory_total_mb / 1024}
-                             for g in gpus.gpus]
+        if gpus.gpus and self.cluster.gpus is None:
+            try:
+                apply_compute_caps(gpus, conn.run(COMPUTE_CAP_COMMAND, timeout=30)[1])
+            except SshError:
+                pass  # the capability stays unknown: the resolver says it is not checked
+        capacity.gpus = gpu_offers(gpus, self.cluster.gpus)
         return ClusterCheck(True, f"{self.target.label} reachable", capacity,
                             details={"gpu_state": gpus.state, "gpu_message": gpus.message})
 
@@ -359,7 +361,7 @@ class SshBackend(Backend, PortAccess, ShellAccess, RunMetrics, HostKeys):
                 env[var.name] = var.value
             elif var.from_client_env and var.name in os.environ:
                 env[var.name] = os.environ[var.name]
-        env.update(VESSL_TUI_RUN_ID=ctx.run_id, VESSL_TUI_RUN_DIR=run_dir)
+        env.update(VESSL_TUI_RUN_ID=ctx.run_id, VESSL_TUI_RUN_DIR=run_dir, **gpu_env(ctx))
         if jupyter_token:
             env["JUPYTER_TOKEN"] = jupyter_token
         return env

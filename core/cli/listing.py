@@ -55,7 +55,7 @@ def ps_lines(show_all: bool = False, as_json: bool = False, labels: tuple[str, .
     lines = [f"{'ID':9} {'NAME':20} {'STATUS':12} {'CLUSTER':10} {'GPU':7} {'AGE':5} {'EXIT':>4}  REASON"]
     for r in runs:
         exit_code = "-" if r.exit_code is None else str(r.exit_code)
-        reason = r.reason if r.status in ("failed", "lost", "terminated") and r.reason else ""
+        reason = r.reason if r.status in ("pending", "failed", "lost", "terminated") and r.reason else ""
         lines.append(
             f"{r.id:9} {r.name[:20]:20} {r.shown_status:12} {r.cluster[:10]:10} {r.gpus:7} "
             f"{age(r.created_at, now):5} {exit_code:>4}  {reason}".rstrip()

@@ -52,7 +52,7 @@ def header_text(run: RunRecord, now: float, tunnels: list) -> Text:
         text.append(f"  {run.gpus}")
     if run.exit_code is not None:
         text.append(f"  exit {run.exit_code}", style="bold" if run.exit_code else "")
-    if run.reason and run.final:
+    if run.reason and (run.final or run.status == "pending"):
         text.append(f" ({run.reason})")
     if run.ports:
         open_ports = {t.remote_port: t for t in tunnels}

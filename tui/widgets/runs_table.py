@@ -72,6 +72,8 @@ def sort_key(column: str) -> Callable[[RunRecord], object]:
 
 
 def exit_text(run: RunRecord) -> str:
+    if run.status == "pending" and run.reason:  # waiting in a GPU queue: for what (details: the run's page)
+        return run.reason if len(run.reason) <= 30 else run.reason[:29] + "…"
     if run.exit_code is None:
         return "" if not run.final or not run.reason else run.reason[:12]
     reason = f" {run.reason[:10]}" if run.reason and run.exit_code != 0 else ""

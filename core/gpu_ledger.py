@@ -1,0 +1,270 @@
+"""The GPU ledger: which GPUs of each host the active runs hold, and which runs wait for them.
+
+    ledger_host(cluster) -> str | None      the key a cluster's GPUs are counted under: "local" for
+                                            this machine (local processes, Docker engines here),
+                                            "ssh:HOST:PORT" for an SSH host (processes or its Docker
+                                            engine), "docker:URL" for another engine; None: GPUs
+                                            this cluster kind allocates itself (Slurm)
+    ledger = GpuLedger(conn)                tables in the store (namespace "gpus", own schema version)
+    ledger.take(run_id, host, count, candidates) -> list[dict] | None
+                                            in one transaction: the run's GPUs, or None and the run
+                                            is queued (first come, first served per host)
+    ledger.release(run_id) -> list[str]     drop the run's GPUs and its place in the queue; returns
+                                            the runs waiting on the hosts it freed (to wake)
+    ledger.held(run_id), ledger.claims(host=None), ledger.queue(host=None), ledger.waiting_reason(...)
+    release_and_wake(conn, run_id, home)    release, then wake the waiters it names
+    Wakeup(run_dir) / wake(run_ids, home)   the push channel: a FIFO per waiting run
+
+Atomicity: `take` runs in one `BEGIN IMMEDIATE` transaction and (host, index) is the claims table's
+primary key, so no GPU is ever held twice, whichever clients and supervisors take at once.
+
+Waiting is pushed, not polled: a waiting supervisor holds its run folder's FIFO (`gpu.wake`) open
+and sleeps in `select` on it; whoever frees GPUs (a supervisor at its run's end, a client stopping
+a waiting run, `reconcile` finding a run lost) writes a byte to the FIFO of every run waiting on
+that host. The waiter also wakes at its heartbeat (5 s): that re-check only guards against a wake
+lost to a releaser that died between its commit and its wake.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import select
+import sqlite3
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from core.store import change_triggers, ensure_schema, transaction
+
+if TYPE_CHECKING:
+    from core.config import ClusterConfig
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS gpu_claims (
+    host TEXT NOT NULL,
+    gpu_index INTEGER NOT NULL,
+    gpu_uuid TEXT,
+    run_id TEXT NOT NULL,
+    taken_at REAL NOT NULL,
+    PRIMARY KEY (host, gpu_index)
+);
+CREATE INDEX IF NOT EXISTS gpu_claims_by_run ON gpu_claims(run_id);
+CREATE TABLE IF NOT EXISTS gpu_waiters (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    run_id TEXT NOT NULL UNIQUE,
+    host TEXT NOT NULL,
+    count INTEGER NOT NULL,
+    candidates TEXT NOT NULL,
+    since REAL NOT NULL
+);
+""" + change_triggers("gpu_claims") + change_triggers("gpu_waiters")
+
+WAKE_FILE = "gpu.wake"
+LOCAL_HOST = "local"
+
+
+def ledger_host(cluster: "ClusterConfig") -> str | None:
+    """The host key `cluster`'s GPUs are counted under (see the module's docstring)."""
+    from core.metrics import _LOOPBACK, _docker_engine_url, gpu_host_cluster
+
+    if cluster.kind not in ("local", "ssh", "docker"):
+        return None
+    if cluster.kind == "local":
+        return LOCAL_HOST
+    remote = gpu_host_cluster(cluster)
+    if remote is not None:
+        return f"ssh:{remote.host}:{remote.port or 22}"
+    url = urlsplit(_docker_engine_url(cluster))
+    if url.scheme in ("", "unix", "npipe") or (url.hostname or "") in _LOOPBACK:
+        return LOCAL_HOST
+    return f"docker:{url.scheme}://{url.hostname}:{url.port or ''}"
+
+
+def host_label(host: str) -> str:
+    """A host key as people read it: `this machine`, `gpu-box`, …"""
+    if host == LOCAL_HOST:
+        return "this machine"
+    return host.split(":")[1] if host.startswith("ssh:") else host.split("://", 1)[-1]
+
+
+class GpuLedger:
+    """The claims and the queue on one store connection. Every write is one short transaction."""
+
+    def __init__(self, conn: sqlite3.Connection):
+        self.conn = conn
+        ensure_schema(conn, "gpus", [SCHEMA])
+
+    # --- taking and releasing ------------------------------------------------------------------
+
+    def take(self, run_id: str, host: str, count: int, candidates: list[dict[str, Any]],
+             alive: "Any | None" = None) -> list[dict[str, Any]] | None:
+        """Claim `count` free GPUs among `candidates` (offers: {"index", "uuid", …}) for `run_id`, or
+        queue it and return None. An earlier waiter on the host that wants any of the same GPUs goes
+        first (FIFO), unless `alive(run_id, supervisor_pid)` says its supervisor is gone. A run that
+        already holds GPUs gets them back (a supervisor taking over)."""
+        wanted = {int(c["index"]) for c in candidates}
+        with transaction(self.conn) as conn:
+            mine = self._held(conn, run_id)
+            if mine:
+                conn.execute("DELETE FROM gpu_waiters WHERE run_id = ?", (run_id,))
+                return mine
+            busy = {r[0] for r in conn.execute("SELECT gpu_index FROM gpu_claims WHERE host = ?", (host,))}
+            row = conn.execute("SELECT seq FROM gpu_waiters WHERE run_id = ?", (run_id,)).fetchone()
+            seq = row[0] if row else None
+            ahead = [w for w in self._waiters(conn, host, before=seq, exclude=run_id)
+                     if wanted & set(w["candidates"]) and (alive is None or alive(w["run_id"], w["supervisor_pid"]))]
+            free = [c for c in candidates if int(c["index"]) not in busy]
+            if not ahead and len(free) >= count:
+                chosen = free[:count]
+                now = time.time()
+                conn.executemany(
+                    "INSERT INTO gpu_claims (host, gpu_index, gpu_uuid, run_id, taken_at) VALUES (?, ?, ?, ?, ?)",
+                    [(host, int(c["index"]), c.get("uuid"), run_id, now) for c in chosen])
+                conn.execute("DELETE FROM gpu_waiters WHERE run_id = ?", (run_id,))
+                return [{"index": int(c["index"]), "uuid": c.get("uuid")} for c in chosen]
+            if seq is None:
+                conn.execute(
+                    "INSERT INTO gpu_waiters (run_id, host, count, candidates, since) VALUES (?, ?, ?, ?, ?)",
+                    (run_id, host, count, json.dumps(sorted(wanted)), time.time()))
+            return None
+
+    def release(self, run_id: str) -> list[str]:
+        """Drop the run's GPUs and its place in the queue; the runs waiting on the hosts it left."""
+        with transaction(self.conn) as conn:
+            hosts = {r[0] for r in conn.execute(
+                "SELECT host FROM gpu_claims WHERE run_id = ? UNION SELECT host FROM gpu_waiters WHERE run_id = ?",
+                (run_id, run_id))}
+            if not hosts:
+                return []
+            conn.execute("DELETE FROM gpu_claims WHERE run_id = ?", (run_id,))
+            conn.execute("DELETE FROM gpu_waiters WHERE run_id = ?", (run_id,))
+            marks = ", ".join("?" for _ in hosts)
+            return [r[0] for r in conn.execute(
+                f"SELECT run_id FROM gpu_waiters WHERE host IN ({marks}) ORDER BY seq", tuple(hosts))]
+
+    # --- reading -------------------------------------------------------------------------------
+
+    @staticmethod
+    def _held(conn: sqlite3.Connection, run_id: str) -> list[dict[str, Any]]:
+        return [{"index": r[0], "uuid": r[1]} for r in conn.execute(
+            "SELECT gpu_index, gpu_uuid FROM gpu_claims WHERE run_id = ? ORDER BY gpu_index", (run_id,))]
+
+    def held(self, run_id: str) -> list[dict[str, Any]]:
+        """The GPUs `run_id` holds: [{"index", "uuid"}], by index."""
+        return self._held(self.conn, run_id)
+
+    def claims(self, host: str | None = None) -> list[dict[str, Any]]:
+        """Every claim (of one host): {"host", "index", "uuid", "run_id", "name", "taken_at"}."""
+        sql = ("SELECT c.host, c.gpu_index, c.gpu_uuid, c.run_id, r.name, c.taken_at FROM gpu_claims c "
+               "LEFT JOIN runs r ON r.id = c.run_id" + (" WHERE c.host = ?" if host else "") +
+               " ORDER BY c.host, c.gpu_index")
+        return [{"host": r[0], "index": r[1], "uuid": r[2], "run_id": r[3], "name": r[4], "taken_at": r[5]}
+                for r in self.conn.execute(sql, (host,) if host else ())]
+
+    @staticmethod
+    def _waiters(conn: sqlite3.Connection, host: str | None, before: int | None = None,
+                 exclude: str | None = None) -> list[dict[str, Any]]:
+        where, args = [], []
+        if host is not None:
+            where.append("w.host = ?")
+            args.append(host)
+        if before is not None:
+            where.append("w.seq < ?")
+            args.append(before)
+        if exclude is not None:
+            where.append("w.run_id != ?")
+            args.append(exclude)
+        sql = ("SELECT w.run_id, w.host, w.count, w.candidates, w.since, r.name, r.supervisor_pid, w.seq "
+               "FROM gpu_waiters w LEFT JOIN runs r ON r.id = w.run_id"
+               + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY w.seq")
+        return [{"run_id": r[0], "host": r[1], "count": r[2], "candidates": json.loads(r[3]), "since": r[4],
+                 "name": r[5], "supervisor_pid": r[6], "seq": r[7]} for r in conn.execute(sql, args)]
+
+    def queue(self, host: str | None = None) -> list[dict[str, Any]]:
+        """The waiting runs (of one host), first come first: {"run_id", "name", "host", "count", "since", …}."""
+        return self._waiters(self.conn, host)
+
+    def waiting_reason(self, run_id: str, host: str, count: int, candidates: list[dict[str, Any]],
+                       cluster: str) -> str:
+        """`waiting for 2 GPUs on gpu-box: held by run 3f2a0c11 (train-a), 9c1d7e00 (eval)`, plus the
+        runs ahead in the queue when there are any."""
+        wanted = {int(c["index"]) for c in candidates}
+        holders: dict[str, str | None] = {}
+        for claim in self.claims(host):
+            if claim["index"] in wanted and claim["run_id"] != run_id:
+                holders.setdefault(claim["run_id"], claim["name"])
+        me = next((w for w in self.queue(host) if w["run_id"] == run_id), None)
+        ahead = [w for w in self._waiters(self.conn, host, before=me["seq"] if me else None, exclude=run_id)
+                 if wanted & set(w["candidates"])]
+        parts = []
+        if holders:
+            parts.append("held by run " + ", ".join(f"{rid} ({name})" if name else rid for rid, name in holders.items()))
+        if ahead:
+            parts.append(f"{len(ahead)} run{'s' if len(ahead) != 1 else ''} ahead in the queue ("
+                         + ", ".join(w["run_id"] for w in ahead[:3]) + (", …" if len(ahead) > 3 else "") + ")")
+        return (f"waiting for {count} GPU{'s' if count != 1 else ''} on {cluster}: "
+                + ("; ".join(parts) or "about to start"))
+
+
+# --- waking waiters -------------------------------------------------------------------------------
+
+
+class Wakeup:
+    """A waiting run's end of the push channel: its run folder's FIFO, open for the whole wait
+    (opened before the first `take`, so no release after it can be missed)."""
+
+    def __init__(self, run_dir: Path):
+        self.path = run_dir / WAKE_FILE
+        run_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            os.mkfifo(self.path, 0o600)
+        except FileExistsError:
+            pass
+        # read-write: the FIFO always has a writer (us), so select never sees a hang-up
+        self.fd = os.open(self.path, os.O_RDWR | os.O_NONBLOCK | os.O_CLOEXEC)
+
+    def wait(self, timeout: float) -> bool:
+        """Sleep until woken or `timeout` seconds pass; True when woken (wakes are drained)."""
+        ready, _, _ = select.select([self.fd], [], [], max(0.0, timeout))
+        if not ready:
+            return False
+        try:
+            while os.read(self.fd, 4096):
+                pass
+        except BlockingIOError:
+            pass
+        return True
+
+    def close(self) -> None:
+        os.close(self.fd)
+        try:
+            self.path.unlink()
+        except FileNotFoundError:
+            pass
+
+
+def wake(run_ids: list[str], home: Path | None = None) -> None:
+    """Wake each run's waiting supervisor (nothing happens for a run that is not waiting)."""
+    from core.paths import run_dir
+
+    for run_id in run_ids:
+        try:
+            fd = os.open(run_dir(run_id, home) / WAKE_FILE, os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        except OSError as exc:  # no FIFO, or no reader: that run is not waiting now
+            if exc.errno in (errno.ENOENT, errno.ENXIO, errno.ENOTDIR):
+                continue
+            raise
+        try:
+            os.write(fd, b"!")
+        except BlockingIOError:
+            pass  # the FIFO is full of wakes already
+        finally:
+            os.close(fd)
+
+
+def release_and_wake(conn: sqlite3.Connection, run_id: str, home: Path | None = None) -> None:
+    """Release `run_id`'s GPUs and queue place, then wake the runs waiting on the hosts it left."""
+    wake(GpuLedger(conn).release(run_id), home)
