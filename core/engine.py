@@ -454,7 +454,6 @@ class Engine:
         from core.supervisor import supervisor_alive
 
         wake([row["id"]], self.home)  # a run waiting for GPUs stops at once
-
         if row["supervisor_pid"] is not None and not supervisor_alive(row["id"], row["supervisor_pid"], self.home):
             self.reconcile()
         return self.get(row["id"])
