@@ -41,6 +41,31 @@ LOCK_FILE = "supervisor.lock"
 LOCK_TRIES_SECONDS = 2.0
 POLL_SECONDS = 0.1
 DEFAULT_RETRY_DURATION = 3600.0
+#: Attempts in all when `retry` sets no count (a duration alone): a run that fails at once stops here.
+DEFAULT_RETRY_LIMIT = 100
+#: Back-off before attempt N+1: RETRY_DELAY_FIRST * 2**(N-1) seconds, at most RETRY_DELAY_MAX;
+#: back to the first delay after an attempt that ran longer than RETRY_DELAY_MAX.
+RETRY_DELAY_FIRST = 1.0
+RETRY_DELAY_MAX = 60.0
+#: The files of this many most recent attempts are kept in the run's folder (older ones removed).
+KEEP_ATTEMPTS = 3
+
+
+def retry_delay(attempt: int, lasted: float) -> float:
+    """Seconds to wait after attempt number `attempt`, which ran `lasted` seconds."""
+    if lasted > RETRY_DELAY_MAX:
+        return RETRY_DELAY_FIRST
+    return min(RETRY_DELAY_MAX, RETRY_DELAY_FIRST * 2 ** max(0, attempt - 1))
+
+
+def forget_attempt(run_dir: Path, attempt: int) -> None:
+    """Remove the files of attempt number `attempt` (and older ones still there) from the run's folder."""
+    for number in range(attempt, 0, -1):
+        found = list(run_dir.glob(f"attempt-{number}.*"))
+        if not found:
+            break
+        for path in found:
+            path.unlink(missing_ok=True)
 
 
 class Supervisor:
@@ -212,18 +237,30 @@ class Supervisor:
             wakeup.close()
 
     def attempts(self, ctx: "RunContext", row: dict[str, Any], handle: dict[str, Any], info: "ExitInfo", ended: str) -> None:
-        """Finish the run, or start the next attempt while `retry` allows it."""
+        """Finish the run, or start the next attempt while `retry` allows it: after a back-off
+        (exponential, capped; a stop meanwhile ends the run as stopped at once)."""
         from core.backends.base import BackendError
 
+        began = row.get("started_at") or time.time()
         while True:
             status = ended if ended != "exited" else ("succeeded" if info.exit_code == 0 else "failed")
-            retry = self.retry_allowed(ctx, row, status)
+            if status == "failed" and self.stop_wanted():
+                ended = "stopped"  # failed because it was asked to stop, or while it was
+                break
+            delay = retry_delay(ctx.attempt, time.time() - began)
+            retry = self.retry_allowed(ctx, row, status, delay)
             if retry is None:
                 break
-            self.provision(f"attempt {ctx.attempt} {status} ({info.reason}); {retry}")
+            next_at = time.strftime("%H:%M:%S", time.localtime(time.time() + delay))
+            self.provision(f"attempt {ctx.attempt} {status} ({info.reason}); {retry} at {next_at} (in {delay:g}s)")
+            self.store.add_event(self.run_id, "attempt", status="failed", message=f"attempt {ctx.attempt}: {info.reason}")
+            if self.pause(delay):
+                ended = "stopped"
+                break
+            forget_attempt(self.run_dir, ctx.attempt + 1 - KEEP_ATTEMPTS)
             ctx.attempt += 1
-            self.store.add_event(self.run_id, "attempt", status="failed", message=f"attempt {ctx.attempt - 1}: {info.reason}")
             self.store.update_run(self.run_id, attempt=ctx.attempt, event=f"attempt {ctx.attempt} started")
+            began = time.time()
             try:
                 handle = self.backend.start(ctx)
             except BackendError as exc:
@@ -243,20 +280,36 @@ class Supervisor:
             reason = "stopped by request"
         self.set_status(status, reason, exit_code=info.exit_code, reason=reason)
 
-    def retry_allowed(self, ctx: "RunContext", row: dict[str, Any], status: str) -> str | None:
-        """A sentence when another attempt should run, else None."""
+    def pause(self, seconds: float) -> bool:
+        """Wait `seconds` between attempts, heart-beating; True as soon as a stop is asked for."""
+        deadline = time.monotonic() + seconds
+        while True:
+            if self.stop_wanted():
+                self.provision("stop requested while waiting to retry: no further attempt")
+                return True
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            self.beat()
+            time.sleep(min(POLL_SECONDS, remaining))
+
+    def retry_allowed(self, ctx: "RunContext", row: dict[str, Any], status: str, delay: float = 0.0) -> str | None:
+        """A sentence when another attempt should run (after `delay` seconds), else None."""
         retry = ctx.spec.retry
         if status != "failed" or retry is None or "error" not in retry.on_events:
             return None
         if retry.limit is not None and ctx.attempt >= retry.limit:
             return None
+        if retry.limit is None and ctx.attempt >= DEFAULT_RETRY_LIMIT:
+            self.provision(f"giving up after {ctx.attempt} attempts (the default count limit; set retry.limit)")
+            return None
         duration = retry.duration if retry.duration is not None else (None if retry.limit else DEFAULT_RETRY_DURATION)
-        if duration is not None and time.time() - (row.get("started_at") or time.time()) > duration:
+        if duration is not None and time.time() + delay - (row.get("started_at") or time.time()) > duration:
             return None
         if any(v.secret and v.value in (None, "********") for v in ctx.spec.env):
             self.provision("cannot retry: this supervisor took over the run and does not hold its secrets")
             return None
-        return f"retrying as attempt {ctx.attempt + 1}"
+        return f"attempt {ctx.attempt + 1}"
 
     def work_started(self) -> None:
         """Asked to by the engine (no supervisor server answered it): start one for the next runs,
