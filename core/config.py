@@ -20,6 +20,8 @@ keys: {runs.stop: ctrl+k}   # binding id -> key(s), applied to the TUI's keymap
 secrets: {HF_TOKEN: hf_...} # named secrets for `secret_ref` env entries (also VESSL_TUI_SECRET_<NAME>)
 credentials:                # private registries, named by VESSL `image.credential_name`
   ghcr: {registry: ghcr.io, username: me, password: ghp_...}
+storage:                    # object stores and the registry: see core/data/settings.py
+  s3: {endpoint_url: http://minio.lan:9000}
 ```
 
 Credential passwords never leave the supervisor that pulls with them: they are not copied into
@@ -40,7 +42,7 @@ import os
 import socket
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlparse
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
@@ -48,6 +50,9 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 from core.engine import EngineError
 from core.paths import config_path, home_path  # noqa: F401  (re-exported: part of this module's contract)
 from core.spec.errors import Problem
+
+if TYPE_CHECKING:
+    from core.data.settings import StorageSettings
 
 ClusterKind = Literal["local", "docker", "ssh", "slurm"]
 
@@ -128,6 +133,7 @@ class Config:
     secrets: dict[str, str] = field(default_factory=dict, repr=False)
     credentials: dict[str, Credential] = field(default_factory=dict, repr=False)
     default_cluster: str = "local"
+    storage: "StorageSettings" = field(default_factory=lambda: _storage_settings(), repr=False)
     _docker: ClusterConfig | None | bool = field(default=False, repr=False)  # False: not probed yet
 
     def builtin_docker(self) -> ClusterConfig | None:
@@ -184,7 +190,13 @@ class Config:
         return self.credentials.get(name)
 
 
-_TOP_KEYS = {"clusters", "presets", "keys", "secrets", "credentials", "default_cluster"}
+_TOP_KEYS = {"clusters", "presets", "keys", "secrets", "credentials", "default_cluster", "storage"}
+
+
+def _storage_settings(value: dict | None = None) -> "StorageSettings":
+    from core.data.settings import StorageSettings
+
+    return StorageSettings.model_validate(value or {})
 
 
 def load_config(path: Path | None = None) -> Config:
@@ -236,6 +248,12 @@ def load_config(path: Path | None = None) -> Config:
         credential = _model(Credential, value, ("credentials", name), problem)
         if credential is not None:
             config.credentials[str(name)] = credential
+    if data.get("storage") is not None:
+        from core.data.settings import StorageSettings
+
+        storage = _model(StorageSettings, data["storage"], ("storage",), problem)
+        if storage is not None:
+            config.storage = storage
     for section in ("keys", "secrets"):
         for name, value in _mapping(data, section, problem).items():
             if not isinstance(value, str):

@@ -114,7 +114,7 @@ class Event:
 
     run_id: str
     at: float
-    kind: str  # "status" | "attempt" | "note"
+    kind: str  # "status" | "attempt" | "note" | "export"
     status: str | None = None
     message: str | None = None
 
@@ -604,23 +604,29 @@ class Engine:
         from core.backends.local import exit_info
 
         stopped = self.store.conn.execute("SELECT stop_requested FROM runs WHERE id = ?", (row["id"],)).fetchone()[0]
-        self._copy_exports(row)
+        failures = self._copy_exports(row)
         info = exit_info(code)
         status = "stopped" if stopped else ("succeeded" if code == 0 else "failed")
         reason = "stopped by request" if stopped else info.reason
+        if failures and status == "succeeded":
+            status, reason = "failed", failures[0]
         self._set_final(row, pid, status, code, (reason + "; " if reason else "") + "ended while no supervisor watched it")
 
-    def _copy_exports(self, row: dict[str, Any]) -> None:
-        """What the run's supervisor would have done after the end: the backend's `finish` (exports
-        copied out). A failure is written to the provisioning log; the run's status stays its own."""
+    def _copy_exports(self, row: dict[str, Any]) -> list[str]:
+        """What the run's supervisor would have done after the end: exports copied out and sent to
+        their destinations (each recorded as an event). Returns the failures, one sentence each."""
         from core.backends import backend_for
         from core.backends.base import BackendError
+        from core.data.exports import after_run
 
         try:
             ctx = self.run_context(row["id"])
-            backend_for(ctx.cluster).finish(ctx, row["handle"])
+            backend = backend_for(ctx.cluster)
         except (BackendError, OSError) as exc:
             logs.ProvisionLog(logs.provision_log(row["id"], self.home))(f"exports not copied: {exc}")
+            return [f"exports not copied: {exc}"]
+        return after_run(backend, ctx, row["handle"],
+                         lambda status, message: self.store.add_event(row["id"], "export", status, message))
 
     def _set_final(self, row: dict[str, Any], pid: int | None, status: str, code: int | None, reason: str) -> None:
         from core.store import transaction

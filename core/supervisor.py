@@ -268,12 +268,14 @@ class Supervisor:
                 break
             self.store.update_run(self.run_id, handle=handle)
             info, ended = self.watch(ctx, handle, row)[1:]
-        try:
-            self.backend.finish(ctx, handle)
-        except Exception as exc:  # exports are best effort: the run's outcome stands
-            self.provision(f"copying exports failed: {exc}")
+        from core.data.exports import after_run
+
+        failures = after_run(self.backend, ctx, handle,
+                             lambda status, message: self.store.add_event(self.run_id, "export", status, message))
         status = ended if ended != "exited" else ("succeeded" if info.exit_code == 0 else "failed")
         reason = info.reason
+        if failures and status == "succeeded":
+            status, reason = "failed", failures[0]
         if status == "terminated":
             reason = f"max_duration of {ctx.spec.max_duration:g}s reached"
         elif status == "stopped":

@@ -52,3 +52,19 @@ def wait_port(port: int, timeout: float = 20.0) -> None:
         except OSError:
             time.sleep(0.05)
     raise AssertionError(f"nothing listens on port {port}")
+
+
+def git_repo(path, contents: list[dict[str, str]]) -> list[str]:
+    """A git repository at `path` (branch main) with one commit per mapping of file name -> text;
+    returns the commits' SHAs, oldest first."""
+    subprocess.run(["git", "init", "-q", "-b", "main", str(path)], check=True)
+    shas = []
+    for files in contents:
+        for name, text in files.items():
+            (path / name).write_text(text)
+        subprocess.run(["git", "-C", str(path), "add", "."], check=True)
+        subprocess.run(["git", "-C", str(path), "-c", "user.email=t@t", "-c", "user.name=t", "commit", "-qm", "c"],
+                       check=True)
+        shas.append(subprocess.run(["git", "-C", str(path), "rev-parse", "HEAD"], capture_output=True, text=True,
+                                   check=True).stdout.strip())
+    return shas

@@ -34,7 +34,8 @@ def test_cli_help_imports_no_heavy_sdk() -> None:
         "import sys\n"
         "from core.cli.main import cli\n"
         "try:\n    cli(['--help'], standalone_mode=False)\nexcept SystemExit:\n    pass\n"
-        "heavy = sorted(n for n in sys.modules if n.split('.')[0] in ('docker', 'paramiko', 'pynvml', 'textual', 'pydantic'))\n"
+        "heavy = sorted(n for n in sys.modules if n.split('.')[0] in ('docker', 'paramiko', 'pynvml', 'textual', 'pydantic',\n"
+        "    's3fs', 'fsspec', 'botocore', 'boto3', 'aiobotocore', 'gcsfs', 'huggingface_hub'))\n"
         "print(','.join(heavy), file=sys.stderr)\n"
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
@@ -61,7 +62,8 @@ def test_the_console_script_runs_headless_commands_without_textual() -> None:
         "sys.argv = ['vessl-tui', 'ps', '--json']\n"
         "from tui.launch import main\n"
         "main()\n"
-        "print(sorted(n for n in sys.modules if n.split('.')[0] in ('textual', 'click', 'pydantic')))\n"
+        "print(sorted(n for n in sys.modules if n.split('.')[0] in ('textual', 'click', 'pydantic', 's3fs', 'fsspec',\n"
+        "    'botocore', 'gcsfs', 'huggingface_hub')))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
     assert out.stdout.strip().splitlines() == ["[]", "[]"]

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from core.data.sources import split
 from core.spec.runspec import GpuSpec, Range, RunSpec, Volume
 
 RUN_LABEL = "vessl-tui.run"
@@ -154,13 +155,6 @@ def resource_kwargs(spec: RunSpec, device_ids: list[str] | None = None) -> dict[
 # --- volumes ----------------------------------------------------------------------------------
 
 
-def _scheme(source: str) -> tuple[str, str]:
-    if "://" in source:
-        scheme, _, rest = source.partition("://")
-        return scheme.lower(), rest
-    return "", source
-
-
 def _local_path(rest: str, base_dir: Path | None) -> str:
     path = Path(rest if rest.startswith("/") or base_dir is None else base_dir / rest)
     return str(path if path.is_absolute() else "/" + str(path))
@@ -172,7 +166,7 @@ def git_url(source: str) -> str | None:
     `git://host/org/repo` -> `https://host/org/repo` (VESSL's shorthand); `git:///abs/repo` -> a
     local repository; `git+https://…`, `git+ssh://…`, `…​.git` and `git@host:…` clone as written.
     """
-    scheme, rest = _scheme(source)
+    scheme, rest = split(source)
     if scheme == "git":
         return "/" + rest.lstrip("/") if rest.startswith("/") else f"https://{rest}"
     if scheme.startswith("git+"):
@@ -189,7 +183,7 @@ def volume_plan(spec: RunSpec, run_id: str, base_dir: Path | None = None) -> Vol
     prefix = f"vessl-tui-{safe_name(run_id)}"
     for index, volume in enumerate(spec.volumes):
         mode = "ro" if volume.readonly else "rw"
-        scheme, rest = _scheme(volume.source)
+        scheme, rest = split(volume.source)
         if volume.kind == "bind":
             plan.binds[_local_path(volume.source, base_dir)] = {"bind": volume.path, "mode": mode}
         elif volume.kind == "named":
@@ -216,7 +210,7 @@ def volume_plan(spec: RunSpec, run_id: str, base_dir: Path | None = None) -> Vol
 def _plan_mount(plan: VolumePlan, volume: Volume, index: int, prefix: str, labels: dict[str, str],
                 base_dir: Path | None) -> None:
     mode = "ro" if volume.readonly else "rw"
-    scheme, rest = _scheme(volume.source)
+    scheme, rest = split(volume.source)
     if scheme in ("hostpath", "file", ""):
         plan.binds[_local_path(rest, base_dir)] = {"bind": volume.path, "mode": mode}
     elif scheme == "nfs":

@@ -24,7 +24,6 @@ import time
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlparse
 
 from core.backends.base import (
     Backend,
@@ -52,11 +51,6 @@ WRAPPER = (
     'echo $? > "$3.tmp" && mv "$3.tmp" "$3"\n'
     'exit 0\n'  # a builtin last, so that bash does not exec `mv` in place of the wrapper (its pid
 )               # would lose the marker while the exit file is not yet in place)
-GIT_SCHEMES = ("git", "git+https", "git+ssh", "ssh")
-IMPORT_SCHEMES = ("", "file", "hostpath")
-MOUNT_SCHEMES = ("", "file", "hostpath")
-
-
 def work_dir(run_dir: Path) -> Path:
     return run_dir / "work"
 
@@ -71,19 +65,6 @@ def inside(work: Path, path: str | None) -> Path:
     if ".." in pure.parts:
         raise BackendError(f"path `{path}` leaves the run's folder; use a path without `..`.")
     return work / pure
-
-
-def _is_git(source: str) -> bool:
-    url = urlparse(source)
-    return url.scheme in GIT_SCHEMES or (url.scheme in ("http", "https") and url.path.rstrip("/").endswith(".git"))
-
-
-def _local_source(source: str, base: Path | None) -> Path:
-    url = urlparse(source)
-    if url.scheme in ("file", "hostpath"):
-        return Path(url.netloc + url.path) if url.netloc and not url.path.startswith("/") else Path(url.path)
-    path = Path(source).expanduser()
-    return path if path.is_absolute() or base is None else base / path
 
 
 # --- process state, readable by any client (no supervisor needed) ------------------------------
@@ -234,15 +215,13 @@ class LocalBackend(Backend, PortAccess, ShellAccess, RunMetrics):
         return problems
 
     def _volume_problem(self, volume: "Volume") -> str | None:
-        scheme = urlparse(volume.source).scheme
-        where = f"{volume.kind} `{volume.source}` at {volume.path}"
-        if volume.kind == "import" and not (_is_git(volume.source) or scheme in IMPORT_SCHEMES):
-            return f"{where} is not supported on cluster {self.cluster.name} (local imports: git, local paths, file://)."
-        if volume.kind == "mount" and scheme not in MOUNT_SCHEMES:
-            return f"{where} is not supported on cluster {self.cluster.name} (local mounts: hostpath://, file://)."
-        if volume.kind == "named":
-            return f"named volume `{volume.source}` is not supported on cluster {self.cluster.name}; use a host path."
-        return None
+        from core.data.sources import problem
+
+        if volume.kind in ("named", "bind"):
+            if volume.kind == "named":
+                return f"named volume `{volume.source}` is not supported on cluster {self.cluster.name}; use a host path."
+            return None
+        return problem(volume, self.cluster.name)
 
     def warnings(self, spec: "RunSpec") -> list[str]:
         notes = []
@@ -260,61 +239,38 @@ class LocalBackend(Backend, PortAccess, ShellAccess, RunMetrics):
         for note in self.warnings(ctx.spec):
             ctx.provision(note)
         base = Path(ctx.spec.source_file).parent if ctx.spec.source_file else None
+        from core.data import imports
+
         for volume in ctx.spec.volumes:
             if ctx.stop_requested.is_set():
                 return
             target = inside(work, volume.path)
             if volume.kind == "import":
-                self._import(ctx, volume, target, base)
+                if target.exists() and (not target.is_dir() or any(target.iterdir())):
+                    ctx.provision(f"import {volume.source} already at {volume.path}")
+                    continue
+                imports.fetch(volume, target, ctx.provision, base)
             elif volume.kind in ("mount", "bind"):
-                source = _local_source(volume.source, base)
-                if not source.exists() and not volume.optional:
-                    raise BackendError(f"mount source {source} does not exist; create it or fix `{volume.source}`.")
-                target.parent.mkdir(parents=True, exist_ok=True)
-                if target.is_symlink() or target.exists():
-                    continue  # a retry: already in place
-                target.symlink_to(source)
-                ctx.provision(f"mounted {source} at {volume.path}")
+                self._mount(ctx, volume, target, base)
 
-    def _import(self, ctx: RunContext, volume: "Volume", target: Path, base: Path | None) -> None:
-        if target.exists() and any(target.iterdir()) if target.is_dir() else target.exists():
-            ctx.provision(f"import {volume.source} already at {volume.path}")
-            return
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if _is_git(volume.source):
-            self._clone(ctx, volume, target)
-            return
-        source = _local_source(volume.source, base)
-        if not source.exists():
-            if volume.optional:
-                return
-            raise BackendError(f"import source {source} does not exist; fix `{volume.source}` in the spec.")
-        if source.is_dir():
-            shutil.copytree(source, target, symlinks=True, dirs_exist_ok=True)
-        else:
-            shutil.copy2(source, target)
-        ctx.provision(f"copied {source} to {volume.path}")
+    def _mount(self, ctx: RunContext, volume: "Volume", target: Path, base: Path | None) -> None:
+        from core.data import mounts, sources
 
-    def _clone(self, ctx: RunContext, volume: "Volume", target: Path) -> None:
-        url = urlparse(volume.source)
-        source = url._replace(scheme="https").geturl() if url.scheme == "git" else volume.source
-        source = source.removeprefix("git+")
-        ref = volume.ref
-        ctx.provision(f"cloning {source}{' at ' + ref if ref else ''} into {volume.path}")
-        env = {**os.environ, "GIT_TERMINAL_PROMPT": "0"}
-        if ref and len(ref) >= 7 and all(c in "0123456789abcdef" for c in ref.lower()):
-            steps = [
-                ["git", "init", "-q", str(target)],
-                ["git", "-C", str(target), "fetch", "-q", "--depth", "1", source, ref],
-                ["git", "-C", str(target), "checkout", "-q", "FETCH_HEAD"],
-            ]
-        else:
-            steps = [["git", "clone", "-q", "--depth", "1", *(["--branch", ref] if ref else []), source, str(target)]]
-        for argv in steps:
-            done = subprocess.run(argv, capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL)
-            if done.returncode != 0:
-                detail = (done.stderr.strip().splitlines() or ["no output"])[-1]
-                raise BackendError(f"git could not fetch {source}: {detail}.")
+        source = sources.parse(volume.source if volume.kind == "mount" else f"hostpath://{volume.source}", base=base)
+        script = mounts.mount_script(source, str(target), volume.readonly, volume.optional, self.cluster.name)
+        done = subprocess.run(["bash", "-c", script], capture_output=True, text=True, stdin=subprocess.DEVNULL,
+                              timeout=120)
+        if done.returncode != 0:
+            raise BackendError((done.stderr.strip().splitlines() or [f"mounting {volume.source} failed"])[-1])
+        ctx.provision(f"mounted {source.location} at {volume.path}{' (read-only)' if volume.readonly else ''}")
+
+    def _unmount(self, ctx: RunContext, work: Path) -> None:
+        from core.data import mounts
+
+        targets = [str(inside(work, v.path)) for v in ctx.spec.volumes if v.kind in ("mount", "bind")]
+        if targets:
+            subprocess.run(["bash", "-c", mounts.unmount_script(targets)], capture_output=True,
+                           stdin=subprocess.DEVNULL, timeout=60)
 
     def script(self, ctx: RunContext) -> str:
         """The bash script of one attempt: each command by `bash -c` in its workdir, in order."""
@@ -432,7 +388,10 @@ class LocalBackend(Backend, PortAccess, ShellAccess, RunMetrics):
         if _group_alive(handle):  # processes the commands left in the background
             ctx.provision("stopping processes the commands left running")
             self.stop(ctx, handle, ctx.spec.grace_seconds)
+        from core.data.exports import local_copy
+
         work = Path(handle.get("work_dir") or work_dir(ctx.run_dir))
+        self._unmount(ctx, work)
         for volume in ctx.spec.volumes:
             if volume.kind != "export":
                 continue
@@ -442,17 +401,18 @@ class LocalBackend(Backend, PortAccess, ShellAccess, RunMetrics):
                 continue
             if ctx.artifacts_dir is None:
                 continue
-            dest = ctx.artifacts_dir / PurePosixPath(volume.path).name
+            dest = local_copy(ctx.artifacts_dir, volume.path)
             dest.parent.mkdir(parents=True, exist_ok=True)
             if source.is_dir():
                 shutil.copytree(source, dest, symlinks=True, dirs_exist_ok=True)
             else:
                 shutil.copy2(source, dest)
-            ctx.provision(f"exported {volume.path} to {dest} (destination {volume.source})")
+            ctx.provision(f"copied export {volume.path} to {dest}")
 
     def cleanup(self, ctx: RunContext, handle: dict[str, Any] | None) -> None:
         if handle:
             _signal_group(handle, signal.SIGKILL)
+        self._unmount(ctx, Path((handle or {}).get("work_dir") or work_dir(ctx.run_dir)))
 
     # --- capabilities -------------------------------------------------------------------------
 

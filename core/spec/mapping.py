@@ -72,7 +72,7 @@ def _vessl_env(env: dict) -> list[dict]:
 
 def _vessl_volumes(run: Any) -> list[dict]:
     return [{"kind": kind, "path": path, "source": src["source"], "ref": src.get("ref"),
-             "credential": src.get("credential"), "readonly": src.get("readonly", False)}
+             "credential": src.get("credential"), "readonly": src.get("readonly", kind == "mount" and src["source"].startswith("hostpath://"))}
             for kind, table in (("import", run.import_), ("mount", run.mount), ("export", run.export))
             for path, src in table.items()]
 

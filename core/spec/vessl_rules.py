@@ -79,7 +79,7 @@ def source(value: Any, schemes: tuple[str, ...]) -> dict:
     form = forms[0]
     body = value[form]
     if form in _OTHER_FORMS:
-        return {"source": f"{form.replace('_', '-')}://", "readonly": bool(value.get("readonly"))}
+        return {"source": f"{form.replace('_', '-')}://", **_readonly(value)}
     if not isinstance(body, dict):
         raise ValueError(f"`{form}` takes a mapping of its fields")
     missing = [k for k in _REQUIRED[form] if body.get(k) in (None, "")]
@@ -88,13 +88,20 @@ def source(value: Any, schemes: tuple[str, ...]) -> dict:
     not_text = [k for k in _REQUIRED[form] if not isinstance(body[k], str)]
     if not_text:
         raise ValueError(f"`{form}.{not_text[0]}` must be a string, got `{body[not_text[0]]}`")
-    options = value.get("options") or {}
     return {
         "source": _SOURCE_URI[form](body),
         "ref": None if body.get("ref") is None else str(body["ref"]),
         "credential": body.get("credential_name"),
-        "readonly": bool(value.get("readonly") or (isinstance(options, dict) and options.get("readonly"))),
+        **_readonly(value),
     }
+
+
+def _readonly(value: dict) -> dict:
+    """{"readonly": bool} when the source says (`readonly:` or `options.readonly`), else {} (the
+    mapping then applies the default: host-path mounts are read-only)."""
+    options = value.get("options") if isinstance(value.get("options"), dict) else {}
+    given = value.get("readonly", options.get("readonly"))
+    return {} if given is None else {"readonly": bool(given)}
 
 
 def import_source(value: Any) -> dict:

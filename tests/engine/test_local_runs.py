@@ -8,6 +8,7 @@ from pathlib import Path
 
 from core.spec.runspec import Command, EnvVar, Retry, Volume
 from tests.engine.helpers import alive, spec, until
+from tests.support import git_repo
 
 
 def log_of(engine, run_id: str, provisioning: bool = False) -> str:
@@ -161,24 +162,32 @@ def test_imports_mounts_and_exports(engine, vessl_home, tmp_path):
     assert (vessl_home / "artifacts" / record.id / "out" / "model.txt").read_text() == "result\n"
 
 
-def test_git_import_is_a_shallow_clone(engine, tmp_path, monkeypatch):
+def test_git_import_checks_out_a_branch_or_a_commit_sha(engine, tmp_path, monkeypatch):
     repo = tmp_path / "repo.git"
-    subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], check=True)
-    for n in (1, 2):
-        (repo / "version.txt").write_text(f"v{n}\n")
-        subprocess.run(["git", "-C", str(repo), "add", "."], check=True)
-        subprocess.run(["git", "-C", str(repo), "-c", "user.email=t@t", "-c", "user.name=t", "commit", "-qm", f"v{n}"], check=True)
+    shas = git_repo(repo, [{"version.txt": "v1\n"}, {"version.txt": "v2\n"}])
     # the run asks for a GitHub URL; git's own url rewriting points it at the local repository
     monkeypatch.setenv("GIT_CONFIG_COUNT", "1")
     monkeypatch.setenv("GIT_CONFIG_KEY_0", f"url.file://{repo}.insteadOf")
     monkeypatch.setenv("GIT_CONFIG_VALUE_0", "https://github.com/example/")
-    run_spec = spec("cat version.txt; git rev-list --count HEAD")
-    run_spec.commands[0].workdir = "/code"
-    run_spec.volumes = [Volume(kind="import", path="/code", source="git://github.com/example/", ref="main")]
-    record = engine.submit_spec(run_spec)
-    final = engine.wait(record.id, timeout=60)
-    assert final.status == "succeeded", engine.read_log(record.id, provisioning=True)
-    assert log_of(engine, record.id) == "v2\n1\n"
+    for ref, expected in (("main", "v2\n"), (shas[0], "v1\n"), (shas[1][:10], "v2\n")):
+        run_spec = spec("cat version.txt")
+        run_spec.commands[0].workdir = "/code"
+        run_spec.volumes = [Volume(kind="import", path="/code", source="git://github.com/example/", ref=ref)]
+        record = engine.submit_spec(run_spec)
+        final = engine.wait(record.id, timeout=60)
+        assert final.status == "succeeded", engine.read_log(record.id, provisioning=True)
+        assert log_of(engine, record.id) == expected, ref
+
+
+def test_git_import_of_an_unknown_ref_fails_at_provisioning_with_one_sentence(engine, tmp_path):
+    repo = tmp_path / "repo"
+    git_repo(repo, [{"a": "a\n"}])
+    run_spec = spec("true")
+    run_spec.volumes = [Volume(kind="import", path="/code", source=f"git://{repo}", ref="0123456789abcdef")]
+    final = engine.wait(engine.submit_spec(run_spec).id, timeout=60)
+    assert final.status == "failed"
+    assert final.reason.startswith(f"git could not fetch ref `0123456789abcdef` of {repo}:"), final.reason
+    assert "\n" not in final.reason and "Traceback" not in engine.read_log(final.id, provisioning=True)[0].decode()
 
 
 def test_unsupported_import_fails_at_submit(engine):
@@ -187,7 +196,7 @@ def test_unsupported_import_fails_at_submit(engine):
     from core.engine import EngineError
 
     run_spec = spec("true")
-    run_spec.volumes = [Volume(kind="import", path="/model", source="hf://org/model")]
-    with pytest.raises(EngineError, match=r"import `hf://org/model` at /model is not supported on cluster local"):
+    run_spec.volumes = [Volume(kind="import", path="/model", source="volume://storage/model")]
+    with pytest.raises(EngineError, match=r"import `volume://storage/model` at /model is not supported on cluster local"):
         engine.submit_spec(run_spec)
     assert engine.list_runs() == []

@@ -1,0 +1,63 @@
+"""Host-path mounts and git imports of local runs, from real VESSL YAML."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.support import git_repo
+
+
+def submit(engine, tmp_path: Path, yaml: str):
+    path = tmp_path / "run.yaml"
+    path.write_text(yaml)
+    return engine.wait(engine.submit(path).id, timeout=60)
+
+
+def test_a_hostpath_mount_is_read_only_unless_readonly_false(engine, tmp_path):
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    (shared / "in.txt").write_text("from the host\n")
+    ro = submit(engine, tmp_path, f"""name: ro
+resources: {{cluster: local}}
+mount:
+  /shared: hostpath://{shared}
+run:
+  - command: cat in.txt && echo written > out.txt
+    workdir: /shared
+""")
+    log = engine.read_log(ro.id)[0].decode()
+    assert ro.status == "failed", log
+    assert log.startswith("from the host\n") and "Read-only file system" in log
+    assert not (shared / "out.txt").exists()
+    assert engine.read_log(ro.id, provisioning=True)[0].decode().count("(read-only)") == 1
+
+    rw = submit(engine, tmp_path, f"""name: rw
+resources: {{cluster: local}}
+mount:
+  /shared:
+    hostpath: {{path: {shared}}}
+    readonly: false
+run:
+  - command: echo written > out.txt
+    workdir: /shared
+""")
+    assert rw.status == "succeeded", engine.read_log(rw.id, provisioning=True)[0].decode()
+    assert (shared / "out.txt").read_text() == "written\n"
+    engine.remove(ro.id)
+    assert (shared / "in.txt").read_text() == "from the host\n"  # removing the run leaves the host's files
+
+
+def test_a_local_repository_is_imported_at_a_sha(engine, tmp_path):
+    repo = tmp_path / "repo"
+    shas = git_repo(repo, [{"v.txt": "v1\n"}, {"v.txt": "v2\n"}])
+    final = submit(engine, tmp_path, f"""name: git-sha
+resources: {{cluster: local}}
+import:
+  /code:
+    git: {{url: "git://{repo}", ref: {shas[0]}}}
+run:
+  - command: cat v.txt
+    workdir: /code
+""")
+    assert final.status == "succeeded", engine.read_log(final.id, provisioning=True)[0].decode()
+    assert engine.read_log(final.id)[0].decode() == "v1\n"
