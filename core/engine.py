@@ -442,6 +442,15 @@ class Engine:
     def events(self, run_id: str) -> list[Event]:
         return [Event(**e) for e in self.store.events(run_id)]
 
+    def run_env(self, ref: str) -> dict[str, str]:
+        """The run's env as stored (a secret's value is never stored: `********`), plus `$cmd`,
+        its commands on one line: what tells runs of one name apart."""
+        spec = json.loads(self._row(ref, with_spec=True).get("spec_json") or "{}")
+        env = {v["name"]: "********" if v.get("secret") or v.get("secret_ref") else str(v.get("value") or "")
+               for v in spec.get("env") or []}
+        env["$cmd"] = "; ".join(c.get("command") or "" for c in spec.get("commands") or [])
+        return env
+
     def data_version(self) -> int:
         return self.store.data_version()
 

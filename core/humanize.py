@@ -36,3 +36,13 @@ def size(num_bytes: float | None) -> str:
             return f"{value:.0f}{unit}" if unit == "B" or value >= 10 else f"{value:.1f}{unit}"
         value /= 1024
     return f"{value:.1f}T"
+
+
+def exit_reason(exit_code: int | None, reason: str | None, final: bool = True) -> str:
+    """A final run's end as a reader wants it: `143 stopped by request`, `137 OOMKilled`, `0`,
+    or the reason alone when there is no code; empty while the run is not final."""
+    if not final:
+        return ""
+    if exit_code is None:
+        return reason or ""
+    return f"{exit_code} {reason}" if reason and exit_code != 0 else str(exit_code)

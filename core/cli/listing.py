@@ -15,7 +15,7 @@ import time
 from typing import NamedTuple
 
 from core.engine import Engine, EngineError
-from core.humanize import age
+from core.humanize import age, exit_reason
 
 RECENT_SECONDS = 3600.0
 
@@ -55,7 +55,10 @@ def ps_lines(show_all: bool = False, as_json: bool = False, labels: tuple[str, .
     lines = [f"{'ID':9} {'NAME':20} {'STATUS':12} {'CLUSTER':10} {'GPU':7} {'AGE':5} {'EXIT':>4}  REASON"]
     for r in runs:
         exit_code = "-" if r.exit_code is None else str(r.exit_code)
-        reason = r.reason if r.status in ("pending", "failed", "lost", "terminated") and r.reason else ""
+        ended = exit_reason(r.exit_code, r.reason, r.final)
+        reason = ended.partition(" ")[2] if r.exit_code is not None else ended
+        if r.status == "pending" and r.reason:  # waiting in a GPU queue: for what
+            reason = r.reason
         lines.append(
             f"{r.id:9} {r.name[:20]:20} {r.shown_status:12} {r.cluster[:10]:10} {r.gpus:7} "
             f"{age(r.created_at, now):5} {exit_code:>4}  {reason}".rstrip()

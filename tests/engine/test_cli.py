@@ -74,6 +74,8 @@ def test_stop_from_the_command_line(tmp_path):
     stopped = cli("stop", run_id, "--wait")
     assert stopped.returncode == 0 and stopped.stdout.strip() == f"{run_id} stopped"
     assert json.loads(cli("ps", "--json").stdout)[0]["status"] == "stopped"
+    row = cli("ps").stdout.splitlines()[1]
+    assert row.endswith("143  stopped by request")  # REASON filled for a stopped run too
 
 
 def test_bad_input_gets_one_sentence_and_exit_1(tmp_path, config_file):

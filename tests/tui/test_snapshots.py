@@ -30,6 +30,12 @@ RUNS = [
     RunRecord(id="d4e5f6a7b8", name="sweep-07", status="failed", cluster="gpu-box", gpus="1×A100", exit_code=137,
               reason="OOMKilled", created_at=FIXED_NOW - 3 * H, started_at=FIXED_NOW - 3 * H,
               ended_at=FIXED_NOW - 3 * H + 2460),
+    RunRecord(id="e5f6a7b8c9", name="finetune-llama-3-8b-instruct-lora-sweep", status="stopped", cluster="local",
+              exit_code=143, reason="stopped by request", tags=["lr=3e-4"], created_at=FIXED_NOW - 4 * H,
+              started_at=FIXED_NOW - 4 * H, ended_at=FIXED_NOW - 4 * H + 600),
+    RunRecord(id="f6a7b8c9d0", name="finetune-llama-3-8b-instruct-lora-sweep", status="succeeded", cluster="local",
+              exit_code=0, tags=["lr=1e-4"], created_at=FIXED_NOW - 4.1 * H, started_at=FIXED_NOW - 4.1 * H,
+              ended_at=FIXED_NOW - 4.1 * H + 900),
 ]
 LOG = b"".join(b"step %d loss %.3f\n" % (i * 10, 2.5 - i / 100) for i in range(120))
 
@@ -39,6 +45,12 @@ class FixedEngine:
 
     def data_version(self) -> int:
         return 1
+
+    def reconcile(self) -> list[RunRecord]:
+        return []
+
+    def run_env(self, ref: str) -> dict[str, str]:
+        return {}
 
     def list_runs(self, include_finished: bool = True, **_: object) -> list[RunRecord]:
         return list(RUNS)

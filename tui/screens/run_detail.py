@@ -8,7 +8,7 @@ tunnels, and the actions on it.
 | p | detail.provisioning | Show / hide the provisioning log |
 | i | detail.info | Show / hide the spec summary and history |
 | s | detail.stop | Stop the run (confirm) |
-| r | detail.rerun | Rerun the run |
+| r | detail.rerun | Rerun the run (confirm) |
 | x | detail.shell | Shell inside the run (the TUI steps aside until it exits) |
 | t | detail.tunnel | Open tunnels to the run's ports |
 | T | detail.close_tunnels | Close the run's tunnels |
@@ -183,6 +183,10 @@ class RunDetailScreen(ReportsWorkerErrors, Screen):
     @work(thread=True, group="detail-tunnel", exit_on_error=False)
     def _open_tunnels(self) -> None:
         run = self.app.engine.get(self.run_id)
+        if run.final:
+            self.app.call_from_thread(self.notify, f"{run.name} is {run.status}: its ports are closed, "
+                                      "there is nothing to open a tunnel to.", severity="warning")
+            return
         if not run.ports:
             self.app.call_from_thread(self.notify, f"{run.name} declares no ports.", severity="warning")
             return
@@ -296,6 +300,9 @@ class RunDetailScreen(ReportsWorkerErrors, Screen):
 
     def action_stop(self) -> None:
         name = self.run.name if self.run else self.run_id
+        if self.run is not None and self.run.final:
+            self.notify(f"{name} is {self.run.status}: there is nothing to stop.", severity="warning")
+            return
 
         def answered(yes: bool | None) -> None:
             if yes:
@@ -304,7 +311,13 @@ class RunDetailScreen(ReportsWorkerErrors, Screen):
         self.app.push_screen(ConfirmModal(f"Stop {name}?"), answered)
 
     def action_rerun(self) -> None:
-        self._act("rerun")
+        name = self.run.name if self.run else self.run_id
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._act("rerun")
+
+        self.app.push_screen(ConfirmModal(f"Rerun {name}?", "A new run from its stored spec."), answered)
 
     def action_shell(self) -> None:
         self._check_shell()

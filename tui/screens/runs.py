@@ -11,10 +11,11 @@ stays put and 10,000 runs stay fast.
 | n | runs.new | New run from a file (or the editor) |
 | e | runs.editor | Open the spec editor |
 | space | runs.select | Select / unselect the run under the cursor |
+| ctrl+a | runs.select_all | Select every run shown (all, or those the filter keeps) |
 | s | runs.stop | Stop the selected runs (confirm) |
 | r | runs.rerun | Rerun the selected runs (confirm) |
 | d | runs.remove | Remove the selected runs (confirm) |
-| / | runs.filter | Filter by text or `status:`/`cluster:` terms |
+| / | runs.filter | Filter by text or `status:`/`cluster:`/`label:` terms (escape hides the box; / brings it back) |
 | o | runs.sort | Sort by the next column (age, name, status, cluster) |
 | escape | runs.clear | Clear the selection and the filter |
 """
@@ -28,11 +29,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Input
+from rich.text import Text
+from textual.widgets import Input, Static
 
 from tui.screens.modals import ConfirmModal, PromptModal
 from tui.widgets.area_bar import AreaBar
 from tui.widgets.key_bar import KeyBar
+from core.humanize import exit_reason
+from tui.widgets.runs_cells import variants
 from tui.widgets.runs_table import SORTS, RunsTable
 from tui.workers import ReportsWorkerErrors
 
@@ -42,6 +46,10 @@ if TYPE_CHECKING:
 POLL_SECONDS = 0.5
 FIRST_PAGE = 200
 """Runs read first, newest first, to paint the table before the rest are read (more than a screen)."""
+ENV_READS = 200
+"""Stored envs read per store read, to tell apart runs of one name (each run's is read once)."""
+EMPTY_HELP = ("No runs yet.\n\n  n  run a spec file (Tab completes its path)\n  e  open the spec editor\n"
+              "  :  a command (:run FILE, :revisions, …)\n  ?  every key of this screen")
 
 
 class RunsScreen(ReportsWorkerErrors, Screen):
@@ -53,6 +61,8 @@ class RunsScreen(ReportsWorkerErrors, Screen):
         Binding("n", "new", "New", id="runs.new", tooltip="New run from a spec file"),
         Binding("e", "editor", "Editor", id="runs.editor", tooltip="Open the spec editor"),
         Binding("space", "toggle_select", "Select", id="runs.select", tooltip="Select or unselect the run"),
+        Binding("ctrl+a", "select_all", "Select all", id="runs.select_all", show=False,
+                tooltip="Select every run shown (the filtered rows)"),
         Binding("s", "stop", "Stop", id="runs.stop", tooltip="Stop the selected runs"),
         Binding("r", "rerun", "Rerun", id="runs.rerun", tooltip="Rerun the selected runs"),
         Binding("d", "remove", "Remove", id="runs.remove", tooltip="Remove the selected runs"),
@@ -65,10 +75,11 @@ class RunsScreen(ReportsWorkerErrors, Screen):
         """The store moved: these are the runs now (posted by the poll worker); `complete` is False
         for the newest page shown while the rest are read."""
 
-        def __init__(self, runs: list[RunRecord], complete: bool = True) -> None:
+        def __init__(self, runs: list[RunRecord], complete: bool = True, variants: dict[str, str] | None = None) -> None:
             super().__init__()
             self.runs = runs
             self.complete = complete
+            self.variants = variants
 
     def __init__(self) -> None:
         super().__init__()
@@ -77,11 +88,15 @@ class RunsScreen(ReportsWorkerErrors, Screen):
         self._first_read = True
         self._complete = False
         self._ticks = 0
+        self._envs: dict[str, dict[str, str]] = {}
 
     def compose(self) -> ComposeResult:
         yield AreaBar("runs", id="area-bar")
+        yield Static(EMPTY_HELP, id="runs-empty", classes="hidden")
         yield RunsTable(clock=self.app.clock, id="runs-table")
-        yield Input(placeholder="filter: text, status:running, cluster:local", id="runs-filter", classes="hidden")
+        yield Input(placeholder="filter: text, status:running, cluster:local, label:k=v", id="runs-filter",
+                    classes="hidden")
+        yield Static("", id="runs-line")
         yield KeyBar()
 
     @property
@@ -122,22 +137,62 @@ class RunsScreen(ReportsWorkerErrors, Screen):
                 self._first_read = False
                 page = engine.list_runs(include_finished=True, limit=FIRST_PAGE)
                 if len(page) < FIRST_PAGE:
-                    self.post_message(self.Loaded(page))
+                    self.post_message(self.Loaded(page, variants=self._variants(engine, page)))
                     return
                 self.post_message(self.Loaded(page, complete=False))
-            self.post_message(self.Loaded(engine.list_runs(include_finished=True)))
+            runs = engine.list_runs(include_finished=True)
+            self.post_message(self.Loaded(runs, variants=self._variants(engine, runs)))
         except BaseException:
             self._version = None
             raise
         finally:
             self._reading = False
 
+    def _variants(self, engine, runs: list[RunRecord]) -> dict[str, str]:
+        """(Worker) what tells runs of one name apart; the env of untagged ones is read once per run,
+        at most ENV_READS new ones per read (newest first)."""
+        counts: dict[str, int] = {}
+        for run in runs:
+            counts[run.name] = counts.get(run.name, 0) + 1
+        reads = 0
+        for run in runs:
+            if counts[run.name] > 1 and not run.tags and not run.labels and run.id not in self._envs:
+                if reads >= ENV_READS:
+                    break
+                reads += 1
+                try:
+                    self._envs[run.id] = engine.run_env(run.id)
+                except (ValueError, KeyError, TypeError):
+                    self._envs[run.id] = {}
+        return variants(runs, self._envs)
+
     @on(Loaded)
     def _loaded(self, event: Loaded) -> None:
         self._complete = event.complete
         self.app.run_names.update((run.id, run.name) for run in event.runs)
-        self.table.load(event.runs)
+        self.table.load(event.runs, event.variants)
+        self.query_one("#runs-empty").set_class(bool(event.runs) or not event.complete, "hidden")
         self._update_summary()
+        self._show_cursor_run()
+
+    @on(RunsTable.CursorMoved)
+    def _show_cursor_run(self) -> None:
+        """The line under the table: the cursor's run in full (id, name, status, how it ended)."""
+        table = self.table
+        run = table.runs.get(table.cursor_id or "")
+        line = self.query_one("#runs-line", Static)
+        if run is None:
+            line.update("")
+            return
+        parts = [run.id, run.name, run.shown_status]
+        ended = exit_reason(run.exit_code, run.reason, run.final)
+        if ended:
+            parts.append(f"exit {ended}")
+        elif run.reason and not run.final:
+            parts.append(run.reason)
+        if table.variants.get(run.id):
+            parts.append(table.variants[run.id])
+        line.update(Text(" " + " · ".join(parts), no_wrap=True, overflow="ellipsis"))
 
     def _tick(self) -> None:
         """Ages and durations move: redraw the rows in view every second (active runs) or 10 s."""
@@ -189,10 +244,16 @@ class RunsScreen(ReportsWorkerErrors, Screen):
         self.table.action_cursor(1)
         self._update_summary()
 
+    def action_select_all(self) -> None:
+        count = self.table.select_shown()
+        what = "shown by the filter" if self.table.filter_terms else "shown"
+        self.notify(f"Selected the {count} run{'s' if count != 1 else ''} {what}.")
+        self._update_summary()
+
     def action_clear(self) -> None:
         filter_box = self.query_one("#runs-filter", Input)
         if filter_box.has_focus:
-            filter_box.add_class("hidden")
+            filter_box.add_class("hidden")  # the filter stays applied; / brings the box back
             self.table.focus()
             return
         self.table.clear_selection()
@@ -213,8 +274,7 @@ class RunsScreen(ReportsWorkerErrors, Screen):
 
     @on(Input.Submitted, "#runs-filter")
     def _filter_done(self, event: Input.Submitted) -> None:
-        if not event.value.strip():
-            event.input.add_class("hidden")
+        event.input.add_class("hidden")  # the filter stays in the table's border
         self.table.focus()
 
     def action_sort(self) -> None:
@@ -229,7 +289,8 @@ class RunsScreen(ReportsWorkerErrors, Screen):
             elif path == "":
                 self.action_editor()
 
-        self.app.push_screen(PromptModal("Run a spec file (empty: open the editor)", placeholder="path/to/spec.yaml"), chosen)
+        self.app.push_screen(PromptModal("Run a spec file (empty: open the editor)", placeholder="path/to/spec.yaml",
+                                         paths=True), chosen)
 
     def action_editor(self) -> None:
         from tui.screens.editor import EditorScreen
@@ -246,6 +307,16 @@ class RunsScreen(ReportsWorkerErrors, Screen):
         if not runs:
             self.notify("No run selected.", severity="warning")
             return
+        if method == "stop":
+            finished = [r for r in runs if r.final]
+            runs = [r for r in runs if not r.final]
+            if not runs:
+                first = finished[0]
+                more = f" (and the {len(finished) - 1} other selected runs have ended too)" if len(finished) > 1 else ""
+                self.notify(f"{first.name} is {first.status}: there is nothing to stop{more}.", severity="warning")
+                return
+            if finished:
+                note += f" ({len(finished)} that already ended are left as they are)"
         names = ", ".join(r.name for r in runs[:5]) + (f" and {len(runs) - 5} more" if len(runs) > 5 else "")
         question = f"{verb} {len(runs)} run{'s' if len(runs) > 1 else ''}?"
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from rich.cells import cell_len, set_cell_size
+from rich.cells import set_cell_size
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
@@ -30,17 +30,14 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from core.humanize import age, run_duration
+from tui.widgets.runs_cells import (COLUMNS, FIXED_WIDTHS, GAP, MAX_WIDTH, RowCells, end_cut, exit_text, fit_widths,
+                                    middle_cut, text_width)
 from tui.widgets.status import STATUS_STYLES
 
 if TYPE_CHECKING:  # the engine is imported by the worker that makes it, not by the first frame
     from core.engine import RunRecord
 
-COLUMNS = (("sel", " "), ("name", "NAME"), ("status", "STATUS"), ("cluster", "CLUSTER"), ("gpus", "GPU"),
-           ("age", "AGE"), ("dur", "DUR"), ("exit", "EXIT"))
 SORTS = ("age", "name", "status", "cluster")
-MAX_NAME = 40
-PADDING = 1
 
 
 def matches_filter(run: RunRecord, terms: list[str]) -> bool:
@@ -55,7 +52,8 @@ def matches_filter(run: RunRecord, terms: list[str]) -> bool:
             k, _, v = value.partition("=")
             ok = run.labels.get(k) == v if v else k in run.labels
         else:
-            ok = any(term in field.lower() for field in (run.name.lower(), run.id, run.status, run.cluster.lower()))
+            ok = any(term in field.lower() for field in (run.name.lower(), run.id, run.status, run.cluster.lower(),
+                                                      *(t.lower() for t in run.tags)))
         if not ok:
             return False
     return True
@@ -71,58 +69,13 @@ def sort_key(column: str) -> Callable[[RunRecord], object]:
     }[column]
 
 
-def exit_text(run: RunRecord) -> str:
-    if run.status == "pending" and run.reason:  # waiting in a GPU queue: for what (details: the run's page)
-        return run.reason if len(run.reason) <= 30 else run.reason[:29] + "…"
-    if run.exit_code is None:
-        return "" if not run.final or not run.reason else run.reason[:12]
-    reason = f" {run.reason[:10]}" if run.reason and run.exit_code != 0 else ""
-    return f"{run.exit_code}{reason}"
-
-
-@dataclass(frozen=True)
-class RowCells:
-    """The text of every cell of one row, as drawn."""
-
-    sel: str
-    name: str
-    status: str
-    cluster: str
-    gpus: str
-    age: str
-    dur: str
-    exit: str
-
-    @classmethod
-    def of(cls, run: RunRecord, now: float, selected: bool) -> "RowCells":
-        return cls(
-            sel="●" if selected else " ",
-            name=run.name,
-            status=run.shown_status,
-            cluster=run.cluster,
-            gpus=run.gpus or "-",
-            age=age(run.created_at, now),
-            dur=run_duration(run.started_at, run.ended_at, now),
-            exit=exit_text(run),
-        )
-
-
-FIXED_WIDTHS = {"sel": 1, "status": max(map(len, STATUS_STYLES)), "age": 4, "dur": 4}
-"""Columns whose text has a known bound; the others grow to their widest text (never shrink)."""
-
-
-def text_width(text: str) -> int:
-    """Terminal cells `text` takes (len for ASCII, the common case, without a per-character scan)."""
-    return len(text) if text.isascii() else cell_len(text)
-
-
 @lru_cache(maxsize=None)
 def status_style(status: str) -> Style:
     return Style.parse(STATUS_STYLES.get(status, "none"))
 
 
 class RunsTable(ScrollView, can_focus=True):
-    """Runs as rows: name, status (word and colour), cluster, GPUs, age, duration, exit."""
+    """Runs as rows: id, name, status (word and colour), variant, cluster, GPUs, age, duration, exit."""
 
     BINDINGS = [
         Binding("up", "cursor(-1)", "Up", id="table.up", show=False),
@@ -150,6 +103,9 @@ class RunsTable(ScrollView, can_focus=True):
     cursor_row: reactive[int] = reactive(0, always_update=True, init=False, repaint=False)
     """Index (in the shown rows) of the row under the cursor."""
 
+    class CursorMoved(Message):
+        """The run under the cursor may have changed (for a line about it)."""
+
     class Chosen(Message):
         """The user clicked the run under the cursor (as enter opens it)."""
 
@@ -164,12 +120,15 @@ class RunsTable(ScrollView, can_focus=True):
         self.runs: dict[str, RunRecord] = {}
         self.ids: list[str] = []
         self.selected: set[str] = set()
+        self.variants: dict[str, str] = {}
+        """Run id -> what tells it apart from runs of the same name (see runs_cells.variants)."""
         self.filter_terms: list[str] = []
         self.sort = "age"
         self._position: dict[str, int] = {}
         self._styles: dict[str, Style] = {}
         self._strips: dict[tuple, Strip] = {}
-        self._widths = {key: max(cell_len(label), FIXED_WIDTHS.get(key, 0)) for key, label in COLUMNS}
+        self._widths = {key: max(text_width(label), FIXED_WIDTHS.get(key, 0)) for key, label in COLUMNS}
+        self._fitted: tuple[int, dict[str, int]] | None = None
 
     # --- data -----------------------------------------------------------------------------------
 
@@ -186,18 +145,26 @@ class RunsTable(ScrollView, can_focus=True):
         """The cells of the row of `run_id` as drawn now, or None when it is not shown."""
         if run_id not in self._position:
             return None
-        return RowCells.of(self.runs[run_id], self._now(), run_id in self.selected)
+        return RowCells.of(self.runs[run_id], self._now(), run_id in self.selected, self.variants.get(run_id, ""))
 
-    def load(self, runs: list[RunRecord]) -> None:
+    def load(self, runs: list[RunRecord], variants: dict[str, str] | None = None) -> None:
         """All runs as read from the store: redraw the rows that changed, keep the cursor's run."""
-        old = self.runs
+        old, old_variants = self.runs, self.variants
         self.runs = {run.id: run for run in runs}
+        if variants is not None:
+            self.variants = variants
         self.selected &= self.runs.keys()
         if not self._reorder() and not self._grow_widths(runs):
             top = self.scroll_offset.y
             for y, run_id in enumerate(self.ids[top : top + self.size.height], start=top):
-                if old.get(run_id) != self.runs[run_id]:
+                if old.get(run_id) != self.runs[run_id] or old_variants.get(run_id) != self.variants.get(run_id):
                     self.refresh_line(y + 1)
+
+    def select_shown(self) -> int:
+        """Select every run shown (all runs, or those the filter keeps); returns how many."""
+        self.selected |= set(self.ids)
+        self.refresh()
+        return len(self.ids)
 
     def set_view(self, *, filter_terms: list[str] | None = None, sort: str | None = None) -> None:
         """Change the filter and/or the sort column (see SORTS)."""
@@ -240,18 +207,27 @@ class RunsTable(ScrollView, can_focus=True):
         """Widen columns to fit these runs' text; True (and a full redraw) when one grew."""
         widths, grew = self._widths, False
         for key, values in (("name", (r.name for r in runs)), ("cluster", (r.cluster for r in runs)),
-                            ("gpus", (r.gpus or "-" for r in runs)), ("exit", map(exit_text, runs))):
-            widest = min(max(map(text_width, set(values)), default=0), MAX_NAME)
+                            ("gpus", (r.gpus or "-" for r in runs)), ("exit", map(exit_text, runs)),
+                            ("variant", (self.variants.get(r.id, "") for r in runs))):
+            widest = min(max(map(text_width, set(values)), default=0), MAX_WIDTH)
             if widest > widths[key]:
                 widths[key], grew = widest, True
         if grew:
             self._strips.clear()
+            self._fitted = None
             self.virtual_size = Size(self._table_width(), len(self.ids) + 1)
             self.refresh()
         return grew
 
     def _table_width(self) -> int:
-        return sum(self._widths.values()) + 2 * PADDING * len(COLUMNS)
+        return sum(self._shown_widths().values()) + GAP * (len(COLUMNS) - 1)
+
+    def _shown_widths(self) -> dict[str, int]:
+        """The columns' widths on this pane: as wide as their text, narrower when it does not fit."""
+        room = self.size.width
+        if self._fitted is None or self._fitted[0] != room:
+            self._fitted = (room, fit_widths(self._widths, room) if room else dict(self._widths))
+        return self._fitted[1]
 
     def _now(self) -> float:
         import time
@@ -261,6 +237,7 @@ class RunsTable(ScrollView, can_focus=True):
     # --- cursor ---------------------------------------------------------------------------------
 
     def watch_cursor_row(self, old: int, new: int) -> None:
+        self.post_message(self.CursorMoved())
         self.refresh_line(old + 1)
         self.refresh_line(new + 1)
         self._scroll_cursor_into_view()
@@ -299,6 +276,9 @@ class RunsTable(ScrollView, can_focus=True):
             self.cursor_row = row
 
     def on_resize(self) -> None:
+        self._fitted = None
+        self._strips.clear()
+        self.virtual_size = Size(self._table_width(), len(self.ids) + 1)
         self._scroll_cursor_into_view()
 
     # --- rendering ------------------------------------------------------------------------------
@@ -329,23 +309,28 @@ class RunsTable(ScrollView, can_focus=True):
             strip = self._row_strip(row, width)
         return strip.crop_extend(scroll_x, scroll_x + width, base)
 
-    def _cell(self, key: str, text: str, style: Style | None) -> Segment:
-        pad = " " * PADDING
-        return Segment(pad + set_cell_size(text, self._widths[key]) + pad, style)
+    def _cell(self, key: str, text: str, style: Style | None, widths: dict[str, int]) -> Segment:
+        width = widths[key]
+        cut = middle_cut if key in ("name", "variant") else end_cut
+        gap = "" if key == COLUMNS[-1][0] or not width else " " * GAP
+        return Segment(set_cell_size(cut(text, width), width) + gap, style)
 
     def _header_strip(self, width: int) -> Strip:
         style = self._style("runs-table--header")
-        return Strip([self._cell(key, label, style) for key, label in COLUMNS]).extend_cell_length(width, style)
+        widths = self._shown_widths()
+        return Strip([self._cell(key, label, style, widths) for key, label in COLUMNS]).extend_cell_length(width, style)
 
     def _row_strip(self, row: int, width: int) -> Strip:
         run_id = self.ids[row]
-        cells = RowCells.of(self.runs[run_id], self._now(), run_id in self.selected)
+        cells = RowCells.of(self.runs[run_id], self._now(), run_id in self.selected, self.variants.get(run_id, ""))
         cursor = row == self.cursor_row
         key = (cells, cursor, width)
         strip = self._strips.get(key)
         if strip is None:
             base = self._style("runs-table--cursor" if cursor else "base")
-            segments = [self._cell(name, getattr(cells, name), base + status_style(cells.status) if name == "status" else base)
+            widths = self._shown_widths()
+            segments = [self._cell(name, getattr(cells, name),
+                                   base + status_style(cells.status) if name == "status" else base, widths)
                         for name, _ in COLUMNS]
             strip = Strip(segments).extend_cell_length(width, base)
             if len(self._strips) > 4096:
