@@ -13,6 +13,7 @@ tunnels, and the actions on it.
 | t | detail.tunnel | Open tunnels to the run's ports |
 | T | detail.close_tunnels | Close the run's tunnels |
 | ctrl+s | detail.save | Save the log to a file |
+| m | detail.metrics | Metrics: the run's curves (tui.screens.curves) |
 | f, w, n, N, g, G | log.* | Follow, wrap, next/previous match, top, bottom (in the log) |
 """
 
@@ -99,6 +100,7 @@ class RunDetailScreen(ReportsWorkerErrors, Screen):
         Binding("T", "close_tunnels", "Close tunnels", id="detail.close_tunnels", show=False,
                 tooltip="Close this run's tunnels"),
         Binding("ctrl+s", "save", "Save log", id="detail.save", tooltip="Save the log to a file"),
+        Binding("m", "metrics", "Metrics", id="detail.metrics", tooltip="Plot the run's metrics"),
     ]
 
     class Updated(Message):
@@ -330,6 +332,11 @@ class RunDetailScreen(ReportsWorkerErrors, Screen):
             self.app.tunnels.close(tunnel)
         self.notify("Closed this run's tunnels.")
         self._load()
+
+    def action_metrics(self) -> None:
+        from tui.screens.curves import MetricsScreen
+
+        self.app.push_screen(MetricsScreen(self.run_id))
 
     def action_save(self) -> None:
         """Ask where (default: the run's folder under the home's artifacts/), then save the log;

@@ -18,6 +18,7 @@ stays put and 10,000 runs stay fast.
 | / | runs.filter | Filter by text or `status:`/`cluster:`/`label:` terms (escape hides the box; / brings it back) |
 | o | runs.sort | Sort by the next column (age, name, status, cluster) |
 | escape | runs.clear | Clear the selection and the filter |
+| c | runs.compare | Compare the selected runs' metrics (tui.screens.compare) |
 """
 
 from __future__ import annotations
@@ -69,6 +70,7 @@ class RunsScreen(ReportsWorkerErrors, Screen):
         Binding("slash", "filter", "Filter", id="runs.filter", tooltip="Filter the runs"),
         Binding("o", "sort", "Sort", id="runs.sort", tooltip="Sort by the next column"),
         Binding("escape", "clear", "Clear", id="runs.clear", show=False, tooltip="Clear selection and filter"),
+        Binding("c", "compare", "Compare", id="runs.compare", tooltip="Compare the metrics of the selected runs"),
     ]
 
     class Loaded(Message):
@@ -238,6 +240,13 @@ class RunsScreen(ReportsWorkerErrors, Screen):
         from tui.screens.run_detail import RunDetailScreen
 
         self.app.push_screen(RunDetailScreen(run_id))
+
+    def action_compare(self) -> None:
+        from tui.screens.compare import CompareScreen
+
+        chosen = [run.id for run in self._targets()]
+        if chosen:
+            self.app.push_screen(CompareScreen(chosen))
 
     def action_toggle_select(self) -> None:
         self.table.toggle_selected()
