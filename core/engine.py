@@ -563,14 +563,6 @@ class Engine:
 
         return raw_points(run_dir(self._row(ref)["id"], self.home))
 
-    def run_settings(self, ref: str) -> dict[str, str]:
-        """What defines the run as text (env values, commands, tags) for telling runs apart; secret
-        values are never in it."""
-        from core.curves.compare import run_settings
-
-        row = self._row(ref, with_spec=True)
-        return run_settings(json.loads(row.get("spec_json") or "{}"), row.get("tags") or [])
-
     def last_metrics(self, run_id: str) -> dict[str, float]:
         """The last value of each of the run's metrics (one small file read; {} when none)."""
         from core.curves.series import last_values

@@ -1,6 +1,5 @@
 """Pure helpers for showing curves: what differs between runs, smoothing, best values, thinning.
 
-    run_settings(spec, tags) -> {"env.LR": "0.1", "args": "python train.py --lr 0.1", "tags": "a"}
     differences({run: settings}) -> {run: "LR=0.1 --lr 0.1"}   only what is not the same in all runs
     smooth(values, weight) -> values                            TensorBoard's exponential moving average
     best(name, series) -> float | None                          min for losses/errors, else max
@@ -10,46 +9,28 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Sequence
 
+COMMANDS = "$cmd"
 LOWER_IS_BETTER = ("loss", "error", "err", "perplexity", "ppl", "wer", "cer", "mse", "mae", "rmse", "nll")
-SECRET_SHOWN = "(secret)"
-
-
-def run_settings(spec: dict[str, Any], tags: Iterable[str] = ()) -> dict[str, str]:
-    """What defines a run, as text: each env value (secrets never in clear), its commands, tags."""
-    settings: dict[str, str] = {}
-    for var in spec.get("env") or []:
-        if not isinstance(var, dict) or not var.get("name"):
-            continue
-        secret = var.get("secret") or var.get("secret_ref")
-        settings[f"env.{var['name']}"] = SECRET_SHOWN if secret else str(var.get("value") or "")
-    commands = [c.get("command") for c in spec.get("commands") or [] if isinstance(c, dict) and c.get("command")]
-    if commands:
-        settings["args"] = " && ".join(commands)
-    tags = sorted(tags)
-    if tags:
-        settings["tags"] = ",".join(tags)
-    return settings
 
 
 def differences(settings: dict[str, dict[str, str]], width: int = 40) -> dict[str, str]:
     """For each run, the settings that are not the same in every run: `LR=0.1`, the differing words
-    of the commands (`--lr 0.1`), `tags=a,b`; at most `width` characters each."""
-    keys = sorted({key for values in settings.values() for key in values})
+    of the commands (`--lr 0.1`), `tags=a,b`; at most `width` characters each. `settings`: run ->
+    its env values (as `Engine.run_env` gives them), `$cmd` its commands, `$tags` its tags."""
+    keys = sorted({key for values in settings.values() for key in values}, key=lambda k: (k.startswith("$"), k))
     varying = [k for k in keys if len({values.get(k) for values in settings.values()}) > 1]
-    words = _differing_words({run: values.get("args", "") for run, values in settings.items()})
+    words = _differing_words({run: values.get(COMMANDS, "") for run, values in settings.items()})
     labels: dict[str, str] = {}
     for run, values in settings.items():
         parts = []
         for key in varying:
-            if key == "args":
+            if key == COMMANDS:
                 if words.get(run):
                     parts.append(words[run])
                 continue
-            name = key.removeprefix("env.")
-            parts.append(f"{name}={values.get(key, '-')}")
+            parts.append(f"{key.removeprefix('$')}={values.get(key, '-')}")
         label = " ".join(parts)
         labels[run] = label if len(label) <= width else label[: width - 1] + "…"
     return labels

@@ -106,8 +106,8 @@ class FixedEngine:
             lines = [json.dumps({"step": s, "loss": round(2.5 / (1 + lr * s) + 0.05 * ((s * 7) % 5), 4),
                                  "accuracy": round(min(0.99, 0.3 + lr * s / 60), 4)}) for s in range(1, 121)]
             (run_dir / REPORTED).write_text("\n".join(lines[: 120 - 40 * index]) + "\n")
-        self.settings = {"a1": {"env.LR": "0.1", "args": "python train.py"},
-                         "b2": {"env.LR": "0.5", "args": "python train.py"}}
+        self.settings = {"a1": {"LR": "0.1", "$cmd": "python train.py"},
+                         "b2": {"LR": "0.5", "$cmd": "python train.py"}}
 
     def data_version(self) -> int:
         return 1
@@ -127,7 +127,7 @@ class FixedEngine:
     def curves(self, ref: str) -> CurveReader:
         return CurveReader(self.folder / ref)
 
-    def run_settings(self, ref: str) -> dict[str, str]:
+    def run_env(self, ref: str) -> dict[str, str]:
         return self.settings[ref]
 
 

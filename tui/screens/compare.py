@@ -55,7 +55,11 @@ class CompareScreen(CurvesScreen):
 
     def run_labels(self, engine: "Engine", names: dict[str, str]) -> dict[str, str]:
         """What differs between the runs; a run's name (and id) when nothing does."""
-        varying = differences({run_id: engine.run_settings(run_id) for run_id in names})
+        settings = {}
+        for run_id in names:
+            tags = engine.get(run_id).tags
+            settings[run_id] = engine.run_env(run_id) | ({"$tags": ",".join(sorted(tags))} if tags else {})
+        varying = differences(settings)
         return {run_id: varying.get(run_id) or f"{name} {run_id[:6]}" for run_id, name in names.items()}
 
     def draw(self) -> None:
