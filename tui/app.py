@@ -6,6 +6,7 @@ remappable from the config file by binding id, and worker failures shown as noti
 | --- | --- | --- |
 | 1..5 | app.area.runs … app.area.tunnels | Switch area: runs, revisions, clusters, gpus, tunnels |
 | ? | app.help | The keys of the current screen |
+| : | app.command | The command line (`:runs`, `:stop NAME…`, `:logs NAME`, `:run FILE`, `:q`, …) |
 | ctrl+p | (palette) | Command palette |
 | ctrl+t | app.theme | Dark / light theme |
 | ctrl+q | app.quit | Quit |
@@ -146,6 +147,7 @@ class VesslApp(App):
         *(Binding(str(n), f"switch_mode('{area}')", area.capitalize(), id=f"app.area.{area}", show=False)
           for n, area in enumerate(AREAS, 1)),
         Binding("question_mark", "help", "Help", id="app.help"),
+        Binding("colon", "command_line", "Command", id="app.command", show=False),
         Binding("ctrl+t", "toggle_theme", "Theme", id="app.theme", show=False),
         Binding("ctrl+q", "quit", "Quit", id="app.quit", show=False, priority=True),
     ]
@@ -158,6 +160,7 @@ class VesslApp(App):
         clock: Callable[[], float] | None = None,
         gpu_sampler: Callable[[Any], Any] | None = None,
         keymap: dict[str, str] | None = None,
+        edit: str | None = None,
     ) -> None:
         super().__init__()
         self._engine = engine
@@ -166,6 +169,7 @@ class VesslApp(App):
         self.clock = clock or time.time
         self._gpu_sampler = gpu_sampler
         self._keymap_override = keymap
+        self._edit = edit
         self.run_names: dict[str, str] = {}
 
     @property
@@ -195,6 +199,10 @@ class VesslApp(App):
         return self._gpu_sampler
 
     def on_mount(self) -> None:
+        if self._edit:
+            from tui.screens.editor import EditorScreen
+
+            self.call_after_refresh(self.push_screen, EditorScreen(self._edit))  # over the first area
         from core.engine import RECONCILE_SECONDS
 
         self._reconcile()
@@ -245,10 +253,33 @@ class VesslApp(App):
         title = str(getattr(self.screen, "AREA", "app")).capitalize()
         self.push_screen(HelpScreen(title, binding_rows(self.screen)))
 
+    def action_command_line(self) -> None:
+        from tui.screens.command_line import CommandLine
+
+        if isinstance(self.screen, CommandLine):
+            return
+
+        def answered(text: str | None) -> None:
+            if text:
+                from tui.commands import execute
+
+                execute(self, text)
+
+        names = sorted(set(self.run_names.values()))
+        self.push_screen(CommandLine(names), answered)
+
+    @work(thread=True, group="app-command", exit_on_error=False)
+    def run_command_worker(self, name: str, args: list[str]) -> None:
+        """A `:` command that reaches the engine (see tui.commands.act)."""
+        from tui.commands import act
+
+        act(self, name, args)
+
     def action_toggle_theme(self) -> None:
         self.theme = "textual-light" if self.current_theme.dark else "textual-dark"
 
 
-def run_app() -> None:
-    """Open the workstation (what `vessl-tui` with no arguments does)."""
-    VesslApp().run()
+def run_app(edit: str | None = None) -> None:
+    """Open the workstation (what `vessl-tui` with no arguments does), in the editor on `edit`
+    when given (`vessl-tui edit FILE`)."""
+    VesslApp(edit=edit).run()

@@ -12,6 +12,7 @@ from tests.conftest import REPO
 from tests.tui.conftest import until
 from tui.app import AREA_SCREENS, VesslApp, area_screen
 from tui.screens.clusters import ClustersScreen
+from tui.screens.command_line import CommandLine
 from tui.screens.editor import EditorScreen
 from tui.screens.help import HelpScreen
 from tui.screens.modals import ChoiceModal, ConfirmModal, PromptModal
@@ -24,7 +25,7 @@ from tui.widgets.path_input import PathInput
 from tui.widgets.runs_table import RunsTable
 
 ALL_BINDING_OWNERS = [VesslApp, *map(area_screen, AREA_SCREENS), RunDetailScreen, EditorScreen, LogView, RunsTable, HelpScreen,
-                      ConfirmModal, PromptModal, ChoiceModal, EditSpecModal, PathInput]
+                      ConfirmModal, PromptModal, ChoiceModal, EditSpecModal, PathInput, CommandLine]
 
 
 def _bindings(owner) -> list[Binding]:

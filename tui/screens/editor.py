@@ -114,7 +114,7 @@ class EditorScreen(ReportsWorkerErrors, Screen):
         Binding("ctrl+g", "plan", "Dry run", id="editor.plan", tooltip="Show the dry-run plan"),
         Binding("f1", "help", "Field help", id="editor.help", tooltip="Help for the field under the cursor"),
         Binding("f4", "problems", "Problems", id="editor.problems", tooltip="Focus the problems list"),
-        Binding("escape", "back", "Back", id="editor.back", tooltip="Leave the editor"),
+        Binding("escape", "back", "Back", id="editor.back", tooltip="Leave the editor", priority=True),
     ]
 
     class Checked(Message):
@@ -229,7 +229,11 @@ class EditorScreen(ReportsWorkerErrors, Screen):
 
     @work(thread=True, group="editor-file", exit_on_error=False)
     def _open(self, path: Path) -> None:
-        self.post_message(self.Opened(path, path.read_text(encoding="utf-8")))
+        """Read the file. The editor's own path (`vessl-tui edit NEW.yaml`) may not exist yet: it opens
+        as a new, empty file that ctrl+s writes there; any other missing file is an error."""
+        new = path == self.path and not path.exists()
+        text = "" if new else path.read_text(encoding="utf-8")
+        self.post_message(self.Opened(path, text))
 
     @on(Opened)
     def _opened(self, event: Opened) -> None:
