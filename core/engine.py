@@ -426,7 +426,10 @@ class Engine:
         provision = logs.ProvisionLog(logs.provision_log(run_id, self.home))
         for note in resolution.warnings:
             provision(f"note: {note}")
-        self._spawn_supervisor(run_id, {"mode": "start", "secrets": secret_values, "expected_pid": None})
+        payload: dict[str, Any] = {"mode": "start", "secrets": secret_values, "expected_pid": None}
+        if spec.registry_password:  # the pull's login: redacted in the store, in clear for the run
+            payload["registry_password"] = spec.registry_password
+        self._spawn_supervisor(run_id, payload)
         return self.get(run_id)
 
     # --- runs -----------------------------------------------------------------------------

@@ -2,8 +2,9 @@
 
     python -m core.supervisor RUN_ID          (started by the engine; stdin: one JSON object)
 
-stdin carries `{"mode": "start" | "reattach", "secrets": {NAME: value}, "expected_pid": int | null,
-"start_server": bool}` and is then closed: secrets reach the supervisor only this way (never argv, its environment, the
+stdin carries `{"mode": "start" | "reattach", "secrets": {NAME: value}, "registry_password": str,
+"expected_pid": int | null, "start_server": bool}` and is then closed: secrets (and a dstack
+`registry_auth` password) reach the supervisor only this way (never argv, its environment, the
 store or a file). stdout and stderr go to the run's provisioning log.
 
 Life of a run: pending (waiting in the host's GPU queue when its GPUs are busy: `acquire_gpus`) →
@@ -78,6 +79,7 @@ class Supervisor:
         self.run_id = run_id
         self.store = store
         self.secrets: dict[str, str] = payload.get("secrets") or {}
+        self.registry_password: str | None = payload.get("registry_password")
         self.start_server = bool(payload.get("start_server"))
         self.provision = ProvisionLog(provision_log(run_id))
         self.run_dir = run_dir(run_id)
@@ -99,6 +101,8 @@ class Supervisor:
             if var.name in self.secrets:
                 var.value = self.secrets[var.name]
                 var.secret = True
+        if self.registry_password and spec.registry_password:
+            spec.registry_password = self.registry_password
         cluster_json = (row.get("resources") or {}).get("cluster_config")
         cluster = ClusterConfig.model_validate(cluster_json) if cluster_json else load_config().cluster(row["cluster"])
         self.backend: Backend = backend_for(cluster)

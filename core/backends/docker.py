@@ -377,10 +377,16 @@ class DockerBackend(Backend, PortAccess, ShellAccess, RunMetrics):
 
         spec = ctx.spec.model_copy(update={"image": self.image_of(ctx.spec)})
         mode = self.network_mode(spec)
+        client = self.client()
+        secrets = docker_spec.secrets_archive(spec)
+        image_config = None
+        if secrets is not None and docker_spec.entrypoint_and_command(spec) == (None, None):
+            with self.errors("read the image's command"):
+                image_config = client.api.inspect_image(spec.image).get("Config")
         kwargs = docker_spec.container_kwargs(
             spec, run_id=ctx.run_id, attempt=ctx.attempt, network_mode=mode, plan=self._plan(ctx),
-            device_ids=self.gpu_device_ids(ctx), init=bool(self.cluster.options.get("init", True)))
-        client = self.client()
+            device_ids=self.gpu_device_ids(ctx), init=bool(self.cluster.options.get("init", True)),
+            image_config=image_config)
         with self.errors("start the container"):
             try:
                 container = client.containers.create(**kwargs)
@@ -389,6 +395,8 @@ class DockerBackend(Backend, PortAccess, ShellAccess, RunMetrics):
                     raise
                 client.containers.get(kwargs["name"]).remove(force=True)  # left by an interrupted start
                 container = client.containers.create(**kwargs)
+            if secrets is not None:  # read and removed by the container's first command
+                container.put_archive("/", secrets)
             container.start()
         ctx.provision(f"started container {kwargs['name']} ({container.short_id}), network {mode}")
         # The log file may hold earlier attempts' output: `stream` offsets count from here.

@@ -4,6 +4,11 @@
 `volume_plan` says which volumes to create, which imports to stage and which paths to export;
 `device_requests` turns a GPU request into Docker device requests (plain dicts the SDK accepts).
 
+Secrets never reach the container's configuration (`docker inspect` shows its env and command):
+`secrets_archive` is a tar the backend puts into the created container before starting it, and the
+container's command starts with `SECRETS_PRELUDE`, which exports them from that file, removes the
+file and execs the run's own command.
+
 Commands run in one shell, step after step: a step's `workdir` is `cd`-ed into first, a failing
 step ends the run with its exit code, a `wait` step sleeps. The shell is the spec's `shell`, else
 `bash` when the image has it, else POSIX `sh` (busybox and alpine images have no bash). A spec with
@@ -16,8 +21,10 @@ limit). Memory sizes count 1 GB = 1024**3 bytes, as RunSpec does.
 
 from __future__ import annotations
 
+import io
 import re
 import shlex
+import tarfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,6 +41,12 @@ STAGE_PATH = "/vessl-tui-stage"  # where helper containers see a staging volume
 AUTO_SHELL = 'if command -v bash >/dev/null 2>&1; then exec bash -c "$1"; fi; exec /bin/sh -c "$1"'
 
 GIB = 1024**3
+
+SECRETS_DIR = ".vessl-tui-secrets"  # under the container's /, put there before it starts
+#: The container's command when the run has secrets: `sh -c PRELUDE vessl-tui ARGV...` exports them
+#: from the file, removes it, then execs ARGV (the run's own entrypoint and command).
+SECRETS_PRELUDE = (f"set -a; . /{SECRETS_DIR}/env; set +a; rm -f /{SECRETS_DIR}/env; "
+                   f"rmdir /{SECRETS_DIR} 2>/dev/null; exec \"$@\"")
 
 
 @dataclass
@@ -246,8 +259,44 @@ def port_bindings(spec: RunSpec) -> dict[str, tuple]:
 
 
 def environment(spec: RunSpec) -> dict[str, str]:
-    """The container's env: every variable with a value, secrets included (they go nowhere else)."""
-    return {env.name: env.value for env in spec.env if env.value is not None}
+    """The container's configured env: every variable with a value except secrets (see
+    `secrets_archive`)."""
+    return {env.name: env.value for env in spec.env if env.value is not None and not env.secret}
+
+
+def secret_environment(spec: RunSpec) -> dict[str, str]:
+    """The secret variables with a value: they reach the container only through `secrets_archive`."""
+    return {env.name: env.value for env in spec.env if env.value is not None and env.secret}
+
+
+def secrets_archive(spec: RunSpec) -> bytes | None:
+    """A tar of `SECRETS_DIR/env` (shell assignments of the secret variables) to put at the
+    container's `/` before it starts; None when the run has no secret."""
+    values = secret_environment(spec)
+    if not values:
+        return None
+    data = "".join(f"{name}={shlex.quote(value)}\n" for name, value in values.items()).encode()
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        folder = tarfile.TarInfo(SECRETS_DIR)
+        folder.type, folder.mode = tarfile.DIRTYPE, 0o1777  # a non-root `user` removes the file too
+        tar.addfile(folder)
+        info = tarfile.TarInfo(f"{SECRETS_DIR}/env")
+        info.size, info.mode = len(data), 0o644
+        tar.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+def with_secrets_prelude(entrypoint: list[str] | None, command: list[str] | None,
+                         image_config: dict[str, Any] | None) -> tuple[list[str], list[str]]:
+    """(entrypoint, command) that run `SECRETS_PRELUDE` first, then what would have run: the given
+    entrypoint and command, or (both None) the image's own `Entrypoint` and `Cmd`."""
+    if entrypoint is None and command is None:
+        config = image_config or {}
+        argv = list(config.get("Entrypoint") or []) + list(config.get("Cmd") or [])
+    else:
+        argv = list(entrypoint or []) + list(command or [])
+    return ["/bin/sh", "-c", SECRETS_PRELUDE, "vessl-tui"], argv
 
 
 def container_kwargs(
@@ -259,15 +308,20 @@ def container_kwargs(
     plan: VolumePlan | None = None,
     device_ids: list[str] | None = None,
     init: bool = True,
+    image_config: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Keyword arguments for `client.containers.create(**kwargs)`.
 
     `network_mode` "bridge" publishes the spec's ports on 127.0.0.1; "host" shares the engine
     host's network (ports are reachable as they are); "none" isolates the container. `init` runs
-    Docker's init as PID 1 so that SIGTERM reaches the command.
+    Docker's init as PID 1 so that SIGTERM reaches the command. A spec with secrets starts with
+    `SECRETS_PRELUDE`; `image_config` (the image's `Config`) gives the command to run after it
+    when the spec has none.
     """
     plan = plan or volume_plan(spec, run_id)
     entrypoint, command = entrypoint_and_command(spec)
+    if secret_environment(spec):
+        entrypoint, command = with_secrets_prelude(entrypoint, command, image_config)
     kwargs: dict[str, Any] = {
         "image": spec.image,
         "name": container_name(run_id, attempt),

@@ -132,3 +132,25 @@ def test_an_unknown_credential_name_says_where_to_add_it(dockerd, config_file, t
         backend.prepare(ctx)
     assert str(err.value) == ("image credential lab is not configured: add `lab: {registry, username, password}` "
                               f"under `credentials:` in the config ({config_file}).")
+
+
+def test_registry_auth_through_the_engine_logs_in_and_stores_no_password(image, registry, dockerd, config_file,
+                                                                          tmp_path, vessl_home):
+    from core.engine import Engine
+
+    config_file.write_text(f"clusters:\n  dk: {{kind: docker, host: '{dockerd}'}}\n")
+    path = tmp_path / "private.dstack.yml"
+    path.write_text(f"""
+type: task
+image: {image}
+registry_auth: {{username: {registry.username}, password: "{registry.password}"}}
+commands: [echo pulled]
+""")
+    engine = Engine()
+    record = engine.submit(path, cluster="dk")
+    final = engine.wait(record.id, timeout=120)
+    provisioning = engine.read_log(record.id, 0, provisioning=True)[0].decode()
+    assert (final.status, final.exit_code) == ("succeeded", 0), (final.reason, provisioning)
+    assert engine.read_log(record.id, 0)[0] == b"pulled\n"
+    stored = b"".join(p.read_bytes() for p in vessl_home.rglob("*") if p.is_file())
+    assert registry.password.encode() not in stored
