@@ -173,3 +173,19 @@ def test_unsupported_sources_are_named_in_one_sentence() -> None:
 )
 def test_git_sources(source: str, url: str | None) -> None:
     assert docker_spec.git_url(source) == url
+
+
+def test_secrets_stay_out_of_the_container_config_and_the_image_command_still_runs() -> None:
+    document = load_text("type: task\nimage: py\nenv:\n  - PLAIN=1\n", "s.yaml")[0]
+    spec = document.spec
+    spec.env.append(type(spec.env[0])(name="TOKEN", value="it's\nQXval", secret=True))
+    kwargs = docker_spec.container_kwargs(spec, run_id="r", image_config={"Entrypoint": ["serve"], "Cmd": ["--port", "80"]})
+    assert kwargs["environment"] == {"PLAIN": "1"}
+    assert kwargs["entrypoint"] == ["/bin/sh", "-c", docker_spec.SECRETS_PRELUDE, "vessl-tui"]
+    assert kwargs["command"] == ["serve", "--port", "80"]
+    assert "QXval" not in repr(kwargs)
+    import io
+    import tarfile
+
+    with tarfile.open(fileobj=io.BytesIO(docker_spec.secrets_archive(spec))) as tar:
+        assert tar.extractfile(f"{docker_spec.SECRETS_DIR}/env").read() == b"TOKEN='it'\"'\"'s\nQXval'\n"
