@@ -141,3 +141,30 @@ async def test_a_large_store_shows_the_newest_page_first_then_every_run(engine) 
         assert not any(overlapping)
         assert app.screen.query_one("#runs-table").cursor_id == f"bulk{total - 1:06d}"  # the newest
         assert f"{total}/{total} runs" in app.screen.query_one("#area-bar").summary
+
+
+async def test_search_counts_and_moves_through_lines_that_arrive_later(engine, write_spec) -> None:
+    gate = write_spec("gate", "")
+    script = f"""
+        for i in $(seq 1 29); do echo "match $i"; echo "other $i"; done
+        while [ -e {gate} ]; do sleep 0.05; done
+        for i in $(seq 30 100); do echo "match $i"; echo "other $i"; done
+        sleep 60
+    """
+    run = engine.submit(str(write_spec("flood", local_spec("flood", script))))
+    app = VesslApp(engine=engine)
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.push_screen(RunDetailScreen(run.id))
+        await until(pilot, lambda: isinstance(app.screen, RunDetailScreen))
+        log = app.screen.query_one("#log", LogView)
+        await until(pilot, lambda: log.line_count >= 58)
+        await pilot.press("slash", *"MATCH", "enter")
+        await until(pilot, lambda: log.match_position[1] == 29)
+        gate.unlink()
+        await until(pilot, lambda: log.match_position[1] == 100)
+        assert "/MATCH" in str(log.border_title) and "/100" in str(log.border_title)
+        assert list(log.matches) == [2 * i for i in range(100)]
+        await pilot.press("N")  # from the first match back to the last one, which came later
+        assert log.match_position == (100, 100)
+        line = log.matches[log.match_position[0] - 1]
+        assert log.get_line(line) in (None, "match 100")

@@ -4,7 +4,7 @@ tunnels, and the actions on it.
 | Key | Id | Action |
 | --- | --- | --- |
 | escape | detail.back | Back to the runs |
-| / | detail.search | Search the whole log (n / N jump between matches) |
+| / | detail.search | Search the whole log, new lines included as they come (n / N jump between matches) |
 | p | detail.provisioning | Show / hide the provisioning log |
 | i | detail.info | Show / hide the spec summary and history |
 | s | detail.stop | Stop the run (confirm) |

@@ -70,6 +70,8 @@ class LogBatch:
     line_count: int
     size: int
     partial: str
+    complete: int = 0
+    """Bytes up to the end of the last complete line."""
     blocks: dict[int, list[str]] = field(default_factory=dict)
     widest: int = 0
 
@@ -119,15 +121,18 @@ class LineFeeder:
             self._block_lines = list(blocks.get(end // stride, []))
         self.line_count = end
         partial = display_text(self._rest.decode("utf-8", "replace")) if self._rest else ""
-        return LogBatch(checkpoints, self.line_count, self.size, partial, blocks, max(widest, len(partial)))
+        return LogBatch(checkpoints, self.line_count, self.size, partial, self.size - len(self._rest), blocks,
+                        max(widest, len(partial)))
 
 
-def search_lines(reader: LogReader, query: str, end: int, limit: int = MAX_MATCHES) -> array:
+def search_lines(reader: LogReader, query: str, end: int, limit: int = MAX_MATCHES, start: int = 0,
+                 first_line: int = 0) -> array:
     """Line numbers (0-based, unique, ascending) of lines containing `query`, case-insensitive,
-    scanning bytes [0, end) of the log; at most `limit` of them."""
+    scanning bytes [start, end) of the log, where line `first_line` begins at `start`; at most
+    `limit` of them. `start` and `end` are line boundaries (or `end` the log's end)."""
     pattern = re.compile(re.escape(query.encode("utf-8")), re.IGNORECASE)
     found = array("q")
-    offset, line, rest = 0, 0, b""
+    offset, line, rest = start, first_line, b""
     while offset < end and len(found) < limit:
         data, nxt = reader(offset, min(READ_LIMIT, end - offset))
         if not data:
@@ -202,13 +207,18 @@ class LogView(ReportsWorkerErrors, ScrollView, can_focus=True):
             self.blocks = blocks
 
     class SearchDone(Message):
-        """A search over the whole log finished."""
+        """A search over the log up to `end` (a line boundary: line `end_line` starts there) finished;
+        `more` when it covered lines that arrived after the search started (append them)."""
 
-        def __init__(self, view: "LogView", query: str, matches: array) -> None:
+        def __init__(self, view: "LogView", generation: int, matches: array, end: int, end_line: int,
+                     more: bool = False) -> None:
             super().__init__()
             self.view = view
-            self.query = query
+            self.generation = generation
             self.matches = matches
+            self.end = end
+            self.end_line = end_line
+            self.more = more
 
     class StateChanged(Message):
         """Follow, wrap, or the search position changed (for a title line)."""
@@ -241,6 +251,10 @@ class LogView(ReportsWorkerErrors, ScrollView, can_focus=True):
         self._widest = 0
         self._matches = array("q")
         self._match_index = -1
+        self._complete_bytes = 0
+        self._search_generation = 0
+        self._searched: tuple[int, int] | None = None
+        """(bytes, lines) the current search covered; None while a search pass runs."""
         self._pattern: re.Pattern[str] | None = None
         self._wrap_rows: tuple[tuple, list[Strip]] | None = None
         self._strips: OrderedDict[tuple, list[Strip]] = OrderedDict()
@@ -282,12 +296,15 @@ class LogView(ReportsWorkerErrors, ScrollView, can_focus=True):
 
     def search(self, query: str) -> None:
         """Find every line containing `query` (whole log, in a worker); highlight and jump to the first
-        match after the current position."""
+        match after the current position. Lines that arrive later are searched as they come: the
+        count and n/N include them."""
         self.query = query
         self._matches = array("q")
         self._match_index = -1
+        self._search_generation += 1
+        self._searched = None
         if query and self.reader is not None:
-            self._search(query, self.size_bytes)
+            self._search(query, self._search_generation, 0, 0, self._complete_bytes, self.line_count, False)
         self.post_message(self.StateChanged(self))
 
     def save_to(self, path: Path, create_folder: bool = False) -> None:
@@ -356,9 +373,22 @@ class LogView(ReportsWorkerErrors, ScrollView, can_focus=True):
         self.post_message(self.BlocksLoaded(loaded))
 
     @work(thread=True, exclusive=True, group="log-search", exit_on_error=False)
-    def _search(self, query: str, end: int) -> None:
+    def _search(self, query: str, generation: int, start: int, first_line: int, end: int, end_line: int,
+                more: bool) -> None:
         assert self.reader is not None
-        self.post_message(self.SearchDone(self, query, search_lines(self.reader, query, end)))
+        limit = MAX_MATCHES - len(self._matches) if more else MAX_MATCHES
+        found = search_lines(self.reader, query, end, limit=max(0, limit), start=start, first_line=first_line)
+        self.post_message(self.SearchDone(self, generation, found, end, end_line, more))
+
+    def _search_new_lines(self) -> None:
+        """Search the complete lines that arrived since the last pass (one pass at a time)."""
+        if not self.query or self._searched is None or self.reader is None:
+            return
+        start, first_line = self._searched
+        if self._complete_bytes > start and len(self._matches) < MAX_MATCHES:
+            self._searched = None
+            self._search(self.query, self._search_generation, start, first_line, self._complete_bytes,
+                         self.line_count, True)
 
     @work(thread=True, group="log-save", exit_on_error=False)
     def _save(self, path: Path, create_folder: bool) -> None:
@@ -399,6 +429,7 @@ class LogView(ReportsWorkerErrors, ScrollView, can_focus=True):
         batch = event.batch
         self._checkpoints.extend(batch.checkpoints)
         self.line_count, self.size_bytes, self.partial = batch.line_count, batch.size, batch.partial
+        self._complete_bytes = batch.complete
         for block, lines in batch.blocks.items():
             self._blocks[block] = lines
             self._blocks.move_to_end(block)
@@ -409,6 +440,7 @@ class LogView(ReportsWorkerErrors, ScrollView, can_focus=True):
             self._follow_end()
         self._wrap_rows = None
         self.refresh()
+        self._search_new_lines()
 
     @on(BlocksLoaded)
     def _on_blocks_loaded(self, event: BlocksLoaded) -> None:
@@ -426,14 +458,21 @@ class LogView(ReportsWorkerErrors, ScrollView, can_focus=True):
 
     @on(SearchDone)
     def _on_search_done(self, event: SearchDone) -> None:
-        if event.query != self.query:
+        if event.generation != self._search_generation:
             return
-        self._matches = event.matches
-        if len(self._matches):
-            self._match_index = -1
-            self.action_next_match()
-        else:
+        self._searched = (event.end, event.end_line)
+        if event.more:
+            if len(event.matches):
+                self._matches.extend(event.matches)
             self.post_message(self.StateChanged(self))
+        else:
+            self._matches = event.matches
+            if len(self._matches):
+                self._match_index = -1
+                self.action_next_match()
+            else:
+                self.post_message(self.StateChanged(self))
+        self._search_new_lines()
 
     def _evict(self) -> None:
         keep = max(CACHE_BLOCKS, self.size.height // STRIDE + 4)
