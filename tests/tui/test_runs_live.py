@@ -168,3 +168,24 @@ async def test_search_counts_and_moves_through_lines_that_arrive_later(engine, w
         assert log.match_position == (100, 100)
         line = log.matches[log.match_position[0] - 1]
         assert log.get_line(line) in (None, "match 100")
+
+
+async def test_local_run_shows_cpu_and_memory_then_clears_at_the_end(engine, write_spec) -> None:
+    gate = write_spec("gate", "")
+    script = f"""
+        while [ -e {gate} ]; do :; done
+    """  # a busy loop: about one core
+    run = engine.submit(str(write_spec("busy", local_spec("busy", script))))
+    app = VesslApp(engine=engine)
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.push_screen(RunDetailScreen(run.id))
+        await until(pilot, lambda: isinstance(app.screen, RunDetailScreen))
+        metrics = app.screen.query_one("#detail-metrics")
+        import re
+
+        await until(pilot, lambda: re.search(r"cpu (\d+)%  mem \d", str(metrics.render())) is not None)
+        percent = int(re.search(r"cpu (\d+)%", str(metrics.render())).group(1))
+        assert percent > 10  # a busy loop is measured as busy (the machine is shared: not a full core)
+        gate.unlink()
+        engine.wait(run.id, timeout=60)
+        await until(pilot, lambda: str(metrics.render()).strip() == "")

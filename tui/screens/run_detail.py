@@ -19,6 +19,7 @@ tunnels, and the actions on it.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from rich.text import Text
@@ -122,6 +123,8 @@ class RunDetailScreen(ReportsWorkerErrors, Screen):
         super().__init__()
         self.run_id = run_id
         self.run: RunRecord | None = None
+        self._cpu_seen: tuple[float, float] | None = None
+        """(monotonic time, CPU seconds) of the last sample, for CPU% from CPU seconds."""
 
     def compose(self) -> ComposeResult:
         engine_reader = self._reader
@@ -170,17 +173,31 @@ class RunDetailScreen(ReportsWorkerErrors, Screen):
 
         run = self.run
         if run is None or run.final or not run.handle:
+            if run is not None and run.final and self._cpu_seen is not None:
+                self._cpu_seen = None
+                self.post_message(self.Metrics(""))  # the run ended: nothing runs to measure
             return
         engine = self.app.engine
         backend = engine.backend(run.cluster)
         if not isinstance(backend, RunMetrics):
             return
         sample = backend.sample(engine.run_context(run.id), run.handle)
+        self.post_message(self.Metrics(self._metrics_text(sample, time.monotonic())))
+
+    def _metrics_text(self, sample: dict, now: float) -> str:
+        """` cpu 97%  mem 1.2G`: CPU% as the backend gives it, or from two samples of CPU seconds
+        (local runs: the process group's); `cpu …` until there are two."""
         cpu = sample.get("cpu_percent")
+        seconds = sample.get("cpu_seconds")
+        if cpu is None and seconds is not None:
+            last, self._cpu_seen = self._cpu_seen, (now, seconds)
+            if last is not None and now > last[0]:
+                cpu = max(0.0, (seconds - last[1]) / (now - last[0]) * 100)
+        else:
+            self._cpu_seen = (now, seconds or 0.0)
         mem, limit = sample.get("memory_bytes"), sample.get("memory_limit_bytes")
-        text = f" cpu {cpu:.0f}%" if cpu is not None else " cpu -"
-        text += f"  mem {size(mem)}" + (f"/{size(limit)}" if limit else "")
-        self.post_message(self.Metrics(text))
+        text = f" cpu {cpu:.0f}%" if cpu is not None else " cpu …"
+        return text + f"  mem {size(mem)}" + (f"/{size(limit)}" if limit else "")
 
     @work(thread=True, group="detail-tunnel", exit_on_error=False)
     def _open_tunnels(self) -> None:
