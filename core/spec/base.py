@@ -6,8 +6,6 @@ list, string, number, bool), so that errors point inside the member the user mea
 `FieldError` lets a cross-field rule name the field that an error belongs to.
 """
 
-from __future__ import annotations
-
 from collections.abc import Callable
 from typing import Annotated, Any, ClassVar, Union
 

@@ -4,8 +4,6 @@ Field names, shapes and rules follow dstack 0.22's parser; `core.spec.mapping` m
 configuration into the normalized `RunSpec`.
 """
 
-from __future__ import annotations
-
 from typing import Annotated, Literal, Union
 
 from pydantic import AfterValidator, BeforeValidator, Discriminator, Field, Tag

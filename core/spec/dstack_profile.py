@@ -4,8 +4,6 @@ policy, cron schedule, fleet and instance selectors, backend options.
 Shapes and limits follow dstack 0.22's `profiles.py` (cron as APScheduler 3 reads a crontab).
 """
 
-from __future__ import annotations
-
 from typing import Annotated, Literal, Union
 
 from pydantic import AfterValidator, BeforeValidator, Discriminator, Field, Tag

@@ -80,7 +80,7 @@ def _warnings(ctx: Translator, parsed: Any) -> list[Problem]:
         out.append(ctx.problem(("resources", "accelerators"), "`accelerators` is a legacy form; use "
                                "`requests: {nvidia.com/gpu: {device_type, quantity}}`", at_key=True,
                                severity="warning"))
-    service = getattr(parsed, "service", None) if ctx.family == "vessl" else None
+    service = parsed.service if parsed is not None and ctx.kind == "revision" else None
     if service is not None and service.expose not in [p if isinstance(p, int) else p.port for p in parsed.ports]:
         out.append(ctx.problem(("service", "expose"), f"port {service.expose} is not among `ports`",
                                severity="warning"))

@@ -12,7 +12,7 @@ import difflib
 from functools import lru_cache
 from typing import Any
 
-from core.spec import dstack_rules, models, vessl_rules, yamlpos
+from core.spec import models, yamlpos
 from core.spec.checks import SHAPE_NAMES, FieldError, quoted, shape_of
 from core.spec.errors import Problem
 
@@ -199,6 +199,8 @@ class Translator:
         key = path[-1]
         parents = tuple(p for p in path[:-1] if isinstance(p, str))
         rel = ".".join((*parents, str(key)))
+        from core.spec import dstack_rules, vessl_rules  # only an unknown key needs them
+
         table = dstack_rules.RENAMED if self.family == "dstack" else vessl_rules.RENAMED
         hint = table.get((self.kind, rel)) or table.get(("*", rel))
         if hint:

@@ -9,8 +9,6 @@ Units: durations are seconds (float), memory and disk are GiB-like "GB" floats a
 (1 GB = 1024 MB), CPU is a count of cores. `None` in a range bound means "unbounded".
 """
 
-from __future__ import annotations
-
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field

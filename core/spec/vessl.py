@@ -6,8 +6,6 @@ Shapes follow VESSL's run-spec form (`V1RunSpecFormBodyInput`) plus the shorthan
 (`git://`, `hf://`, `s3://`, `volume://`, …), env values as scalars, ports as integers.
 """
 
-from __future__ import annotations
-
 from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field

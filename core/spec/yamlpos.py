@@ -26,27 +26,69 @@ Path = tuple  # tuple[str | int, ...]
 Pos = tuple  # (line, col), 1-based
 
 _PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml is ~10x faster where PyYAML has it
 _TAG = "tag:yaml.org,2002:"
 _STR, _NULL, _BOOL, _INT, _FLOAT, _MERGE = (_TAG + t for t in ("str", "null", "bool", "int", "float", "merge"))
 _constructor = yaml.SafeLoader("")  # used only for its scalar constructors (ints, floats, bools)
 _DOCUMENT_FIELDS = ("index", "value", "keys", "values", "text", "start", "error")
 
 
+_TAGS: dict[str, str] = {}  # plain scalar text -> its implicit tag
+
+
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """PyYAML's safe loader (libyaml's where PyYAML has it) that remembers the implicit tag of each
+    plain scalar text it has typed: specs repeat the same few scalars (`true`, `1`, `local`)."""
+
+    def resolve(self, kind, value, implicit):  # noqa: ANN001 - PyYAML's signature
+        if kind is yaml.ScalarNode and implicit[0]:
+            tag = _TAGS.get(value)
+            if tag is None:
+                tag = super().resolve(kind, value, implicit)
+                if len(value) <= 64:
+                    if len(_TAGS) >= 4096:
+                        _TAGS.clear()
+                    _TAGS[value] = tag
+            return tag
+        return super().resolve(kind, value, implicit)
+
+    def descend_resolver(self, current_node, current_index):  # noqa: ANN001 - no path resolvers here
+        pass
+
+    def ascend_resolver(self):
+        pass
+
+
 class ParsedDocument:
     """One YAML document: its value, where each key/value sits, and its own text.
 
-    `keys` / `values`: path -> (line, col) of the key naming that path / of the value at it;
-    `start`: where the document starts; `error`: (line, col, message) when the document could not
-    be read. Equal to another with the same fields."""
+    `keys` / `values`: path -> (line, col) of the key naming that path / of the value at it, read
+    from the document's nodes when first asked for; `start`: where the document starts; `error`:
+    (line, col, message) when the document could not be read. Equal to another with the same
+    fields."""
 
-    __slots__ = _DOCUMENT_FIELDS
+    __slots__ = (*_DOCUMENT_FIELDS[:2], "_keys", "_values", *_DOCUMENT_FIELDS[4:], "_node")
 
     def __init__(self, index: int, value: Any = None, keys: dict | None = None, values: dict | None = None,
-                 text: str = "", start: Pos = (1, 1), error: tuple | None = None):
+                 text: str = "", start: Pos = (1, 1), error: tuple | None = None, node: Any = None):
         self.index, self.value, self.text, self.start, self.error = index, value, text, start, error
-        self.keys = {} if keys is None else keys
-        self.values = {} if values is None else values
+        self._keys, self._values, self._node = keys, values, node
+
+    @property
+    def keys(self) -> dict:
+        if self._keys is None:
+            self._positions()
+        return self._keys
+
+    @property
+    def values(self) -> dict:
+        if self._values is None:
+            self._positions()
+        return self._values
+
+    def _positions(self) -> None:
+        self._keys, self._values = {}, {}
+        if self._node is not None and self.error is None:
+            _record(self._node, (), self._keys, self._values)
 
     def __eq__(self, other: object) -> bool:
         return other.__class__ is ParsedDocument and all(
@@ -60,8 +102,9 @@ class ParsedDocument:
     def pos(self, path: Path, prefer_key: bool = False) -> Pos:
         """Best position for `path`: its key or value, else the nearest ancestor's."""
         path = tuple(path)
+        keys, values = self.keys, self.values
         while True:
-            first, second = (self.keys, self.values) if prefer_key else (self.values, self.keys)
+            first, second = (keys, values) if prefer_key else (values, keys)
             if path in first:
                 return first[path]
             if path in second:
@@ -127,56 +170,71 @@ def _scalar(node: yaml.ScalarNode) -> Any:
     return node.value
 
 
-class _Builder:
-    """Turns a composed node tree into plain values, recording positions, with bomb guards."""
+def _key(node: yaml.Node) -> Any:
+    """The dict key a key node stands for (a mapping or list as a key: its text)."""
+    if node.__class__ is yaml.ScalarNode:
+        return _scalar(node)
+    return str(_plain(node))
 
-    def __init__(self, doc: ParsedDocument):
-        self.keys, self.values = doc.keys, doc.values
-        self.count = 0
 
-    def build(self, node: yaml.Node, path: Path | None, depth: int = 0) -> Any:
-        """Plain value of `node`; positions are recorded under `path` (None: not recorded, as for
-        what a merge key or an alias brings in)."""
-        self.count += 1
-        if self.count > MAX_NODES:
+def _plain(root: yaml.Node) -> Any:
+    """The plain value of a node tree, merge keys applied, with guards against alias bombs and
+    deep nesting (`_TooBig`)."""
+    count = 0
+    scalar_node, sequence_node = yaml.ScalarNode, yaml.SequenceNode
+
+    def build(node: yaml.Node, depth: int) -> Any:
+        nonlocal count
+        count += 1
+        if count > MAX_NODES:
             raise _TooBig(f"the document expands to more than {MAX_NODES:,} values (an alias bomb?); "
                           "write it out without `*alias` repetition")
         if depth > MAX_DEPTH:
             raise _TooBig(f"the document nests deeper than {MAX_DEPTH} levels; flatten it")
-        if path is not None:
-            mark = node.start_mark
-            self.values[path] = (mark.line + 1, mark.column + 1)
         cls = node.__class__
-        if cls is yaml.ScalarNode:
-            return _scalar(node)
+        if cls is scalar_node:
+            return node.value if node.tag == _STR else _scalar(node)
         depth += 1
-        if cls is yaml.SequenceNode:
-            if path is None:
-                return [self.build(item, None, depth) for item in node.value]
-            return [self.build(item, path + (i,), depth) for i, item in enumerate(node.value)]
+        if cls is sequence_node:
+            return [build(item, depth) for item in node.value]
         result: dict = {}
         merged: dict = {}
         for key_node, value_node in node.value:
-            if key_node.tag == _MERGE:
-                sources = value_node.value if value_node.__class__ is yaml.SequenceNode else [value_node]
-                for source in sources:
-                    value = self.build(source, None, depth)
-                    if isinstance(value, dict):
-                        for k, v in value.items():
-                            merged.setdefault(k, v)
-                continue
-            key = _scalar(key_node) if key_node.__class__ is yaml.ScalarNode else self.build(key_node, None, depth)
-            if isinstance(key, (dict, list)):
-                key = str(key)
-            child = None
-            if path is not None:
-                child = path + (key,)
-                mark = key_node.start_mark
-                self.keys[child] = (mark.line + 1, mark.column + 1)
-            result[key] = self.build(value_node, child, depth)
+            if key_node.__class__ is scalar_node:
+                if key_node.tag == _MERGE:
+                    sources = value_node.value if value_node.__class__ is sequence_node else [value_node]
+                    for source in sources:
+                        value = build(source, depth)
+                        if isinstance(value, dict):
+                            for k, v in value.items():
+                                merged.setdefault(k, v)
+                    continue
+                key = key_node.value if key_node.tag == _STR else _scalar(key_node)
+            else:
+                key = str(build(key_node, depth))
+            result[key] = build(value_node, depth)
         for k, v in merged.items():
             result.setdefault(k, v)
         return result
+
+    return build(root, 0)
+
+
+def _record(node: yaml.Node, path: Path, keys: dict, values: dict) -> None:
+    """Where each key and value of a (valid, bounded) node tree sits, by path; what a merge key
+    brings in is not recorded (it points at its mapping)."""
+    mark = node.start_mark
+    values[path] = (mark.line + 1, mark.column + 1)
+    if node.__class__ is yaml.SequenceNode:
+        for i, item in enumerate(node.value):
+            _record(item, path + (i,), keys, values)
+    elif node.__class__ is yaml.MappingNode:
+        for key_node, value_node in node.value:
+            if key_node.tag != _MERGE:
+                child = path + (_key(key_node),)
+                mark = key_node.start_mark
+                keys[child] = (mark.line + 1, mark.column + 1)
+                _record(value_node, child, keys, values)
 
 
 # ---------------------------------------------------------------- reading a stream
@@ -207,19 +265,18 @@ def _failed(index: int, exc: BaseException, text: str) -> ParsedDocument:
 
 
 def _document(index: int, node: yaml.Node, lines: list[str]) -> ParsedDocument:
-    doc = ParsedDocument(index)
     start, end = node.start_mark, node.end_mark
-    doc.start = (start.line + 1, start.column + 1)
     end_line = end.line + (1 if end.column else 0)
-    doc.text = "".join(lines[start.line:max(end_line, start.line + 1)])
+    doc = ParsedDocument(index, text="".join(lines[start.line:max(end_line, start.line + 1)]),
+                         start=(start.line + 1, start.column + 1), node=node)
     try:
-        doc.value = _Builder(doc).build(node, ())
+        doc.value = _plain(node)
     except _TooBig as exc:
         doc.error = (*doc.start, str(exc))
     except RecursionError:
         doc.error = (*doc.start, "the document nests too deeply; flatten it")
     if doc.error:
-        doc.value, doc.keys, doc.values = None, {}, {}
+        doc.value, doc._node = None, None
     return doc
 
 
