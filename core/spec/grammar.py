@@ -72,11 +72,19 @@ def parse_memory(value: Any) -> float:
 
 
 def parse_quantity(value: Any) -> float:
-    """Kubernetes-style memory (`12Gi`, `4G`, `512Mi`, bytes) or dstack-style (`16GB`) -> GB."""
+    """Kubernetes-style memory (`12Gi`, `4G`, `512Mi`, bytes) or dstack-style (`16GB`) -> GB, more than 0."""
     if _is_number(value):
-        return _float(value) / 1024**3 if value > 1024 else _float(value)
-    if not isinstance(value, str):
+        amount = _float(value) / 1024**3 if value > 1024 else _float(value)
+    elif not isinstance(value, str):
         raise ValueError(f"expected a memory size like `16Gi`, got {quoted(value)}")
+    else:
+        amount = _text_quantity(value)
+    if not amount > 0:
+        raise ValueError(f"memory must be positive, got {cut(value)}")
+    return amount
+
+
+def _text_quantity(value: str) -> float:
     text = value.replace(" ", "").lower()
     if text.endswith(("gb", "mb", "tb")):
         return parse_memory(text)
@@ -88,21 +96,27 @@ def parse_quantity(value: Any) -> float:
     raise ValueError(f"invalid memory size {quoted(value)}: use e.g. `512Mi`, `16Gi` or `16GB`")
 
 
-def parse_cpu_quantity(value: Any) -> float:
-    """Kubernetes CPU: `4`, `0.5`, `500m` -> cores."""
+def parse_cpu_quantity(value: Any, what: str = "cpu") -> float:
+    """Kubernetes CPU: `4`, `0.5`, `500m` -> cores, more than 0 (`what` names it in the error)."""
+    amount = None
     if _is_number(value):
-        if value <= 0:
-            raise ValueError(f"cpu must be positive, got {value}")
-        return _float(value)
-    if isinstance(value, str):
+        amount = _float(value)
+    elif isinstance(value, str):
         text = value.strip().lower()
         if text.endswith("m") and _NUMBER.match(text[:-1]):
-            return float(text[:-1]) / 1000
-        if _NUMBER.match(text):
-            return float(text)
-    raise ValueError(f"invalid cpu amount {quoted(value)}: use cores, e.g. `4`, `0.5` or `500m`")
+            amount = float(text[:-1]) / 1000
+        elif _NUMBER.match(text):
+            amount = float(text)
+    if amount is None:
+        raise ValueError(f"invalid cpu amount {quoted(value)}: use cores, e.g. `4`, `0.5` or `500m`")
+    if not amount > 0:
+        raise ValueError(f"{what} must be positive, got {cut(value)}")
+    return amount
 
 
+def parse_gpu_quantity(value: Any) -> float:
+    """A VESSL GPU quantity: a number of GPUs, more than 0."""
+    return parse_cpu_quantity(value, "the GPU quantity")
 
 
 def range_bounds(value: Any, item: Callable[[Any], float] = float, what: str = "value") -> dict:

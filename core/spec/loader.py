@@ -76,6 +76,13 @@ def _warnings(ctx: Translator, parsed: Any) -> list[Problem]:
                     out.append(ctx.problem(path, f"`{path[-1]}` means nothing on the `local` cluster "
                                                  "(processes on this machine); it is ignored",
                                            at_key=True, severity="warning"))
+    interactive = v.get("interactive") if ctx.family == "vessl" else None
+    if isinstance(interactive, dict) and "idle_timeout" in interactive:
+        effect = ("it is read as `jupyter.idle_timeout`" if interactive.get("jupyter") is not None
+                  else "without `jupyter:` it has no effect")
+        out.append(ctx.problem(("interactive", "idle_timeout"), "`idle_timeout` belongs under `jupyter:` "
+                               f"(`interactive: {{jupyter: {{idle_timeout: 120m}}}}`); {effect}", at_key=True,
+                               severity="warning"))
     if ctx.family == "vessl" and isinstance(v.get("resources"), dict) and "accelerators" in v["resources"]:
         out.append(ctx.problem(("resources", "accelerators"), "`accelerators` is a legacy form; use "
                                "`requests: {nvidia.com/gpu: {device_type, quantity}}`", at_key=True,
@@ -139,9 +146,14 @@ def _document(doc: yamlpos.ParsedDocument, file: str, source_file: str | None) -
 
 def _problems(ctx: Translator, errors: list[dict]) -> list[Problem]:
     """The problems of an invalid document: every error translated, with the warnings its raw
-    YAML shows, in position order."""
-    return sorted({p for e in errors for p in ctx.translate(e)} | set(_warnings(ctx, None)),
-                  key=lambda p: (p.line, p.column, p.message))
+    YAML shows, in position order. A required field misspelled is one problem (the unknown key
+    that names it), not two."""
+    problems = {p for e in errors for p in ctx.translate(e)}
+    meant = {(p.path.rpartition(".")[0], p.message.rpartition("did you mean ")[2]) for p in problems
+             if p.message.startswith("unknown field")}
+    problems = {p for p in problems if not (p.message.startswith("missing required field ") and
+                                            (p.path, p.message[23:] + "?") in meant)}
+    return sorted(problems | set(_warnings(ctx, None)), key=lambda p: (p.line, p.column, p.message))
 
 
 

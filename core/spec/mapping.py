@@ -40,7 +40,9 @@ def _vessl_run(run: Any, kind: str = "vessl-run", **extra: Any) -> RunSpec:
     if run.interactive is not None:
         max_duration = run.interactive.max_runtime
         jupyter = run.interactive.jupyter
-        interactive = Interactive(jupyter=jupyter is not None, idle_timeout=jupyter.idle_timeout if jupyter else None)
+        idle = None if jupyter is None else (  # beside `jupyter` is a misplacement, warned at validation
+            jupyter.idle_timeout if jupyter.idle_timeout is not None else run.interactive.idle_timeout)
+        interactive = Interactive(jupyter=jupyter is not None, idle_timeout=idle)
     return RunSpec(
         kind=kind, name=run.name, description=run.description or None, tags=run.tags,
         image=image, image_credential=credential, commands=_vessl_commands(run.run), env=_vessl_env(run.env),
@@ -54,8 +56,15 @@ def _vessl_commands(steps: Any) -> list[dict]:
         return []
     if isinstance(steps, str):
         return [{"command": steps}]
-    return [{"command": s} if isinstance(s, str) else {"command": s.command, "workdir": s.workdir, "wait": s.wait}
-            for s in steps]
+    out: list[dict] = []
+    for step in steps:
+        if isinstance(step, str):
+            out.append({"command": step})
+            continue
+        out.append({"command": step.command, "workdir": step.workdir})
+        if step.wait is not None:  # how long to pause after the command: a pause step of its own
+            out.append({"wait": step.wait})
+    return out
 
 
 def _vessl_env(env: dict) -> list[dict]:

@@ -19,7 +19,7 @@ class GpuRequest(SpecModel):
     """An NVIDIA GPU request: model and count."""
 
     device_type: Text | None = Field(None, description="GPU model, e.g. `A100-SXM4-80GB`, `L4`.")
-    quantity: Annotated[float, BeforeValidator(grammar.parse_cpu_quantity)] = Field(description="Number of GPUs.")
+    quantity: Annotated[float, BeforeValidator(grammar.parse_gpu_quantity)] = Field(description="Number of GPUs.")
     mig_resource_type: str | None = Field(None, description="MIG profile.")
 
 
@@ -63,13 +63,11 @@ class ImageForm(SpecModel):
 
 
 class RunStep(SpecModel):
-    """One `run` item: a command (with a workdir) or a pause."""
+    """One `run` item: a command (with a workdir), and how long to pause after it."""
 
-    command: str | None = Field(None, description="Shell lines to run.")
+    command: str = Field(description="Shell lines to run.")
     workdir: str | None = Field(None, description="Directory to run them in.")
-    wait: StrictDuration | None = Field(None, description="Pause instead of a command, e.g. `10s`.")
-
-    RULES = (rules.command_or_wait,)
+    wait: StrictDuration | None = Field(None, description="How long to pause after the command, e.g. `10s`.")
 
 
 Run = by_shape(str=str, list=list[by_shape(str=str, dict=RunStep)])
@@ -103,14 +101,19 @@ PortItem = by_shape(number=PortNumber, str=PortNumber, dict=PortForm)
 class Jupyter(SpecModel):
     """Jupyter settings of an interactive run."""
 
-    idle_timeout: StrictDuration | None = Field(None, description="Cull Jupyter after this idle time, e.g. `120m`.")
+    idle_timeout: StrictDuration | None = Field(
+        None, description="Cull Jupyter after this idle time, e.g. `120m` (required with `jupyter`).")
 
 
 class InteractiveForm(SpecModel):
     """An interactive run: stays up for SSH and Jupyter."""
 
-    max_runtime: StrictDuration | None = Field(None, description="Stop after this long, e.g. `24h`.")
-    jupyter: Jupyter | None = Field(None, description="Jupyter settings.")
+    max_runtime: StrictDuration = Field(description="Stop after this long, e.g. `24h`.")
+    jupyter: Jupyter | None = Field(None, description="Jupyter settings: {idle_timeout}.")
+    idle_timeout: StrictDuration | None = Field(
+        None, description="Where some examples put `jupyter.idle_timeout`: read as it, with a warning.")
+
+    RULES = (rules.jupyter_idle_timeout,)
 
 
 def _sources(read: Any) -> Any:
@@ -141,7 +144,7 @@ class VesslRun(SpecModel):
 
     model_config = {"populate_by_name": True}
 
-    RULES = (rules.something_to_run,)
+    RULES = (rules.image_named, rules.something_to_run)
 
 
 class AutoscalingForm(SpecModel):

@@ -132,12 +132,20 @@ def requests_once(resources: Any) -> None:
     raise_all(errors)
 
 
-def command_or_wait(step: Any) -> None:
-    """A `run` item is a command or a wait."""
-    if step.wait is not None and step.command is not None:
-        raise FieldError("wait", "a `run` item is either a `command` or a `wait`, not both")
-    if step.wait is None and step.command is None:
-        raise FieldError("command", "a `run` item needs a `command` (or a `wait`)")
+def jupyter_idle_timeout(interactive: Any) -> None:
+    """Jupyter is given with its idle timeout (under `jupyter`, or misplaced beside it)."""
+    jupyter = interactive.jupyter
+    if jupyter is not None and jupyter.idle_timeout is None and interactive.idle_timeout is None:
+        raise FieldError("jupyter.idle_timeout", "missing required field `idle_timeout`: give how long Jupyter "
+                                                 "may stay idle, e.g. `jupyter: {idle_timeout: 120m}`")
+
+
+def image_named(run: Any) -> None:
+    """A VESSL run names its image, unless it stays on this machine (no cluster, or `local`),
+    where commands run as processes and an image means nothing."""
+    if run.image is None and run.resources.cluster not in (None, "local"):
+        raise FieldError("image", f"missing required field `image`: a VESSL run on cluster "
+                                  f"`{run.resources.cluster}` names its container image, e.g. `image: python:3.11`")
 
 
 def env_form(env: Any) -> None:

@@ -32,7 +32,7 @@ run:
       echo one
       pwd
     workdir: /tmp
-  - wait: 0.2s
+    wait: 0.2s
   - command: echo "$GREETING from $(pwd)"
     workdir: /etc
   - command: echo two; exit 3

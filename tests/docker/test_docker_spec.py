@@ -83,7 +83,7 @@ run:
       pip install -r requirements.txt
       python main.py
     workdir: /code/mnist
-  - wait: 10s
+    wait: 10s
   - command: ls /output
 """,
 }

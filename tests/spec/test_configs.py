@@ -161,9 +161,10 @@ V = "name: r\nimage: python:3.11\nresources: {cluster: local}\n"
 
 
 def test_vessl_run_forms():
-    s = spec(V + "run:\n  - pip install x\n  - command: python a.py\n    workdir: /code\n  - wait: 10s\n")
-    assert [(c.command, c.workdir, c.wait) for c in s.commands] == [
-        ("pip install x", None, None), ("python a.py", "/code", None), (None, None, 10)]
+    s = spec(V + "run:\n  - pip install x\n  - command: python a.py\n    workdir: /code\n    wait: 10s\n"
+                 "  - command: echo done\n")
+    assert [(c.command, c.workdir, c.wait) for c in s.commands] == [  # the wait: a pause after its command
+        ("pip install x", None, None), ("python a.py", "/code", None), (None, None, 10), ("echo done", None, None)]
     assert [c.command for c in spec(V + "run: |\n  echo a\n  echo b\n").commands] == ["echo a\necho b\n"]
 
 
@@ -242,8 +243,8 @@ def test_vessl_revision():
     (V + "run: echo\nimport:\n  /x/: ftp://host/x\n", "unknown source `ftp://host/x`"),
     (V + "run: echo\nmount:\n  /x/: git://github.com/a/b\n", "unknown source"),
     (V + "run: echo\nimport:\n  /x/:\n    git: {ref: main}\n", "`git` needs `url`"),
-    (V + "run:\n  - command: a\n    wait: 1s\n", "either a `command` or a `wait`"),
-    (V + "run:\n  - wait: soon\n", "invalid duration"),
+    (V + "run:\n  - wait: 1s\n", "run[0]: missing required field `command`"),
+    (V + "run:\n  - command: a\n    wait: soon\n", "invalid duration"),
     (V + "run: echo\nenv:\n  A: {value: x, secret: name}\n", "either `value` or a stored `secret`"),
     (V + "run: echo\nvolumes: {}\n", "use `import`"),
     (V + "run: echo\nmessage: hi\n", "belongs to a revision"),

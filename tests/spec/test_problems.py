@@ -95,4 +95,4 @@ def test_a_value_with_line_breaks_is_quoted_on_one_line():
 
 def test_an_unknown_key_lists_the_fields_of_its_place():
     [doc] = loader.load_text("image: x\nrun: echo\ninteractive: {max_runtime: 1h, zzz: 1}\n")
-    assert [p.message for p in doc.errors] == ["unknown field `zzz`; expected one of: max_runtime, jupyter"]
+    assert [p.message for p in doc.errors] == ["unknown field `zzz`; expected one of: max_runtime, jupyter, idle_timeout"]

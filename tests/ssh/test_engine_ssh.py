@@ -92,7 +92,7 @@ def test_supervisor_and_link_killed_mid_run_lose_no_log_line(sshd, config_file, 
 def test_secret_reaches_the_run_but_no_file_nor_ps(sshd, config_file, tmp_path) -> None:
     write_config(config_file, sshd)
     secret = "Zq8-very-private-93"
-    spec = write_spec(tmp_path, "name: secretive\nresources: {cluster: box}\nrun:\n"
+    spec = write_spec(tmp_path, "name: secretive\nimage: python:3.11\nresources: {cluster: box}\nrun:\n"
                                 "  - command: 'echo \"got ${#TOKEN} chars\"; sleep 1'\n"
                                 f"env:\n  TOKEN: {{value: '{secret}', secret: true}}\n")
     engine = Engine()

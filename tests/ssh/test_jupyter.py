@@ -72,7 +72,7 @@ def test_two_notebooks_on_one_host_get_a_port_each(sshd, config_file, tmp_path) 
     for name in ("nb-a", "nb-b"):
         folder = tmp_path / name
         folder.mkdir()
-        spec = write_spec(folder, f"name: {name}\nrun: sleep 120\ninteractive:\n  max_runtime: 1h\n  jupyter: {{}}\n")
+        spec = write_spec(folder, f"name: {name}\nrun: sleep 120\ninteractive:\n  max_runtime: 1h\n  jupyter: {{idle_timeout: 1h}}\n")
         records.append(engine.submit(spec, cluster="box"))
         wait_for(lambda: (engine.get(records[-1].id).handle or {}).get("jupyter_port"), what="the run to start")
     try:
