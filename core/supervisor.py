@@ -119,6 +119,7 @@ class Supervisor:
             artifacts_dir=self.artifacts,
             gpu_indices=[g["index"] for g in held] or None,
             gpu_uuids=[g["uuid"] for g in held] or None,
+            report=self.report_queued,
         )
 
     def ledger(self) -> "GpuLedger":
@@ -127,6 +128,11 @@ class Supervisor:
         return GpuLedger(self.store.conn)
 
     # --- state ----------------------------------------------------------------------------
+
+    def report_queued(self, status: str, reason: str | None) -> None:
+        """The backend's scheduler holds the work ("pending", why) or started it ("running")."""
+        self.store.update_run(self.run_id, status=status, reason=reason, only_if_active=True,
+                              event=f"{status}: {reason}" if reason else status)
 
     def set_status(self, status: str, message: str | None = None, **fields: Any) -> None:
         """Record a status; a final one also gives the run's GPUs back (waking the next in line)."""

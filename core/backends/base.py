@@ -62,6 +62,9 @@ class RunContext:
     stop_requested: threading.Event = field(default_factory=threading.Event)
     gpu_indices: list[int] | None = None
     gpu_uuids: list[str | None] | None = None
+    #: Schedulers call this when the started work waits in their queue ("pending", their reason)
+    #: or leaves it ("running", None); the supervisor shows it as the run's status and reason.
+    report: Callable[[str, str | None], None] | None = None
 
     @property
     def gpu_ids(self) -> list[str] | None:

@@ -232,13 +232,19 @@ class SlurmBackend(Backend, PortAccess, ShellAccess):
     def _report(self, ctx: RunContext, handle: dict[str, Any], state: parse.JobState) -> None:
         """Write state changes and pending reasons to the provisioning log, once each."""
         seen = f"{state.state} {state.reason} {state.nodes}"
-        if self._seen.get(handle["job_id"]) == seen:
+        before = self._seen.get(handle["job_id"], "")
+        if before == seen:
             return
         self._seen[handle["job_id"]] = seen
         if state.pending:
-            ctx.provision(f"job {handle['job_id']} {state.state.lower()}: {state.reason or 'waiting'}")
-        else:
-            ctx.provision(f"job {handle['job_id']} {state.state.lower()}" + (f" on {state.nodes}" if state.nodes else ""))
+            reason = state.reason if state.reason and state.reason != "None" else "waiting for its first scheduling pass"
+            ctx.provision(f"job {handle['job_id']} {state.state.lower()}: {reason}")
+            if ctx.report and state.reason:
+                ctx.report("pending", f"Slurm: {state.reason}")
+            return
+        ctx.provision(f"job {handle['job_id']} {state.state.lower()}" + (f" on {state.nodes}" if state.nodes else ""))
+        if ctx.report and before.split(" ")[0] in ("PENDING", "REQUEUED", "CONFIGURING") and before.split(" ")[1]:
+            ctx.report("running", None)
 
     def _ended(self, ctx: RunContext, handle: dict[str, Any], max_age: float = STATE_EVERY_S) -> ExitInfo | None:
         code = self._exit_file(handle)

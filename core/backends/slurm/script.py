@@ -82,15 +82,18 @@ def q(value: object) -> str:
 def commands_script(spec: "RunSpec", work: str) -> str:
     """The spec's commands, each by the run's shell in its workdir (relative to `work`)."""
     shell = spec.shell or "bash"
-    lines = ["set -e"]
+    # A stop signals every process of the step: this script waits for the command it runs (whose
+    # handler may take the grace period), then runs no further command.
+    lines = ["trap 'stopping=1' TERM INT HUP", "set -e"]
+    after = '[ -z "${stopping:-}" ] || exit 143'
     for command in spec.commands:
         if command.wait:
-            lines.append(f"sleep {command.wait:g}")
+            lines += [f"sleep {command.wait:g}", after]
         if command.command:
             folder = command.workdir or spec.working_dir
             target = str(PurePosixPath(work) / folder.lstrip("/")) if folder else work
             lines.append(f"mkdir -p {q(target)} && cd {q(target)}")
-            lines.append(f"{q(shell)} -c {q(command.command)}")
+            lines += [f"{q(shell)} -c {q(command.command)}", after]
     return "\n".join(lines) + "\n"
 
 
