@@ -86,6 +86,8 @@ class Supervisor:
         self.log_path = output_log(run_id)
         self.artifacts = artifacts_dir(run_id)
         self.last_heartbeat = 0.0
+        self.queued = False  # the backend's scheduler holds the work (see report_queued)
+        self.running_since: float | None = None
         self.stream_thread: threading.Thread | None = None
 
     # --- setup ----------------------------------------------------------------------------
@@ -130,9 +132,14 @@ class Supervisor:
     # --- state ----------------------------------------------------------------------------
 
     def report_queued(self, status: str, reason: str | None) -> None:
-        """The backend's scheduler holds the work ("pending", why) or started it ("running")."""
-        self.store.update_run(self.run_id, status=status, reason=reason, only_if_active=True,
-                              event=f"{status}: {reason}" if reason else status)
+        """The backend's scheduler holds the work ("pending", why) or started it ("running"): shown
+        as the run's status and reason; `max_duration` counts from the start, not the queueing."""
+        self.queued = status == "pending"
+        fields: dict[str, Any] = {"status": status, "reason": reason}
+        if status == "running":
+            self.running_since = fields["started_at"] = time.time()
+        self.store.update_run(self.run_id, only_if_active=True, event=f"{status}: {reason}" if reason else status,
+                              **fields)
 
     def set_status(self, status: str, message: str | None = None, **fields: Any) -> None:
         """Record a status; a final one also gives the run's GPUs back (waking the next in line)."""
@@ -350,7 +357,8 @@ class Supervisor:
             if ended == "exited":
                 if self.stop_wanted():
                     ended = "stopped"
-                elif deadline is not None and time.time() >= deadline:
+                elif deadline is not None and not self.queued and time.time() >= (
+                        deadline if self.running_since is None else self.running_since + ctx.spec.max_duration):
                     ended = "terminated"
                 if ended != "exited":
                     ctx.stop_requested.set()

@@ -86,9 +86,8 @@ def test_a_job_slurm_holds_shows_the_schedulers_reason(engine, hpc, tmp_path: Pa
     submitted = cli("run", str(waiting), "--cluster", "hpc")
     assert submitted.returncode == 0, submitted.stderr
     run_id = submitted.stdout.strip().splitlines()[-1]
-    held = until(lambda: (r := engine.get(run_id)).status == "pending" and r.reason and r, what="a pending reason",
-                 timeout=60)
-    assert held.reason == "Slurm: Resources"
+    until(lambda: (r := engine.get(run_id)).status == "pending" and r.reason == "Slurm: Resources",
+          what="the scheduler's reason", timeout=60)
     listed = {r["id"]: r for r in json.loads(cli("ps", "--json").stdout)}
     assert (listed[run_id]["status"], listed[run_id]["reason"]) == ("pending", "Slurm: Resources")
     engine.stop(hog.id)

@@ -204,7 +204,7 @@ class SlurmBackend(Backend, PortAccess, ShellAccess):
         folder, work = f"{root}/slurm/attempt-{ctx.attempt}", f"{root}/work"
         request = self.request(ctx.spec, ctx.spec.name or ctx.run_id)
         batch = script.batch_script(ctx.run_id, ctx.attempt, request, folder, work)
-        self.shell.write(f"{folder}/commands.sh", script.commands_script(ctx.spec, work))
+        self.shell.write(f"{folder}/commands.sh", script.commands_script(ctx.spec, work, folder))
         self.shell.write(f"{folder}/rank.sh", script.rank_script(folder))
         self.shell.write(f"{folder}/job.sbatch", batch)
         self.shell.write(f"{work}/.keep", "")
@@ -239,11 +239,11 @@ class SlurmBackend(Backend, PortAccess, ShellAccess):
         if state.pending:
             reason = state.reason if state.reason and state.reason != "None" else "waiting for its first scheduling pass"
             ctx.provision(f"job {handle['job_id']} {state.state.lower()}: {reason}")
-            if ctx.report and state.reason:
-                ctx.report("pending", f"Slurm: {state.reason}")
+            if ctx.report:
+                ctx.report("pending", f"Slurm: {state.reason or 'queued'}")
             return
         ctx.provision(f"job {handle['job_id']} {state.state.lower()}" + (f" on {state.nodes}" if state.nodes else ""))
-        if ctx.report and before.split(" ")[0] in ("PENDING", "REQUEUED", "CONFIGURING") and before.split(" ")[1]:
+        if ctx.report and (not before or before.split(" ")[0] in ("PENDING", "REQUEUED", "CONFIGURING")):
             ctx.report("running", None)
 
     def _ended(self, ctx: RunContext, handle: dict[str, Any], max_age: float = STATE_EVERY_S) -> ExitInfo | None:
@@ -308,6 +308,7 @@ class SlurmBackend(Backend, PortAccess, ShellAccess):
         if state.pending:
             self.shell.run(["scancel", job], timeout=30)
             return
+        self.shell.write(f"{handle['dir']}/stopping", "")  # no further command starts on any rank
         self.shell.run(["scancel", "--signal=TERM", job], timeout=30)
         deadline = time.monotonic() + grace
         while time.monotonic() < deadline:

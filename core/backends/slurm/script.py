@@ -79,19 +79,20 @@ def q(value: object) -> str:
     return shlex.quote(str(value))
 
 
-def commands_script(spec: "RunSpec", work: str) -> str:
-    """The spec's commands, each by the run's shell in its workdir (relative to `work`)."""
+def commands_script(spec: "RunSpec", work: str, folder: str) -> str:
+    """The spec's commands, each by the run's shell in its workdir (relative to `work`); none
+    starts once a stop was asked for (the signal, or the `stopping` file the stop writes first)."""
     shell = spec.shell or "bash"
     # A stop signals every process of the step: this script waits for the command it runs (whose
     # handler may take the grace period), then runs no further command.
     lines = ["trap 'stopping=1' TERM INT HUP", "set -e"]
-    after = '[ -z "${stopping:-}" ] || exit 143'
+    after = f'[ -z "${{stopping:-}}" ] && [ ! -e {q(folder)}/stopping ] || exit 143'
     for command in spec.commands:
         if command.wait:
             lines += [f"sleep {command.wait:g}", after]
         if command.command:
-            folder = command.workdir or spec.working_dir
-            target = str(PurePosixPath(work) / folder.lstrip("/")) if folder else work
+            workdir = command.workdir or spec.working_dir
+            target = str(PurePosixPath(work) / workdir.lstrip("/")) if workdir else work
             lines.append(f"mkdir -p {q(target)} && cd {q(target)}")
             lines += [f"{q(shell)} -c {q(command.command)}", after]
     return "\n".join(lines) + "\n"
