@@ -26,10 +26,8 @@ from __future__ import annotations
 
 import contextlib
 import math
-import shlex
 import shutil
 import struct
-import subprocess
 import tarfile
 import tempfile
 import time
@@ -187,7 +185,7 @@ class DockerBackend(Backend, PortAccess, ShellAccess, RunMetrics):
         return spec.image or self.cluster.options.get("image")
 
     def validate(self, spec: "RunSpec") -> list[str]:
-        problems = list(docker_spec.volume_plan(spec, "check").problems)
+        problems = list(docker_spec.volume_plan(spec, "check", cluster=self.cluster.name).problems)
         if not self.image_of(spec):
             problems.append("a Docker cluster runs containers: set `image:` in the spec (e.g. image: python:3.11).")
         if spec.nodes > 1:
@@ -204,7 +202,7 @@ class DockerBackend(Backend, PortAccess, ShellAccess, RunMetrics):
 
     def _plan(self, ctx: RunContext) -> VolumePlan:
         base = Path(ctx.spec.source_file).parent if ctx.spec.source_file else None
-        return docker_spec.volume_plan(ctx.spec, ctx.run_id, base)
+        return docker_spec.volume_plan(ctx.spec, ctx.run_id, base, self.cluster.name)
 
     def prepare(self, ctx: RunContext) -> None:
         spec = ctx.spec
@@ -340,22 +338,23 @@ class DockerBackend(Backend, PortAccess, ShellAccess, RunMetrics):
             ctx.provision(f"created volume {volume['name']}")
 
     def _stage_import(self, ctx: RunContext, image: str, item: StagedImport) -> None:
-        """Copy a local folder or a git clone into the import's volume through a helper container."""
-        with tempfile.TemporaryDirectory(prefix="vessl-tui-import-") as tmp:
-            source = Path(item.source)
-            if item.git:
-                ctx.provision(f"cloning {item.source} for {item.path}")
-                source = _git_clone(item.source, item.ref, Path(tmp) / "repo")
-            elif not source.exists():
-                raise BackendError(f"import source {item.source} for {item.path} does not exist on this machine: "
-                                   "fix the path in the spec.")
-            else:
-                ctx.provision(f"copying {item.source} into {item.path}")
+        """Fetch the import on this machine (core.data) and copy it into its volume through a
+        helper container."""
+        from core.data import imports, sources
+        from core.spec.runspec import Volume
+
+        base = Path(ctx.spec.source_file).parent if ctx.spec.source_file else None
+        volume = Volume(kind="import", path=item.path, source=item.source, ref=item.ref, optional=item.optional)
+        git = sources.parse(item.source, item.ref, base).kind == "git"
+        with imports.staged(volume, ctx.provision, base) as source, \
+                tempfile.TemporaryDirectory(prefix="vessl-tui-import-") as tmp:
+            if source is None:
+                return
             archive = Path(tmp) / "import.tar"
             with tarfile.open(archive, "w") as tar:
                 if source.is_dir():
                     for child in sorted(source.iterdir()):
-                        if child.name != ".git":
+                        if not (git and child.name == ".git"):
                             tar.add(child, arcname=child.name)
                 else:
                     tar.add(source, arcname=source.name)
@@ -487,10 +486,12 @@ class DockerBackend(Backend, PortAccess, ShellAccess, RunMetrics):
         exports = self._plan(ctx).exports
         if not exports:
             return
+        from core.data.exports import local_copy
+
         artifacts = ctx.artifacts_dir or ctx.run_dir / "artifacts"
         api = self.client().api
-        for path, local in exports:
-            dest = Path(local) if local else artifacts / path.strip("/")
+        for path in exports:
+            dest = local_copy(artifacts, path)
             try:
                 with self.errors("copy the export out"):
                     stream, _ = api.get_archive(handle["container_id"], path)
@@ -744,23 +745,6 @@ def _extract_single_root(stream: Iterable[bytes], dest: Path) -> None:
                     continue
                 member.name = rest
                 tar.extract(member, dest, filter="data")
-
-
-def _git_clone(url: str, ref: str | None, dest: Path) -> Path:
-    """Clone `url` (at `ref`) into `dest` with this machine's git; BackendError on failure."""
-    if shutil.which("git") is None:
-        raise BackendError(f"git is not installed on this machine: install git to import {url}.")
-    commands = [["git", "clone", "--quiet", url, str(dest)]] if ref else [
-        ["git", "clone", "--quiet", "--depth", "1", url, str(dest)]]
-    if ref:
-        commands.append(["git", "-C", str(dest), "checkout", "--quiet", ref])
-    for argv in commands:
-        done = subprocess.run(argv, capture_output=True, text=True, stdin=subprocess.DEVNULL,
-                              env={"GIT_TERMINAL_PROMPT": "0", "PATH": _path_env()})
-        if done.returncode != 0:
-            detail = (done.stderr.strip().splitlines() or ["git failed"])[-1]
-            raise BackendError(f"git {shlex.join(argv[1:2])} of {url} failed ({detail}): check the URL and ref.")
-    return dest
 
 
 def _path_env() -> str:

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from core.data import sources
 from core.data.sources import split
 from core.spec.runspec import GpuSpec, Range, RunSpec, Volume
 
@@ -51,13 +52,14 @@ SECRETS_PRELUDE = (f"set -a; . /{SECRETS_DIR}/env; set +a; rm -f /{SECRETS_DIR}/
 
 @dataclass
 class StagedImport:
-    """Data copied into volume `volume` (mounted at `path`) before the container starts."""
+    """Data copied into volume `volume` (mounted at `path`) before the container starts: the
+    spec's import source (fetched on this machine by core.data.imports) at `ref`."""
 
     volume: str
     path: str
-    source: str  # a local path, or a git URL when `git` is True
-    git: bool = False
+    source: str
     ref: str | None = None
+    optional: bool = False
 
 
 @dataclass
@@ -66,14 +68,15 @@ class VolumePlan:
 
     `binds` is the SDK's `volumes=` mapping (host path or volume name -> {"bind", "mode"});
     `create` lists volumes to create when absent ({"name", "labels", "driver_opts"?});
-    `exports` are (container path, local destination or None for the run's artifacts folder);
+    `exports` are container paths, copied to the run's artifacts folder (then sent on by
+    core.data.exports);
     `problems` are sentences for sources this backend cannot provide.
     """
 
     binds: dict[str, dict[str, str]] = field(default_factory=dict)
     create: list[dict[str, Any]] = field(default_factory=list)
     imports: list[StagedImport] = field(default_factory=list)
-    exports: list[tuple[str, str | None]] = field(default_factory=list)
+    exports: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
 
@@ -173,55 +176,37 @@ def _local_path(rest: str, base_dir: Path | None) -> str:
     return str(path if path.is_absolute() else "/" + str(path))
 
 
-def git_url(source: str) -> str | None:
-    """The URL to clone for a git import source, or None when `source` is not a git source.
-
-    `git://host/org/repo` -> `https://host/org/repo` (VESSL's shorthand); `git:///abs/repo` -> a
-    local repository; `git+https://…`, `git+ssh://…`, `…​.git` and `git@host:…` clone as written.
-    """
-    scheme, rest = split(source)
-    if scheme == "git":
-        return "/" + rest.lstrip("/") if rest.startswith("/") else f"https://{rest}"
-    if scheme.startswith("git+"):
-        return f"{scheme[4:]}://{rest}"
-    if source.startswith("git@") or (scheme in ("https", "http", "ssh") and rest.endswith(".git")):
-        return source
-    return None
-
-
-def volume_plan(spec: RunSpec, run_id: str, base_dir: Path | None = None) -> VolumePlan:
-    """Plan the spec's volumes for run `run_id`; relative host paths resolve against `base_dir`."""
+def volume_plan(spec: RunSpec, run_id: str, base_dir: Path | None = None, cluster: str = "docker") -> VolumePlan:
+    """Plan the spec's volumes for run `run_id` on `cluster`; relative host paths resolve against
+    `base_dir`."""
     plan = VolumePlan()
     labels = run_labels(run_id)
     prefix = f"vessl-tui-{safe_name(run_id)}"
     for index, volume in enumerate(spec.volumes):
         mode = "ro" if volume.readonly else "rw"
-        scheme, rest = split(volume.source)
         if volume.kind == "bind":
             plan.binds[_local_path(volume.source, base_dir)] = {"bind": volume.path, "mode": mode}
         elif volume.kind == "named":
             plan.create.append({"name": volume.source, "labels": {**labels, KEEP_LABEL: "true"}})
             plan.binds[volume.source] = {"bind": volume.path, "mode": mode}
         elif volume.kind == "mount":
-            _plan_mount(plan, volume, index, prefix, labels, base_dir)
+            _plan_mount(plan, volume, index, prefix, labels, base_dir, cluster)
         elif volume.kind == "import":
             name = f"{prefix}-import-{index}"
-            clone = git_url(volume.source)
-            if clone is None and scheme not in ("", "file", "hostpath"):
-                plan.problems.append(_unsupported(volume, "local paths (file://, hostpath://) and git"))
-                continue
-            source = clone or _local_path(rest, base_dir)
-            plan.imports.append(StagedImport(name, volume.path, source, git=clone is not None, ref=volume.ref))
+            plan.imports.append(StagedImport(name, volume.path, volume.source, volume.ref, volume.optional))
             plan.create.append({"name": name, "labels": dict(labels)})
             plan.binds[name] = {"bind": volume.path, "mode": "rw"}
         elif volume.kind == "export":
-            local = _local_path(rest, base_dir) if scheme in ("file", "hostpath") else None
-            plan.exports.append((volume.path, local))
+            plan.exports.append(volume.path)
+        if volume.kind in ("import", "export"):
+            problem = sources.problem(volume, cluster)
+            if problem:
+                plan.problems.append(problem)
     return plan
 
 
 def _plan_mount(plan: VolumePlan, volume: Volume, index: int, prefix: str, labels: dict[str, str],
-                base_dir: Path | None) -> None:
+                base_dir: Path | None, cluster: str) -> None:
     mode = "ro" if volume.readonly else "rw"
     scheme, rest = split(volume.source)
     if scheme in ("hostpath", "file", ""):
@@ -233,12 +218,7 @@ def _plan_mount(plan: VolumePlan, volume: Volume, index: int, prefix: str, label
         plan.create.append({"name": name, "labels": dict(labels), "driver": "local", "driver_opts": opts})
         plan.binds[name] = {"bind": volume.path, "mode": mode}
     else:
-        plan.problems.append(_unsupported(volume, "hostpath:// and nfs://"))
-
-
-def _unsupported(volume: Volume, supported: str) -> str:
-    return (f"{volume.kind} source {volume.source} for {volume.path} is not supported on Docker clusters: "
-            f"use {supported}.")
+        plan.problems.append(sources.problem(volume, cluster) or f"mount {volume.source} is not supported.")
 
 
 # --- the container ----------------------------------------------------------------------------

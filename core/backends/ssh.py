@@ -299,10 +299,14 @@ class SshBackend(Backend, PortAccess, ShellAccess, RunMetrics, HostKeys):
         problems = []
         if spec.nodes > 1:
             problems.append(f"cluster {self.cluster.name} is one SSH host; it cannot run {spec.nodes} nodes.")
+        from core.data.sources import problem
+
         for volume in spec.volumes:
-            if volume.kind in ("import", "export") and _transfer_kind(volume.source) is None:
-                problems.append(f"{volume.kind} from {volume.source} is not supported on SSH hosts; "
-                                "use a git URL or a local path.")
+            if volume.kind == "named":
+                problems.append(f"named volume `{volume.source}` at {volume.path} is not supported on cluster "
+                                f"{self.cluster.name} (an SSH host); use an instance path (`/host/path:{volume.path}`).")
+            elif volume.kind != "bind" and (sentence := problem(volume, self.cluster.name)):
+                problems.append(sentence)
         return problems
 
     def warnings(self, spec: "RunSpec") -> list[str]:
@@ -324,33 +328,50 @@ class SshBackend(Backend, PortAccess, ShellAccess, RunMetrics, HostKeys):
                 return
             if volume.kind == "import":
                 self._import(ctx, run_dir, volume)
+            elif volume.kind in ("mount", "bind"):
+                self._mount(ctx, run_dir, volume)
         if jupyter:
             if "jupyter" not in out:
                 ctx.provision(f"Jupyter is not installed on {self.target.hostname}; the run starts without it "
                               "(install jupyterlab there, or set the cluster's jupyter_command, to get a notebook).")
 
     def _import(self, ctx: RunContext, run_dir: str, volume: Any) -> None:
+        """Fetch the import on this machine (core.data), then upload it to the host."""
+        from core.data import imports
+
         dest = _remote_path(run_dir, volume.path)
-        how = _transfer_kind(volume.source)
-        if how == "git":
-            url = _git_url(volume.source)
-            ctx.provision(f"cloning {url} into {dest} on {self.target.hostname}")
-            branch = f"--branch {q(volume.ref)} " if volume.ref else ""
-            code, out, err = self._run(f"rm -rf {q(dest)} && git clone -q --depth 1 {branch}{q(url)} {q(dest)}",
-                                       timeout=600)
-            if code != 0:
-                raise BackendError(f"git clone of {url} failed on {self.target.hostname}: "
-                                   f"{(err or out).strip().splitlines()[-1] if (err or out).strip() else code}.")
-        elif how == "upload":
-            local = Path(_local_path(volume.source)).expanduser()
-            if not local.exists():
-                raise BackendError(f"the import {volume.source} does not exist on this machine; fix the path.")
-            ctx.provision(f"uploading {local} to {dest} on {self.target.hostname}")
+        base = Path(ctx.spec.source_file).parent if ctx.spec.source_file else None
+        with imports.staged(volume, ctx.provision, base) as local:
+            if local is None:
+                return
+            ctx.provision(f"uploading {volume.source} to {dest} on {self.target.hostname}")
             sftp = self.connection().sftp()
             try:
                 _upload(sftp, local, dest)
             finally:
                 sftp.close()
+
+    def _mount(self, ctx: RunContext, run_dir: str, volume: Any) -> None:
+        """Mount on the host with the same script local runs use: a link, a read-only bind mount
+        or NFS; the host's refusal is the run's one-sentence failure."""
+        from core.data import mounts, sources
+
+        uri = volume.source if volume.kind == "mount" else f"hostpath://{volume.source}"
+        target = _remote_path(run_dir, volume.path)
+        script = mounts.mount_script(sources.parse(uri), target, volume.readonly, volume.optional, self.cluster.name)
+        code, out, err = self._run(script, deadline=60.0, timeout=120)
+        if code != 0:
+            raise BackendError((err or out).strip().splitlines()[-1] if (err or out).strip()
+                               else f"mounting {volume.source} on {self.target.hostname} failed (exit {code}).")
+        ctx.provision(f"mounted {uri} at {target} on {self.target.hostname}"
+                      f"{' (read-only)' if volume.readonly else ''}")
+
+    def _unmount(self, ctx: RunContext, run_dir: str) -> None:
+        from core.data import mounts
+
+        targets = [_remote_path(run_dir, v.path) for v in ctx.spec.volumes if v.kind in ("mount", "bind")]
+        if targets:
+            self._run(mounts.unmount_script(targets), deadline=30.0)
 
     def _env(self, ctx: RunContext, run_dir: str, jupyter_token: str | None) -> dict[str, str]:
         import os
@@ -482,13 +503,16 @@ class SshBackend(Backend, PortAccess, ShellAccess, RunMetrics, HostKeys):
         self._run(stop_command(handle["pid"], grace), deadline=60.0, timeout=grace + 30)
 
     def finish(self, ctx: RunContext, handle: dict[str, Any]) -> None:
+        from core.data.exports import local_copy
+
+        self._unmount(ctx, handle["dir"])
         exports = [v for v in ctx.spec.volumes if v.kind == "export"]
         if not exports or ctx.artifacts_dir is None:
             return
         sftp = self._sftp()
         for volume in exports:
             remote = _remote_path(handle["dir"], volume.path)
-            local = ctx.artifacts_dir / PurePosixPath(volume.path.rstrip("/")).name
+            local = local_copy(ctx.artifacts_dir, volume.path)
             ctx.provision(f"downloading {remote} from {self.target.hostname} to {local}")
             try:
                 _download(sftp, remote, local)
@@ -499,6 +523,7 @@ class SshBackend(Backend, PortAccess, ShellAccess, RunMetrics, HostKeys):
         run_dir = self._dir(ctx, handle)
         if handle and handle.get("pid"):
             self._run(stop_command(handle["pid"], 0), deadline=30.0)
+        self._unmount(ctx, run_dir)
         self._run(f"rm -rf {q(run_dir)}", deadline=30.0)
 
     # --- capabilities ----------------------------------------------------------------------------
@@ -605,32 +630,6 @@ class SshDockerBackend(SshBackend):
 def _remote_path(run_dir: str, path: str) -> str:
     """A run path on the host: absolute as given, relative under the run's `work/` folder."""
     return path if path.startswith("/") else str(PurePosixPath(run_dir) / "work" / path)
-
-
-def _transfer_kind(source: str) -> str | None:
-    """"git" (cloned on the host), "upload" (a path on this machine) or None (unsupported)."""
-    if source.startswith(("git://", "git+")) or source.endswith(".git"):
-        return "git"
-    if source.startswith(("file://", "hostpath://")) or "://" not in source:
-        return "upload"
-    return None
-
-
-def _git_url(source: str) -> str:
-    """git://github.com/o/r -> https://github.com/o/r; git:///srv/r.git -> /srv/r.git."""
-    if source.startswith("git+"):
-        return source[4:]
-    if source.startswith("git://"):
-        rest = source[len("git://"):]
-        return rest if rest.startswith("/") or "://" in rest else f"https://{rest}"
-    return source
-
-
-def _local_path(source: str) -> str:
-    for prefix in ("file://", "hostpath://"):
-        if source.startswith(prefix):
-            return source[len(prefix):]
-    return source
 
 
 def _read_at(sftp: Any, path: str, offset: int, missing: bytes | None = b"") -> bytes | None:

@@ -62,10 +62,10 @@ def parse(uri: str, ref: str | None = None, base: Path | None = None) -> Source:
     if scheme in OBJECT_SCHEMES:
         if scheme == "hf":
             rest = rest.removeprefix("huggingface.co/")
-            if ref and "@" not in rest.split("/", 2)[-1]:
-                head, _, tail = rest.partition("/")
-                repo, _, inner = tail.partition("/")
-                rest = f"{head}/{repo}@{ref}" + (f"/{inner}" if inner else "")
+            parts = rest.split("/")
+            cut = 3 if parts[0] in ("datasets", "spaces") else 2
+            if ref and "@" not in "/".join(parts[:cut]):
+                rest = "/".join([*parts[:cut - 1], f"{parts[cut - 1]}@{ref}", *parts[cut:]])
         return Source(uri, "object", scheme, f"{scheme}://{rest}", ref)
     if scheme in REGISTRY_SCHEMES:
         return Source(uri, "registry", scheme, rest.strip("/"), ref)

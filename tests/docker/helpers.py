@@ -9,6 +9,7 @@ from pathlib import Path
 from core.backends.base import ExitInfo, RunContext
 from core.backends.docker import DockerBackend
 from core.config import ClusterConfig
+from core.data.exports import after_run
 from core.spec import load_text
 from core.spec.runspec import RunSpec
 
@@ -53,11 +54,13 @@ def pump(backend: DockerBackend, ctx: RunContext, handle: dict) -> None:
 
 
 def execute(backend: DockerBackend, ctx: RunContext, timeout: float = 120) -> tuple[ExitInfo, str, dict]:
-    """prepare, start, stream, wait, finish: (exit, log text, handle). The caller cleans up."""
+    """prepare, start, stream, wait, finish and deliver the exports: (exit, log text, handle). The
+    caller cleans up."""
     backend.prepare(ctx)
     handle = backend.start(ctx)
     pump(backend, ctx, handle)
     info = backend.wait(ctx, handle, timeout)
     assert info is not None, "the container did not end in time"
-    backend.finish(ctx, handle)
+    failures = after_run(backend, ctx, handle, lambda status, message: ctx.provision(f"{status}: {message}"))
+    assert not failures, failures
     return info, ctx.log_path.read_text(), handle

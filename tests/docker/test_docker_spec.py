@@ -155,24 +155,10 @@ def test_unbounded_resources_set_no_limit_and_exact_ones_do() -> None:
 
 
 def test_unsupported_sources_are_named_in_one_sentence() -> None:
-    (document,) = load_text("name: x\nimage: y\nimport:\n  /m: hf://huggingface.co/gpt2\nrun: [{command: ls}]\n")
-    problems = docker_spec.volume_plan(document.spec, "r").problems
-    assert problems == ["import source hf://huggingface.co/gpt2 for /m is not supported on Docker clusters: "
-                        "use local paths (file://, hostpath://) and git."]
-
-
-@pytest.mark.parametrize(
-    ("source", "url"),
-    [
-        ("git://github.com/org/repo", "https://github.com/org/repo"),
-        ("git:///srv/repo", "/srv/repo"),
-        ("git+ssh://git@host/org/repo.git", "ssh://git@host/org/repo.git"),
-        ("https://github.com/org/repo.git", "https://github.com/org/repo.git"),
-        ("file:///srv/data", None),
-    ],
-)
-def test_git_sources(source: str, url: str | None) -> None:
-    assert docker_spec.git_url(source) == url
+    (document,) = load_text("name: x\nimage: y\nimport:\n  /m: volume://storage/gpt2\nrun: [{command: ls}]\n")
+    problems = docker_spec.volume_plan(document.spec, "r", cluster="lab").problems
+    assert problems == ["import `volume://storage/gpt2` at /m is not supported on cluster lab: imports come from "
+                        "git, local paths, s3://, gs://, hf:// or vessl-dataset/model/artifact://."]
 
 
 def test_secrets_stay_out_of_the_container_config_and_the_image_command_still_runs() -> None:

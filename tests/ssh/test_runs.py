@@ -9,6 +9,7 @@ from pathlib import Path
 from core import sshconn
 from core.backends.ssh import SshBackend
 from tests.ssh.conftest import spec_of
+from tests.support import git_repo
 
 
 def test_exit_code_env_and_output(start_run) -> None:
@@ -103,20 +104,17 @@ def test_import_uploaded_and_export_downloaded(start_run, tmp_path: Path) -> Non
     assert (run.ctx.artifacts_dir / "out" / "result.txt").read_text() == "alpha\n"
 
 
-def test_git_import_is_cloned_on_the_host(start_run, tmp_path: Path) -> None:
+def test_git_import_at_a_sha_reaches_the_host(start_run, tmp_path: Path) -> None:
     from core.spec.runspec import Volume
 
     repo = tmp_path / "repo"
-    repo.mkdir()
-    git = ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@t"]
-    subprocess.run(["git", "init", "-q", str(repo)], check=True)
-    (repo / "README").write_text("from git\n")
-    subprocess.run(git + ["add", "README"], check=True)
-    subprocess.run(git + ["commit", "-qm", "init"], check=True)
-    run = start_run(spec_of("cat code/README", volumes=[Volume(kind="import", path="code", source=f"git://{repo}")]))
-    assert run.wait().exit_code == 0
-    assert run.log == "from git\n"
-    assert any("cloning" in line for line in run.provisioning)
+    shas = git_repo(repo, [{"README": "first\n"}, {"README": "from git\n"}])
+    for ref, expected in ((shas[0], "first\n"), ("main", "from git\n")):
+        run = start_run(spec_of("cat code/README", volumes=[Volume(kind="import", path="code", source=f"git://{repo}",
+                                                                    ref=ref)]))
+        assert run.wait().exit_code == 0
+        assert run.log == expected
+        assert any(line.startswith(f"cloning {repo} at {ref}") for line in run.provisioning)
 
 
 def test_jupyter_absent_is_noted_in_the_provisioning_log(start_run) -> None:
