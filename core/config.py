@@ -180,10 +180,15 @@ class Config:
         return preset
 
     def secret(self, name: str) -> str | None:
-        """A named secret: the config's `secrets:` map, else the environment's VESSL_TUI_SECRET_<NAME>."""
+        """A named secret: the config's `secrets:` map, else the environment's VESSL_TUI_SECRET_<NAME>
+        (the name as written, or upper-case with `-` and `.` as `_`: `hf-token` -> VESSL_TUI_SECRET_HF_TOKEN)."""
         if name in self.secrets:
             return self.secrets[name]
-        return os.environ.get(SECRET_ENV_PREFIX + name) or os.environ.get(SECRET_ENV_PREFIX + name.upper())
+        for env_name in (name, name.upper(), name.upper().replace("-", "_").replace(".", "_")):
+            value = os.environ.get(SECRET_ENV_PREFIX + env_name)
+            if value:
+                return value
+        return None
 
     def credential(self, name: str) -> Credential | None:
         """The registry login `credentials.NAME`, or None when the config has none of that name."""

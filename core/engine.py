@@ -662,6 +662,16 @@ class Engine:
     def clusters(self) -> list["ClusterConfig"]:
         return self.config.clusters()
 
+    def reload_config(self) -> None:
+        """Read the config file again (new clusters, presets, secrets); raises EngineError, keeping
+        the config read before, when the file has problems."""
+        from core.config import ConfigError, load_config
+
+        try:
+            self._config = load_config()
+        except ConfigError as exc:
+            raise EngineError(str(exc)) from None
+
     def presets(self) -> list["Preset"]:
         return self.config.presets()
 

@@ -215,7 +215,8 @@ class VesslApp(App):
 
     @work(thread=True, exclusive=True, group="app-keymap", exit_on_error=False)
     def _load_keymap(self) -> None:
-        """Read the config's keys off the event loop (loading the config costs a few hundred ms)."""
+        """Read the config's keys off the event loop (loading the config costs a few hundred ms);
+        apply the sound entries and say what is wrong with the others."""
         try:
             keymap = config_keymap()
         except Exception as exc:  # noqa: BLE001 - a broken config must not stop the workstation
@@ -223,8 +224,16 @@ class VesslApp(App):
                 self.notify, f"Key bindings from the config were not applied: {describe_error(exc)}", severity="warning"
             )
             return
-        if keymap:
-            self.call_from_thread(self.set_keymap, keymap)
+        if not keymap:
+            return
+        from tui.keycheck import check_keymap
+
+        sound, problems = check_keymap(keymap)
+        if problems:
+            more = f" (and {len(problems) - 1} more: `vessl-tui keys --check`)" if len(problems) > 1 else ""
+            self.call_from_thread(self.notify, problems[0] + more, title="Key bindings", severity="warning", timeout=12)
+        if sound:
+            self.call_from_thread(self.set_keymap, sound)
 
     @work(thread=True, exclusive=True, group="app-reconcile", exit_on_error=False)
     def _reconcile(self) -> None:

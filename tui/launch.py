@@ -1,5 +1,6 @@
 """The `vessl-tui` console script: no arguments opens the workstation, `vessl-tui edit FILE` opens it
-in the spec editor on FILE; anything else is a headless command of `core.cli`. This module imports neither textual nor click, so headless commands start as
+in the spec editor on FILE, `vessl-tui keys [--check]` lists the key bindings (and the problems of
+the config's `keys:`); anything else is a headless command of `core.cli`. This module imports neither textual nor click, so headless commands start as
 fast as `core.cli` alone, and `core` never needs to know the TUI exists."""
 
 from __future__ import annotations
@@ -26,6 +27,10 @@ def main() -> None:
         from tui.app import run_app
 
         run_app(edit=args[0])
+    elif sys.argv[1] == "keys":
+        from tui.keycheck import keys_command
+
+        sys.exit(keys_command(sys.argv[2:]))
     else:
         from core.cli.main import main as cli_main
 

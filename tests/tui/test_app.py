@@ -10,22 +10,14 @@ from textual.binding import Binding
 
 from tests.conftest import REPO
 from tests.tui.conftest import until
-from tui.app import AREA_SCREENS, VesslApp, area_screen
+from tui.app import VesslApp
+from tui.keycheck import binding_owners
 from tui.screens.clusters import ClustersScreen
-from tui.screens.command_line import CommandLine
-from tui.screens.editor import EditorScreen
 from tui.screens.help import HelpScreen
-from tui.screens.modals import ChoiceModal, ConfirmModal, PromptModal
-from tui.screens.spec_modal import EditSpecModal
-from tui.screens.run_detail import RunDetailScreen
 from tui.screens.runs import RunsScreen
 from tui.widgets.key_bar import KeyBar
-from tui.widgets.log_view import LogView
-from tui.widgets.path_input import PathInput
-from tui.widgets.runs_table import RunsTable
 
-ALL_BINDING_OWNERS = [VesslApp, *map(area_screen, AREA_SCREENS), RunDetailScreen, EditorScreen, LogView, RunsTable, HelpScreen,
-                      ConfirmModal, PromptModal, ChoiceModal, EditSpecModal, PathInput, CommandLine]
+ALL_BINDING_OWNERS = binding_owners()
 
 
 def _bindings(owner) -> list[Binding]:

@@ -52,6 +52,9 @@ class FixedEngine:
     def run_env(self, ref: str) -> dict[str, str]:
         return {}
 
+    def reload_config(self) -> None:
+        pass
+
     def list_runs(self, include_finished: bool = True, **_: object) -> list[RunRecord]:
         return list(RUNS)
 

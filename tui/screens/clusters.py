@@ -86,12 +86,16 @@ class ClustersScreen(ReportsWorkerErrors, Screen):
         yield KeyBar()
 
     def on_mount(self) -> None:
-        self.action_reload()
+        self._list()
 
     @work(thread=True, exclusive=True, group="clusters-list", exit_on_error=False)
-    def _list(self) -> None:
+    def _list(self, reload: bool = False) -> None:
         engine = self.app.engine
+        if reload:
+            engine.reload_config()  # a config with problems says so; the clusters shown stay
         self.post_message(self.Listed(engine.clusters(), engine.presets()))
+        if reload:
+            self.app.call_from_thread(self.notify, "Read the config file again.")
 
     @work(thread=True, group="clusters-check", exit_on_error=False)
     def _check(self, name: str) -> None:
@@ -126,7 +130,7 @@ class ClustersScreen(ReportsWorkerErrors, Screen):
         return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
 
     def action_reload(self) -> None:
-        self._list()
+        self._list(reload=True)
 
     def action_test(self) -> None:
         name = self._current()
