@@ -17,8 +17,7 @@ class Problem:
     """One problem in a spec file. `line`/`column` are 1-based and point at the offending key or
     value (not its parent); `path` is the dotted field path (`ports[1]`, `resources.gpu`), or ""
     for a problem of the whole document (a YAML syntax error). Immutable; equal (and hashed) by
-    its fields. Written by hand rather than as a dataclass: `dataclasses` costs a cold
-    `vessl-tui validate` more than the rest of validation."""
+    its fields."""
 
     __slots__ = _FIELDS
     file: str
