@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import pkgutil
 import subprocess
 import sys
+
+import pytest
 
 import core
 
@@ -91,3 +94,19 @@ def test_validating_imports_neither_textual_nor_the_other_formats_models(tmp_pat
             "print(code, sorted(m for m in ('core.spec.dstack', 'textual', 'core.spec.schema') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code, str(spec)], cwd=REPO, capture_output=True, text=True, check=True)
     assert out.stdout == "0 []\n", out.stdout + out.stderr
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["ps"], ["logs", "nope"], ["stop", "nope"]])
+def test_commands_that_read_no_spec_import_neither_pydantic_nor_pyyaml(argv, tmp_path) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text("clusters:\n  lab: {kind: docker, host: 'unix:///nowhere.sock'}\n")
+    env = {**os.environ, "VESSL_TUI_CONFIG": str(config), "VESSL_TUI_HOME": str(tmp_path / "home")}
+    code = (
+        "import sys\n"
+        f"sys.argv = ['vessl-tui', *{argv!r}]\n"
+        "from tui.launch import main\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print(sorted(n for n in sys.modules if n.split('.')[0] in ('pydantic', 'yaml')), file=sys.stderr)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, env=env, check=True)
+    assert out.stderr.strip().splitlines()[-1] == "[]", out.stderr
