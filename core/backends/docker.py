@@ -42,12 +42,14 @@ from core.backends.base import (
     ClusterCheck,
     ExitInfo,
     PortAccess,
+    ReportedMetrics,
     RunContext,
     RunMetrics,
     ShellAccess,
 )
-from core.backends import docker_spec
+from core.backends import docker_files, docker_spec
 from core.backends.docker_spec import GIB, KEEP_LABEL, RUN_LABEL, STAGE_PATH, StagedImport, VolumePlan
+from core.curves.series import REPORTED
 from core.dockercli import context_endpoint, current_context, docker_config_dir
 
 if TYPE_CHECKING:
@@ -60,7 +62,7 @@ HELPER_LABEL = "vessl-tui.helper"
 AUTH_REFUSALS = ("unauthorized", "authentication required", "no basic auth credentials", "denied")
 
 
-class DockerBackend(Backend, PortAccess, ShellAccess, RunMetrics):
+class DockerBackend(Backend, PortAccess, ShellAccess, RunMetrics, ReportedMetrics):
     """Runs RunSpecs as containers on one Docker engine."""
 
     kind = "docker"
@@ -386,6 +388,7 @@ class DockerBackend(Backend, PortAccess, ShellAccess, RunMetrics):
             spec, run_id=ctx.run_id, attempt=ctx.attempt, network_mode=mode, plan=self._plan(ctx),
             device_ids=self.gpu_device_ids(ctx), init=bool(self.cluster.options.get("init", True)),
             image_config=image_config)
+        kwargs["environment"] = {**kwargs.get("environment", {}), "VESSL_TUI_METRICS": docker_files.CONTAINER_METRICS}
         with self.errors("start the container"):
             try:
                 container = client.containers.create(**kwargs)
@@ -400,7 +403,9 @@ class DockerBackend(Backend, PortAccess, ShellAccess, RunMetrics):
         ctx.provision(f"started container {kwargs['name']} ({container.short_id}), network {mode}")
         # The log file may hold earlier attempts' output: `stream` offsets count from here.
         log_base = ctx.log_path.stat().st_size if ctx.log_path.exists() else 0
-        return {"container_id": container.id, "name": kwargs["name"], "network_mode": mode, "log_base": log_base}
+        reported = ctx.run_dir / REPORTED  # likewise the copy of $VESSL_TUI_METRICS
+        return {"container_id": container.id, "name": kwargs["name"], "network_mode": mode, "log_base": log_base,
+                "metrics_base": reported.stat().st_size if reported.exists() else 0}
 
     def gpu_device_ids(self, ctx: RunContext) -> list[str] | None:
         """Device ids for the run's GPU request: the engine's placement, else the cluster's
@@ -450,6 +455,12 @@ class DockerBackend(Backend, PortAccess, ShellAccess, RunMetrics):
                 yield chunk
         finally:
             response.close()
+
+    def stream_reported(self, ctx: RunContext, handle: dict[str, Any], offset: int) -> Iterator[bytes]:
+        """The file the run writes at $VESSL_TUI_METRICS in its container, as it grows."""
+        with self.errors("read the run's metrics file"):
+            yield from docker_files.follow_file(self.client().api, handle["container_id"], docker_files.CONTAINER_METRICS,
+                                                max(0, offset - int(handle.get("metrics_base") or 0)))
 
     def wait(self, ctx: RunContext, handle: dict[str, Any], timeout: float) -> ExitInfo | None:
         import docker.errors

@@ -50,11 +50,13 @@ from core.backends.base import (
     ExitInfo,
     HostKeys,
     PortAccess,
+    ReportedMetrics,
     RunContext,
     RunMetrics,
     ShellAccess,
     gpu_env,
 )
+from core.curves.series import REPORTED
 from core.sshconn import SshConnection, SshError, _pool_get, host_key_status, resolve_target, trust_host_key
 
 if TYPE_CHECKING:
@@ -173,6 +175,7 @@ def launch_script(run_dir: str, env: dict[str, str], script: str, shell: str = "
         + env_exports(env)
         + f"mkdir -p {q(run_dir)}/work && cd {q(run_dir)}\n"
         + 'VESSL_TUI_RUN_DIR="$PWD"; export VESSL_TUI_RUN_DIR\n'
+        + f'VESSL_TUI_METRICS="$PWD/{REPORTED}"; export VESSL_TUI_METRICS\n'
         + "if [ -e pid ] || [ -e exit_code ]; then rm -f pid exit_code; fi\n"  # a later attempt
         + f"printf '%s' {q(script)} > run.sh\n"  # printf is a builtin: no process per file
         + f"printf '%s' {q(WRAPPER.format(shell=shell))} > wrapper.sh\n"
@@ -203,7 +206,7 @@ def _exit_info(text: str) -> ExitInfo | None:
     return ExitInfo(None, "the run's processes ended without an exit code (killed)")
 
 
-class SshBackend(Backend, PortAccess, ShellAccess, RunMetrics, HostKeys):
+class SshBackend(Backend, PortAccess, ShellAccess, RunMetrics, HostKeys, ReportedMetrics):
     """Processes on an SSH host, detached from the connection that started them."""
 
     kind = "ssh"
@@ -458,7 +461,16 @@ class SshBackend(Backend, PortAccess, ShellAccess, RunMetrics, HostKeys):
                 time.sleep(0.2)
 
     def stream(self, ctx: RunContext, handle: dict[str, Any], offset: int) -> Iterator[bytes]:
-        log = f"{handle['dir']}/log"
+        return self._follow(handle, "log", offset)
+
+    def stream_reported(self, ctx: RunContext, handle: dict[str, Any], offset: int) -> Iterator[bytes]:
+        """The file the run writes at $VESSL_TUI_METRICS (in its remote folder), as it grows."""
+        return self._follow(handle, REPORTED, offset)
+
+    def _follow(self, handle: dict[str, Any], name: str, offset: int) -> Iterator[bytes]:
+        """The bytes of the run folder's file `name` after `offset`, over SFTP, until the run ended
+        and the file is drained (a missing file reads as empty)."""
+        log = f"{handle['dir']}/{name}"
         idle = 0.05
         ended = False
         while True:
@@ -601,6 +613,9 @@ class SshDockerBackend(SshBackend):
 
     def stream(self, ctx: RunContext, handle: dict[str, Any], offset: int) -> Iterator[bytes]:
         return self.docker.stream(ctx, handle, offset)
+
+    def stream_reported(self, ctx: RunContext, handle: dict[str, Any], offset: int) -> Iterator[bytes]:
+        return self.docker.stream_reported(ctx, handle, offset)
 
     def wait(self, ctx: RunContext, handle: dict[str, Any], timeout: float) -> ExitInfo | None:
         return self.docker.wait(ctx, handle, timeout)

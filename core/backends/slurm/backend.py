@@ -25,12 +25,14 @@ from core.backends.base import (
     ClusterCheck,
     ExitInfo,
     PortAccess,
+    ReportedMetrics,
     RunContext,
     ShellAccess,
 )
 from core.backends.slurm import parse, script
 from core.backends.slurm.ranklog import RankMerger, consumed_from_log
 from core.backends.slurm.shell import shell_for
+from core.curves.series import REPORTED
 
 if TYPE_CHECKING:
     from core.config import ClusterConfig
@@ -39,9 +41,10 @@ if TYPE_CHECKING:
 #: Least time between two scheduler queries about one job (squeue is a slurmctld RPC).
 STATE_EVERY_S = 1.0
 FILE_POLL_S = 0.1
+METRICS_FILE = "metrics.jsonl"  # $VESSL_TUI_METRICS in the attempt's folder
 
 
-class SlurmBackend(Backend, PortAccess, ShellAccess):
+class SlurmBackend(Backend, PortAccess, ShellAccess, ReportedMetrics):
     """Runs as Slurm jobs; capacity and presets are the partitions' per-node shapes."""
 
     kind = "slurm"
@@ -211,7 +214,8 @@ class SlurmBackend(Backend, PortAccess, ShellAccess):
         if self.cluster.login:  # a copy beside the run's logs here, for the user to read
             (ctx.run_dir / f"job-{ctx.attempt}.sbatch").write_text(batch)
         env = {v.name: v.value for v in ctx.spec.env if v.value is not None}
-        env.update(VESSL_TUI_RUN_ID=ctx.run_id, VESSL_TUI_ATTEMPT=str(ctx.attempt))
+        env.update(VESSL_TUI_RUN_ID=ctx.run_id, VESSL_TUI_ATTEMPT=str(ctx.attempt),
+                   VESSL_TUI_METRICS=f"{folder}/{METRICS_FILE}")
         ctx.provision(f"sbatch {' '.join(request.sbatch_options())} {folder}/job.sbatch (on {self.shell.where})")
         code, out, err = self.shell.run(["sbatch", "--parsable", f"{folder}/job.sbatch"], env=env, timeout=60)
         job_id = parse.parse_job_id(out) if code == 0 else None
@@ -220,7 +224,8 @@ class SlurmBackend(Backend, PortAccess, ShellAccess):
             raise BackendError(f"sbatch refused the job on cluster {self.cluster.name}: {detail}")
         ctx.provision(f"submitted as Slurm job {job_id}")
         return {"backend": "slurm", "job_id": job_id, "dir": folder, "nodes": ctx.spec.nodes,
-                "attempt": ctx.attempt, "log_base": size(ctx.log_path)}
+                "attempt": ctx.attempt, "log_base": size(ctx.log_path),
+                "metrics_base": size(ctx.run_dir / REPORTED)}
 
     def attach(self, ctx: RunContext, handle: dict[str, Any]) -> bool:
         return self._exit_file(handle) is not None or self.job_state(handle["job_id"], 0) is not None
@@ -299,6 +304,25 @@ class SlurmBackend(Backend, PortAccess, ShellAccess):
             if not ended:
                 time.sleep(idle)
                 idle = min(idle * 1.5, 0.25)
+
+    def stream_reported(self, ctx: RunContext, handle: dict[str, Any], offset: int) -> Iterator[bytes]:
+        """$VESSL_TUI_METRICS: one file in the attempt's folder that every rank appends to."""
+        path = f"{handle['dir']}/{METRICS_FILE}"
+        offset = max(0, offset - int(handle.get("metrics_base") or 0))
+        idle, ended = 0.05, False
+        while True:
+            data = self.shell.read_at(path, offset)
+            if data:
+                offset += len(data)
+                idle = 0.05
+                yield data
+                continue
+            if ended:
+                return
+            ended = self._ended(ctx, handle) is not None
+            if not ended:
+                time.sleep(idle)
+                idle = min(idle * 1.5, 0.5)
 
     def stop(self, ctx: RunContext, handle: dict[str, Any], grace: float) -> None:
         job = handle["job_id"]
