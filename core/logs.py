@@ -4,6 +4,7 @@
     provision_log(run_id)    runs/<id>/provision.log  what the supervisor did (staging, attempts, errors)
     read(path, offset, limit) -> (bytes, next_offset)
     follow(path, offset, done) -> Iterator[bytes]   chunks until `done()` is true and the file drained
+    follow_reads(read, ended, offset)               the same over any reader (a remote file)
     ProvisionLog(path)       one timestamped line per call, appended
 
 The work of a local run writes straight into its output log (an O_APPEND file descriptor), so no
@@ -82,6 +83,28 @@ def follow(
             return
         time.sleep(delay)
         delay = min(max_poll, delay * 1.5)
+
+
+def follow_reads(
+    read: Callable[[int], bytes], ended: Callable[[], bool], offset: int = 0, poll: float = 0.05, max_poll: float = 0.5,
+) -> Iterator[bytes]:
+    """Yield what `read(offset)` returns (bytes after `offset`, b"" when nothing new) as the source
+    grows, until `ended()` is true and a read after that found nothing: for files read through a
+    cluster's own access (SFTP, a login host). `ended` is asked only when a read came back empty."""
+    delay, finished = poll, False
+    while True:
+        data = read(offset)
+        if data:
+            offset += len(data)
+            delay = poll
+            yield data
+            continue
+        if finished:
+            return
+        finished = ended()
+        if not finished:
+            time.sleep(delay)
+            delay = min(max_poll, delay * 1.5)
 
 
 class ProvisionLog:

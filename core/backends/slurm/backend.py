@@ -307,22 +307,12 @@ class SlurmBackend(Backend, PortAccess, ShellAccess, ReportedMetrics):
 
     def stream_reported(self, ctx: RunContext, handle: dict[str, Any], offset: int) -> Iterator[bytes]:
         """$VESSL_TUI_METRICS: one file in the attempt's folder that every rank appends to."""
+        from core.logs import follow_reads
+
         path = f"{handle['dir']}/{METRICS_FILE}"
-        offset = max(0, offset - int(handle.get("metrics_base") or 0))
-        idle, ended = 0.05, False
-        while True:
-            data = self.shell.read_at(path, offset)
-            if data:
-                offset += len(data)
-                idle = 0.05
-                yield data
-                continue
-            if ended:
-                return
-            ended = self._ended(ctx, handle) is not None
-            if not ended:
-                time.sleep(idle)
-                idle = min(idle * 1.5, 0.5)
+        return follow_reads(lambda offset: self.shell.read_at(path, offset),
+                            lambda: self._ended(ctx, handle) is not None,
+                            max(0, offset - int(handle.get("metrics_base") or 0)))
 
     def stop(self, ctx: RunContext, handle: dict[str, Any], grace: float) -> None:
         job = handle["job_id"]
