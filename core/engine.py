@@ -28,6 +28,8 @@ CONTRACT (other modules and the TUI code against these names; change only additi
     engine.data_version() -> int           # changes whenever any run/event row changes (cheap poll)
     engine.clusters() -> list[ClusterConfig];  engine.presets() -> list[Preset]
     engine.check_cluster(name) -> ClusterCheck;  engine.backend(name) -> Backend
+    engine.gpu_allocation(cluster) -> dict  # the GPU ledger of its host: holder per GPU index, queue
+    engine.gpu_utilization(run_ids) -> float | None   # mean utilization of the GPUs those runs hold
     engine.run_context(run_id) -> RunContext      # for capabilities (ports, shell, metrics)
     engine.open_shell(ref) -> int          # the backend's shell in a running run, attached to this
                                            # process's terminal (VESSL_TUI_RUN_ID set); its exit code
@@ -686,6 +688,32 @@ class Engine:
 
     def check_cluster(self, name: str) -> "ClusterCheck":
         return self.backend(name).check()
+
+    def gpu_allocation(self, cluster: "str | ClusterConfig") -> dict[str, Any]:
+        """Who holds each GPU of the host behind `cluster` and which runs wait for them:
+        {"host", "holders": {index: {"run_id", "name"}}, "queue": [{"run_id", "name", "count",
+        "since"}]}; host None for a cluster kind that allocates GPUs itself (Slurm)."""
+        from core.gpu_ledger import GpuLedger, ledger_host
+
+        target = self._cluster(cluster) if isinstance(cluster, str) else cluster
+        return GpuLedger(self.store.conn).allocation(ledger_host(target))
+
+    def gpu_utilization(self, run_ids: list[str]) -> float | None:
+        """Mean utilization (percent) of the GPUs `run_ids` hold, sampled on their hosts; None when
+        they hold none or their hosts do not report it (the serve autoscaler's `gpu` metric)."""
+        from core.gpu_ledger import GpuLedger
+        from core.metrics import host_gpus
+
+        ledger = GpuLedger(self.store.conn)
+        wanted: dict[str, tuple["ClusterConfig", set[int]]] = {}
+        for run_id in run_ids:
+            held = ledger.held(run_id)
+            if held:
+                cluster = self.run_context(run_id).cluster
+                wanted.setdefault(cluster.name, (cluster, set()))[1].update(g["index"] for g in held)
+        values = [g.utilization for cluster, indices in wanted.values() for g in host_gpus(cluster).gpus
+                  if g.index in indices and g.utilization is not None]
+        return sum(values) / len(values) if values else None
 
     def open_shell(self, ref: str) -> int:
         """Run the backend's shell inside running run `ref` on this process's terminal and return its

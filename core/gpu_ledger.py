@@ -12,6 +12,7 @@
     ledger.release(run_id) -> list[str]     drop the run's GPUs and its place in the queue; returns
                                             the runs waiting on the hosts it freed (to wake)
     ledger.held(run_id), ledger.claims(host=None), ledger.queue(host=None), ledger.waiting_reason(...)
+    ledger.allocation(host) -> {"host", "holders": {index: {"run_id", "name"}}, "queue": [...]}
     release_and_wake(conn, run_id, home)    release, then wake the waiters it names
     Wakeup(run_dir) / wake(run_ids, home)   the push channel: a FIFO per waiting run
 
@@ -186,6 +187,14 @@ class GpuLedger:
     def queue(self, host: str | None = None) -> list[dict[str, Any]]:
         """The waiting runs (of one host), first come first: {"run_id", "name", "host", "count", "since", …}."""
         return self._waiters(self.conn, host)
+
+    def allocation(self, host: str | None) -> dict[str, Any]:
+        """Who holds each GPU of `host` and who waits, first come first (None: a host not counted)."""
+        if host is None:
+            return {"host": None, "holders": {}, "queue": []}
+        return {"host": host,
+                "holders": {c["index"]: {"run_id": c["run_id"], "name": c["name"]} for c in self.claims(host)},
+                "queue": [{k: w[k] for k in ("run_id", "name", "count", "since")} for w in self.queue(host)]}
 
     def waiting_reason(self, run_id: str, host: str, count: int, candidates: list[dict[str, Any]],
                        cluster: str) -> str:

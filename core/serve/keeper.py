@@ -190,6 +190,10 @@ class EngineLauncher:
         except EngineError:
             pass
 
+    def gpu_percent(self, run_ids: list[str]) -> float | None:
+        """Mean utilization of the GPUs the replicas' runs hold; None when they hold none."""
+        return self.engine.gpu_utilization(run_ids)
+
     def sample(self, run_id: str) -> dict[str, float]:
         """{"cpu_percent", "memory_percent"} of a replica (100 = one core / all its memory), from its
         backend's `RunMetrics`; {} when the backend cannot say. CPU from cumulative `cpu_seconds` is a
@@ -506,11 +510,8 @@ class Keeper:
             window = max(1.0, min(10.0, policy.up_delay))
             stats = self.endpoint.stats(window).get(rev.number, {"rps": 0.0, "inflight": 0})
             return stats[policy.metric] / len(ready)
-        if policy.metric == "gpu":
-            from core.metrics import local_gpus
-
-            gpus = [g.utilization for g in local_gpus().gpus if g.utilization is not None]
-            return sum(gpus) / len(gpus) if gpus else None
+        if policy.metric == "gpu":  # the replicas' own GPUs (the ledger's), not the machine's
+            return self.launcher.gpu_percent([s.row.run_id for s in ready])
         key = f"{policy.metric}_percent"
         values = [v for v in (self.launcher.sample(s.row.run_id).get(key) for s in ready) if v is not None]
         return sum(values) / len(values) if len(values) == len(ready) else None

@@ -191,3 +191,14 @@ def test_docker_runs_get_exactly_their_devices_by_uuid(tmp_path) -> None:
     ids = DockerBackend(cluster).gpu_device_ids(ctx)
     assert device_requests(run_spec.resources.gpu, ids) == [
         {"driver": "nvidia", "device_ids": [UUIDS[1]], "capabilities": [["gpu"]]}]
+
+
+def test_clusters_on_one_machine_share_its_ledger() -> None:
+    from core.config import ClusterConfig
+    from core.gpu_ledger import ledger_host
+
+    assert ledger_host(ClusterConfig(name="local", kind="local")) == "local"
+    assert ledger_host(ClusterConfig(name="d", kind="docker", host="unix:///run/docker.sock")) == "local"
+    assert ledger_host(ClusterConfig(name="box", kind="ssh", host="gpu-box", port=2222)) == "ssh:gpu-box:2222"
+    assert ledger_host(ClusterConfig(name="lab", kind="docker", host="ssh://me@gpu-box:2222")) == "ssh:gpu-box:2222"
+    assert ledger_host(ClusterConfig(name="far", kind="docker", host="tcp://10.0.0.5:2376")) == "docker:tcp://10.0.0.5:2376"

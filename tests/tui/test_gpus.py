@@ -51,3 +51,39 @@ async def test_recorded_samples_render_bars_and_sampling_pauses_when_hidden(engi
         paused_at = len(calls)
         await pilot.pause(2.5)
         assert len(calls) == paused_at
+
+
+async def test_holders_and_the_queue_show_and_stopping_a_holder_starts_the_next(engine, tmp_path, monkeypatch) -> None:
+    """Two recorded A100s (the NVML stand-in) shared by real runs: each meter names its holder, the
+    host's queue names the waiting run; stopping a holder hands its GPU to the waiting run."""
+    from tests.engine.test_gpu_sharing import RECORDED as RECORDED_DIR, gpu_run
+
+    monkeypatch.setenv("VESSL_TUI_NVML_MODULE", "tests.fixtures.fake_nvml")
+    monkeypatch.setenv("VESSL_TUI_FAKE_NVML_CSV", str(RECORDED_DIR / "two_a100.csv"))
+    holders = [engine.submit_spec(gpu_run(f"hold-{i}", tmp_path / "never")) for i in range(2)]
+    waiter = engine.submit_spec(gpu_run("waiter", tmp_path / "never"))
+    app = VesslApp(engine=engine)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.press("4")
+
+        def shown() -> tuple[str, list[str]]:
+            if not isinstance(app.screen, GpusScreen):
+                return "", []
+            queue = app.screen.query(".host-queue")
+            return (str(queue.first().render()) if queue else "", [str(m.render()) for m in app.screen.query(GpuMeter)])
+
+        def holders_shown() -> bool:
+            queue, meters = shown()
+            return (f"queue: {waiter.id} (waiter) 1 GPU" in queue and len(meters) == 2
+                    and all(any(f"held by run {h.id} (hold-{i})" in m for m in meters) for i, h in enumerate(holders)))
+
+        await until(pilot, holders_shown, timeout=30)
+        engine.stop(holders[0].id)
+        await pilot.press("ctrl+l")
+
+        def next_started() -> bool:
+            queue, meters = shown()
+            return "no run waiting" in queue and any(f"held by run {waiter.id} (waiter)" in m for m in meters)
+
+        await until(pilot, next_started, timeout=30)
+        assert engine.get(waiter.id).status == "running"

@@ -76,6 +76,12 @@ class FixedEngine:
     def presets(self) -> list[Preset]:
         return [Preset(name="gpu-l4-small", cpu=4, memory="16Gi", gpu="L4:1")]
 
+    def gpu_allocation(self, cluster: ClusterConfig) -> dict:
+        if cluster.name != "gpu-box":
+            return {"host": "local", "holders": {}, "queue": []}
+        return {"host": "ssh:gpu-box:22", "holders": {0: {"run_id": "a1b2c3d4e5", "name": "train-llama"}},
+                "queue": [{"run_id": "e5f6a7b8c9", "name": "sweep-08", "count": 2, "since": FIXED_NOW}]}
+
     def check_cluster(self, name: str) -> ClusterCheck:
         if name == "local":
             return ClusterCheck(True, "ok", Capacity(cpus=2, memory_gb=8))

@@ -1,7 +1,8 @@
-"""GPUs: a meter per GPU of every reachable host on one screen — utilization and memory bars with a
-sparkline of recent utilization, temperature, power, and the processes (mapped to runs where the
-run's process is known). "No NVIDIA GPU" and unreachable hosts are shown as states. Sampling
-pauses while the screen is hidden and reschedules itself after each sample.
+"""GPUs: a meter per GPU of every reachable host on one screen — the run that holds it (the GPU
+ledger), utilization and memory bars with a sparkline of recent utilization, temperature, power,
+and the processes (mapped to runs where the run's process is known) — and under each host the
+runs waiting for its GPUs, first come first. "No NVIDIA GPU" and unreachable hosts are shown as
+states. Sampling pauses while the screen is hidden and reschedules itself after each sample.
 
 | Key | Id | Action |
 | --- | --- | --- |
@@ -46,6 +47,23 @@ def host_title(host: HostGpus) -> Text:
     return Text(f"{host.host} ({', '.join(f'{n}× {name}' for name, n in names.items())})", style="bold")
 
 
+def holder_names(ledger: dict) -> dict[int, str]:
+    """GPU index -> `3f2a0c11 (train-a)` for the GPUs a run holds, from `engine.gpu_allocation`."""
+    return {index: f"{h['run_id']} ({h['name']})" if h.get("name") else h["run_id"]
+            for index, h in ledger.get("holders", {}).items()}
+
+
+def queue_text(ledger: dict) -> Text:
+    """`queue: 9c1d7e00 (eval) 2 GPUs · …`, or `no run waiting` (dim)."""
+    queue = ledger.get("queue") or []
+    if not queue:
+        return Text("no run waiting", style="dim")
+    text = Text("queue: ", style="bold yellow")
+    text.append(" · ".join(f"{w['run_id']} ({w['name']}) {w['count']} GPU{'s' if w['count'] != 1 else ''}"
+                           for w in queue))
+    return text
+
+
 def map_processes(hosts: list[HostGpus], runs: list) -> dict[str, str]:
     """Fill `run_id` of GPU processes whose pid is a run's process (its handle's pid or pgid);
     return run id -> name of the runs seen."""
@@ -73,6 +91,7 @@ class HostPanel(Vertical):
     DEFAULT_CSS = """
     HostPanel { height: auto; width: 1fr; min-width: 40; }
     HostPanel > .host-title { height: auto; padding: 0 1; }
+    HostPanel > .host-queue { height: auto; padding: 0 1 1 1; }
     """
 
     def __init__(self, host: str) -> None:
@@ -82,17 +101,22 @@ class HostPanel(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static(Text(self.host, style="bold"), classes="host-title")
+        yield Static("", classes="host-queue")
 
-    def show(self, host: HostGpus, run_names: dict[str, str]) -> None:
+    def show(self, host: HostGpus, run_names: dict[str, str], ledger: dict | None = None) -> None:
         self.query_one(".host-title", Static).update(host_title(host))
+        queue = self.query_one(".host-queue", Static)
+        queue.update(queue_text(ledger or {}))
+        queue.display = bool(host.gpus)
+        holders = holder_names(ledger or {})
         seen = set()
         for sample in host.gpus:
             seen.add(sample.index)
             meter = self.meters.get(sample.index)
             if meter is None:
                 meter = self.meters[sample.index] = GpuMeter()
-                self.mount(meter)
-            meter.push(sample, run_names)
+                self.mount(meter, before=queue)
+            meter.push(sample, run_names, holders.get(sample.index))
         for index in set(self.meters) - seen:
             self.meters.pop(index).remove()
 
@@ -106,10 +130,11 @@ class GpusScreen(ReportsWorkerErrors, Screen):
     class Sampled(Message):
         """One round of samples of every host (latest value wins)."""
 
-        def __init__(self, hosts: list[HostGpus], run_names: dict[str, str]) -> None:
+        def __init__(self, hosts: list[HostGpus], run_names: dict[str, str], ledgers: list[dict]) -> None:
             super().__init__()
             self.hosts = hosts
             self.run_names = run_names
+            self.ledgers = ledgers
 
     def __init__(self) -> None:
         super().__init__()
@@ -140,23 +165,26 @@ class GpusScreen(ReportsWorkerErrors, Screen):
         engine = self.app.engine
         clusters = [c for c in engine.clusters() if c.kind in GPU_HOST_KINDS]
         hosts = [self.sampler(cluster) for cluster in clusters]
+        ledgers = [engine.gpu_allocation(cluster) for cluster in clusters]
         names = map_processes(hosts, engine.list_runs()) if any(h.gpus for h in hosts) else {}
-        self.post_message(self.Sampled(hosts, names))
+        self.post_message(self.Sampled(hosts, names, ledgers))
 
     @on(Sampled)
     def _sampled(self, event: Sampled) -> None:
         self.samples += 1
         container = self.query_one("#gpu-hosts", VerticalScroll)
-        for host in event.hosts:
+        for host, ledger in zip(event.hosts, event.ledgers):
             panel = self.panels.get(host.host)
             if panel is None:
                 panel = self.panels[host.host] = HostPanel(host.host)
                 container.mount(panel)
-                panel.call_after_refresh(panel.show, host, event.run_names)
+                panel.call_after_refresh(panel.show, host, event.run_names, ledger)
             else:
-                panel.show(host, event.run_names)
+                panel.show(host, event.run_names, ledger)
         total = sum(len(h.gpus) for h in event.hosts)
-        self.query_one(AreaBar).summary = f"{len(event.hosts)} hosts · {total} GPUs"
+        waiting = sum(len(ledger["queue"]) for ledger in event.ledgers)
+        self.query_one(AreaBar).summary = (f"{len(event.hosts)} hosts · {total} GPUs"
+                                           + (f" · {waiting} waiting" if waiting else ""))
         if self.is_current:
             self._timer = self.set_timer(SAMPLE_SECONDS, self._sample)
 

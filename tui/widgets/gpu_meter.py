@@ -1,5 +1,6 @@
-"""A meter for one GPU: utilization and memory bars, a sparkline of recent utilization,
-temperature, power, and the processes using it (mapped to runs where known)."""
+"""A meter for one GPU: the run that holds it (the GPU ledger), utilization and memory bars, a
+sparkline of recent utilization, temperature, power, and the processes using it (mapped to runs
+where known)."""
 
 from __future__ import annotations
 
@@ -43,10 +44,13 @@ class GpuMeter(Static):
         super().__init__(id=id)
         self.history: deque[float | None] = deque(maxlen=HISTORY)
         self.sample: GpuSample | None = None
+        self.holder: str | None = None
         self.run_names = run_names or {}
 
-    def push(self, sample: GpuSample, run_names: Mapping[str, str] | None = None) -> None:
+    def push(self, sample: GpuSample, run_names: Mapping[str, str] | None = None, holder: str | None = None) -> None:
+        """Add `sample`; `holder` names the run the ledger gave this GPU ("3f2a0c11 (train-a)")."""
         self.sample = sample
+        self.holder = holder
         if run_names is not None:
             self.run_names = run_names
         self.history.append(sample.utilization)
@@ -61,7 +65,9 @@ class GpuMeter(Static):
             s.memory_used_mb / s.memory_total_mb if s.memory_used_mb is not None and s.memory_total_mb else None
         )
         busy = (s.utilization or 0) >= 80
-        text.append(f"{s.index} {s.name}{' (MIG)' if s.mig else ''}\n", style="bold")
+        text.append(f"{s.index} {s.name}{' (MIG)' if s.mig else ''}", style="bold")
+        text.append(f"  held by run {self.holder}\n" if self.holder else "  free\n",
+                    style="cyan" if self.holder else "dim")
         text.append("  util ")
         text.append(bar(None if s.utilization is None else s.utilization / 100, 10), style="red" if busy else "green")
         text.append(f" {_num(s.utilization, '{:.0f}%'):>4}  ")
