@@ -138,7 +138,7 @@ def test_reconcile_releases_a_gpu_only_when_the_work_is_gone(engine, tmp_path) -
     until(lambda: not alive(first_supervisor), what="the supervisor to die")
     engine.reconcile()  # the work lives: a new supervisor takes over, the GPUs stay held
     second = until(lambda: (pid := engine.get(holder.id).supervisor_pid) != first_supervisor and pid,
-                   what="a new supervisor")
+                   timeout=180, what="a new supervisor")
     assert [c["run_id"] for c in GpuLedger(engine.store.conn).claims()] == [holder.id, holder.id]
     assert engine.get(waiter.id).status == "pending"
 

@@ -77,7 +77,7 @@ async def test_holders_and_the_queue_show_and_stopping_a_holder_starts_the_next(
             return (f"queue: {waiter.id} (waiter) 1 GPU" in queue and len(meters) == 2
                     and all(any(f"held by run {h.id} (hold-{i})" in m for m in meters) for i, h in enumerate(holders)))
 
-        await until(pilot, holders_shown, timeout=30)
+        await until(pilot, holders_shown, timeout=90)
         engine.stop(holders[0].id)
         await pilot.press("ctrl+l")
 
@@ -85,5 +85,5 @@ async def test_holders_and_the_queue_show_and_stopping_a_holder_starts_the_next(
             queue, meters = shown()
             return "no run waiting" in queue and any(f"held by run {waiter.id} (waiter)" in m for m in meters)
 
-        await until(pilot, next_started, timeout=30)
+        await until(pilot, next_started, timeout=90)
         assert engine.get(waiter.id).status == "running"
