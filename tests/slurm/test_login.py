@@ -58,3 +58,49 @@ def test_an_unknown_login_host_key_is_refused_in_one_sentence(slurm, sshd: Sshd,
     assert done.returncode == 1
     assert "host key" in done.stdout and "Traceback" not in done.stdout + done.stderr
     assert len(done.stdout.strip().splitlines()) == 1
+
+
+def test_tunnel_reaches_the_head_nodes_port_through_the_login_host(login: Sshd, tmp_path: Path) -> None:
+    from core.engine import Engine
+    from core.tunnels import TunnelManager
+    from tests.support import free_port, until
+
+    port = free_port()
+    (tmp_path / "site").mkdir()
+    (tmp_path / "site" / "index.html").write_text("head node here\n")
+    engine = Engine()
+    spec = task(tmp_path, "web", [
+        f'if [ "$DSTACK_NODE_RANK" = 0 ]; then exec python3 -m http.server {port} --bind "$MASTER_ADDR" '
+        f'--directory {tmp_path / "site"}; else sleep 300; fi'], nodes=2)
+    record = engine.submit(spec, cluster="hpc")
+    manager = TunnelManager()
+    try:
+        until(lambda: (r := engine.get(record.id)).handle and r.status == "running", what="the job to run", timeout=60)
+        tunnel = until(lambda: _try_open(manager, engine, record.id, port), what="the tunnel", timeout=60)
+        assert tunnel.kind == "ssh" and tunnel.target[0] in ("127.0.0.2", "127.0.0.3")
+        host, local = tunnel.address
+        body = until(lambda: _get(f"http://{host}:{local}/index.html"), what="the server's answer", timeout=60)
+        assert body == "head node here\n"
+    finally:
+        manager.close_all()
+        engine.stop(record.id)
+    assert engine.wait(record.id, timeout=60).status == "stopped"
+
+
+def _try_open(manager, engine, run_id, port):
+    from core.backends.base import BackendError
+
+    try:
+        return manager.open_for_run(engine, run_id, port)
+    except BackendError:
+        return None
+
+
+def _get(url: str) -> str | None:
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=5) as answer:
+            return answer.read().decode()
+    except OSError:
+        return None

@@ -364,6 +364,12 @@ class SlurmBackend(Backend, PortAccess, ShellAccess, ReportedMetrics):
     def needs_tunnel(self) -> bool:
         return bool(self.cluster.login)
 
+    def connection(self):  # noqa: ANN201 - core.sshconn.SshConnection
+        """The login host's shared SSH connection, which tunnels to the head node go through."""
+        if not self.cluster.login:
+            raise BackendError(f"cluster {self.cluster.name} has no login host; its nodes are reached directly.")
+        return self.shell._conn()
+
     def shell_argv(self, ctx: RunContext, handle: dict[str, Any]) -> list[str]:
         argv = ["srun", f"--jobid={handle['job_id']}", "--overlap", "--pty", "--nodes=1", "--ntasks=1",
                 f"--chdir={self._root(ctx)}/work", "bash", "-i"]
