@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import asdict
 
 import click
 
+from core.cli.jsonout import emit, json_flag
 from core.cli.run_cmds import fail, user_errors
 from core.engine import Engine
 
@@ -37,10 +39,15 @@ def clusters(ctx: click.Context, as_json: bool) -> None:
 
 @clusters.command()
 @click.argument("name")
+@json_flag("the check: cluster, reachable, message, capacity")
 @user_errors
-def test(name: str) -> None:
+def test(name: str, as_json: bool) -> None:
     """Check that cluster NAME answers, and show its capacity."""
     check = Engine().check_cluster(name)
+    if as_json:
+        emit({"cluster": name, "reachable": check.reachable, "message": check.message,
+              "capacity": asdict(check.capacity) if check.capacity else None})
+        sys.exit(0 if check.reachable else 1)
     click.echo(f"{name}: {'reachable' if check.reachable else 'unreachable'}: {check.message}")
     cap = check.capacity
     if cap is not None:
@@ -57,8 +64,9 @@ def test(name: str) -> None:
 @clusters.command()
 @click.argument("name")
 @click.option("--yes", "-y", is_flag=True, help="Trust without asking.")
+@json_flag("the host key: cluster, state, key_type, fingerprint (asks nothing: give --yes to trust)")
 @user_errors
-def trust(name: str, yes: bool) -> None:
+def trust(name: str, yes: bool, as_json: bool) -> None:
     """Add the SSH host key of cluster NAME to its known_hosts, after showing its fingerprint."""
     from core.backends.base import HostKeys
 
@@ -66,6 +74,12 @@ def trust(name: str, yes: bool) -> None:
     if not isinstance(backend, HostKeys):
         fail(f"cluster {name} ({backend.kind}) has no SSH host key to trust.")
     state, key_type, fingerprint = backend.host_key_status()
+    if as_json:
+        if state == "unknown" and yes:
+            backend.trust_host_key()
+            state = "trusted"
+        emit({"cluster": name, "state": state, "key_type": key_type, "fingerprint": fingerprint})
+        sys.exit(1 if state == "changed" else 0)
     if state == "known":
         click.echo(f"{name}: host key {key_type} {fingerprint} is already trusted.")
         return

@@ -41,6 +41,11 @@ def engine() -> Engine:
     return eng
 
 
+def run_json(eng: Engine, run) -> dict:
+    """The Run object of every `--json` answer: the record's fields and its last metrics."""
+    return run.as_json() | {"metrics": eng.last_metrics(run.id)}
+
+
 def ps_lines(show_all: bool = False, as_json: bool = False, labels: tuple[str, ...] = ()) -> list[str]:
     """What `vessl-tui ps` prints, one string per line."""
     wanted = dict(label.split("=", 1) for label in labels if "=" in label)
@@ -50,7 +55,7 @@ def ps_lines(show_all: bool = False, as_json: bool = False, labels: tuple[str, .
         recent = time.time() - RECENT_SECONDS
         runs = [r for r in runs if not r.final or (r.ended_at or r.created_at) >= recent]
     if as_json:
-        return [json.dumps([r.as_json() | {"metrics": eng.last_metrics(r.id)} for r in runs], indent=2)]
+        return [json.dumps([run_json(eng, r) for r in runs], indent=2)]
     now = time.time()
     lines = [f"{'ID':9} {'NAME':20} {'STATUS':12} {'CLUSTER':10} {'GPU':7} {'AGE':5} {'EXIT':>4}  REASON"]
     for r in runs:

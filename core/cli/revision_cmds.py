@@ -21,6 +21,8 @@ import time
 
 import click
 
+from core.cli.jsonout import emit, json_flag, log_lines
+
 
 def _friendly(fn):
     """Turn errors a user can fix into one `error:` line and exit status 1."""
@@ -33,6 +35,10 @@ def _friendly(fn):
 
         try:
             return fn(*args, **kwargs)
+        except BrokenPipeError:  # `revision show 3 | head`: end quietly
+            from core.cli.jsonout import quiet_on_broken_pipe
+
+            quiet_on_broken_pipe()
         except SpecError as exc:
             for problem in exc.problems:
                 click.echo(problem.format(), err=True)
@@ -43,6 +49,14 @@ def _friendly(fn):
         sys.exit(1)
 
     return wrapper
+
+
+def _said(rev, as_json: bool, text: str) -> None:
+    """A revision action's answer: the Revision as JSON (an item of `list --json`), or its line of text."""
+    if as_json:
+        emit(_actions().describe(rev))
+    else:
+        click.echo(text)
 
 
 def _actions():
@@ -65,14 +79,16 @@ def revision() -> None:
 @click.option("--cluster", default=None, help="Cluster the replicas run on (default: local).")
 @click.option("--start", "start_now", is_flag=True, help="Start the revision at once (launch immediately).")
 @click.option("--port", type=int, default=None, help="Port of the service's endpoint (default: a free one).")
+@json_flag("the revision")
 @_friendly
-def create(file: str, service: str | None, cluster: str | None, start_now: bool, port: int | None) -> None:
+def create(file: str, service: str | None, cluster: str | None, start_now: bool, port: int | None,
+           as_json: bool) -> None:
     """Create a revision from a spec file (VESSL revision or dstack service)."""
     actions = _actions()
     rev = actions.create(file, service=service, cluster=cluster)
     if start_now:
         rev = actions.start(rev, port=port)
-    click.echo(f"{rev.service}:{rev.number} {rev.status}")
+    _said(rev, as_json, f"{rev.service}:{rev.number} {rev.status}")
 
 
 @revision.command(name="list")
@@ -129,60 +145,66 @@ def show(rev: str, service: str | None, as_json: bool) -> None:
 @click.argument("rev")
 @service_option
 @click.option("--port", type=int, default=None, help="Port of the service's endpoint (default: a free one).")
+@json_flag("the revision")
 @_friendly
-def start(rev: str, service: str | None, port: int | None) -> None:
+def start(rev: str, service: str | None, port: int | None, as_json: bool) -> None:
     """Start a revision's replicas and the service's endpoint."""
     r = _actions().start(rev, service, port=port)
-    click.echo(f"{r.service}:{r.number} {r.status}")
+    _said(r, as_json, f"{r.service}:{r.number} {r.status}")
 
 
 @revision.command()
 @click.argument("rev")
 @service_option
+@json_flag("the revision")
 @_friendly
-def stop(rev: str, service: str | None) -> None:
+def stop(rev: str, service: str | None, as_json: bool) -> None:
     """Stop a revision (its replicas drain, then stop)."""
     r = _actions().stop(rev, service)
-    click.echo(f"{r.service}:{r.number} {r.status}")
+    _said(r, as_json, f"{r.service}:{r.number} {r.status}")
 
 
 @revision.command()
 @click.argument("rev")
 @click.argument("replicas", type=int)
 @service_option
+@json_flag("the revision")
 @_friendly
-def scale(rev: str, replicas: int, service: str | None) -> None:
+def scale(rev: str, replicas: int, service: str | None, as_json: bool) -> None:
     """Run REPLICAS replicas of a running revision (within its min..max)."""
     r = _actions().scale(rev, replicas, service)
-    click.echo(f"{r.service}:{r.number} {r.status} -> {r.desired} replicas")
+    _said(r, as_json, f"{r.service}:{r.number} {r.status} -> {r.desired} replicas")
 
 
 @revision.command()
 @click.argument("rev")
 @service_option
+@json_flag("the new revision")
 @_friendly
-def reproduce(rev: str, service: str | None) -> None:
+def reproduce(rev: str, service: str | None, as_json: bool) -> None:
     """Create a new revision with the same spec."""
     r = _actions().reproduce(rev, service)
-    click.echo(f"{r.service}:{r.number} {r.status}")
+    _said(r, as_json, f"{r.service}:{r.number} {r.status}")
 
 
 @revision.command()
 @click.argument("rev")
 @service_option
 @click.option("--force", is_flag=True, help="Stop the revision first when it is running.")
+@json_flag("the deleted revision")
 @_friendly
-def delete(rev: str, service: str | None, force: bool) -> None:
+def delete(rev: str, service: str | None, force: bool, as_json: bool) -> None:
     """Delete a revision (a running one only with --force)."""
     r = _actions().delete(rev, service, force=force)
-    click.echo(f"{r.service}:{r.number} deleted")
+    _said(r, as_json, f"{r.service}:{r.number} deleted")
 
 
 @revision.command()
 @click.argument("service")
 @click.argument("weights", nargs=-1)
+@json_flag("the service")
 @_friendly
-def traffic(service: str, weights: tuple[str, ...]) -> None:
+def traffic(service: str, weights: tuple[str, ...], as_json: bool) -> None:
     """Split SERVICE's traffic: `traffic echo 3=90 2=10`; no pairs = newest running revision."""
     from core.serve.models import ServeError
 
@@ -194,6 +216,9 @@ def traffic(service: str, weights: tuple[str, ...]) -> None:
         except ValueError:
             raise ServeError(f"{pair!r} is not REVISION=WEIGHT (e.g. 3=90).") from None
     svc = _actions().set_traffic(service, parsed)
+    if as_json:
+        emit(svc.as_json())
+        return
     split = " ".join(f"{n}={w:g}" for n, w in svc.weights.items()) or "newest running revision"
     click.echo(f"{svc.name}: {split}")
 
@@ -203,13 +228,20 @@ def traffic(service: str, weights: tuple[str, ...]) -> None:
 @service_option
 @click.option("--replica", "-r", "replica", type=int, default=0, show_default=True, help="Replica index.")
 @click.option("--follow", "-f", is_flag=True, help="Keep printing until the replica's run ends.")
+@json_flag("one object per line (JSON Lines: run, stream, line)")
 @_friendly
-def logs(rev: str, service: str | None, replica: int, follow: bool) -> None:
+def logs(rev: str, service: str | None, replica: int, follow: bool, as_json: bool) -> None:
     """Print a replica's log (its current run)."""
+    from core.cli.run_cmds import _chunks
     from core.engine import Engine
 
     run_id = _actions().replica_run(rev, replica, service)
     engine = Engine()
+    if as_json:
+        chunks = engine.follow_log(run_id) if follow else _chunks(engine, run_id, False)
+        for line in log_lines(run_id, "output", chunks):
+            click.echo(line)
+        return
     out = sys.stdout.buffer
     if follow:
         for chunk in engine.follow_log(run_id):

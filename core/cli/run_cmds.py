@@ -17,7 +17,8 @@ from typing import Any
 
 import click
 
-from core.cli.listing import PS_OPTIONS, Option, engine, ps_lines
+from core.cli.jsonout import emit, json_flag, log_lines
+from core.cli.listing import PS_OPTIONS, Option, engine, ps_lines, run_json
 from core.engine import FINAL_STATUSES, Engine, EngineError, RunRecord
 
 
@@ -91,12 +92,18 @@ def follow_to_end(eng: Engine, record: RunRecord) -> None:
 @click.option("--follow", "-f", is_flag=True, help="Stream the logs and exit with the run's exit code.")
 @click.option("--dry-run", is_flag=True, help="Print the plan; start nothing.")
 @click.option("--document", "-d", default=0, show_default=True, help="Index of the YAML document in FILE.")
+@json_flag("the run (with --dry-run: the plan)")
 @user_errors
-def run(file: str, cluster: str | None, follow: bool, dry_run: bool, document: int) -> None:
+def run(file: str, cluster: str | None, follow: bool, dry_run: bool, document: int, as_json: bool) -> None:
     """Submit FILE as a run. Prints the run id as the last line and returns, unless --follow."""
+    if as_json and follow:
+        fail("--json and --follow do not go together: follow with `vessl-tui logs RUN -f --json`.")
     eng = engine()
     if dry_run:
         plan = eng.plan(file, cluster, document)
+        if as_json:
+            emit(plan)
+            return
         for note in plan.warnings:
             click.echo(f"warning: {note}", err=True)
         rows = [
@@ -125,6 +132,9 @@ def run(file: str, cluster: str | None, follow: bool, dry_run: bool, document: i
     record = eng.submit(file, cluster, document)
     for note in _notes(eng, record.id):
         click.echo(f"warning: {note}", err=True)
+    if as_json:
+        emit(run_json(eng, record))
+        return
     if follow:
         click.echo(f"run {record.id} ({record.name}) on {record.cluster}", err=True)
         follow_to_end(eng, record)
@@ -149,44 +159,62 @@ def ps(show_all: bool, as_json: bool, labels: tuple[str, ...]) -> None:
 @click.argument("run_ref", metavar="RUN")
 @click.option("--follow", "-f", is_flag=True, help="Keep printing until the run ends.")
 @click.option("--provisioning", "-p", is_flag=True, help="The provisioning log instead of the output.")
+@json_flag("one object per line (JSON Lines: run, stream, line)")
 @user_errors
-def logs(run_ref: str, follow: bool, provisioning: bool) -> None:
+def logs(run_ref: str, follow: bool, provisioning: bool, as_json: bool) -> None:
     """Print a run's log exactly as written."""
     eng = engine()
     record = eng.get(run_ref)
+    if as_json:
+        chunks = eng.follow_log(record.id, provisioning=provisioning) if follow else _chunks(eng, record.id, provisioning)
+        try:
+            for line in log_lines(record.id, "provisioning" if provisioning else "output", chunks):
+                click.echo(line)
+        except KeyboardInterrupt:
+            sys.exit(130)
+        return
     if follow:
         try:
             stream(eng, record.id, provisioning)
         except KeyboardInterrupt:
             sys.exit(130)
         return
-    out, offset = sys.stdout.buffer, 0
-    while True:
-        chunk, offset = eng.read_log(record.id, offset, provisioning)
-        if not chunk:
-            break
+    out = sys.stdout.buffer
+    for chunk in _chunks(eng, record.id, provisioning):
         out.write(chunk)
     out.flush()
+
+
+def _chunks(eng: Engine, run_id: str, provisioning: bool):
+    """The log as it is now, in chunks."""
+    offset = 0
+    while True:
+        chunk, offset = eng.read_log(run_id, offset, provisioning)
+        if not chunk:
+            return
+        yield chunk
 
 
 @click.command()
 @click.argument("run_refs", metavar="RUN...", nargs=-1, required=True)
 @click.option("--wait/--no-wait", "-w", default=True, show_default=True,
               help="Return once the runs are in a final state (--no-wait: as soon as the stop is asked for).")
+@json_flag("a list of the runs")
 @user_errors
-def stop(run_refs: tuple[str, ...], wait: bool) -> None:
+def stop(run_refs: tuple[str, ...], wait: bool, as_json: bool) -> None:
     """Stop runs (SIGTERM, then SIGKILL after the spec's stop_duration, default 10 s) and, like
     `docker stop`, wait until they have stopped; exit 1 if one is still going after its grace plus
     a margin."""
     eng = engine()
     records = [eng.get(ref) for ref in run_refs]  # every ref checked before anything stops
     deadlines = {}
+    say = (lambda _record: None) if as_json else (lambda record: click.echo(f"{record.id} {record.shown_status}"))
     for record in records:
         if not record.final:
             deadlines[record.id] = time.monotonic() + eng.stop_timeout(record.id)
         record = eng.stop(record.id)
         if not wait or record.final:
-            click.echo(f"{record.id} {record.shown_status}")
+            say(record)
     late = []
     for record in records:
         if not wait or record.id not in deadlines:
@@ -194,11 +222,13 @@ def stop(run_refs: tuple[str, ...], wait: bool) -> None:
         waited = deadlines[record.id] - time.monotonic()
         final = eng.wait(record.id, timeout=max(0.0, waited))
         if final.final:
-            click.echo(f"{final.id} {final.status}")
+            say(final)
         else:
             late.append(f"run {final.id} did not stop within {eng.stop_timeout(final.id):g} s (its stop_duration "
                         f"plus a margin) and is still {final.shown_status}; `vessl-tui logs {final.id} -p` says "
                         f"what its supervisor is doing.")
+    if as_json:
+        emit([run_json(eng, eng.get(record.id)) for record in records])
     if late:
         fail(" ".join(late))
 
@@ -206,11 +236,15 @@ def stop(run_refs: tuple[str, ...], wait: bool) -> None:
 @click.command()
 @click.argument("run_ref", metavar="RUN")
 @click.option("--follow", "-f", is_flag=True, help="Stream the logs and exit with the run's exit code.")
+@json_flag("the new run")
 @user_errors
-def rerun(run_ref: str, follow: bool) -> None:
+def rerun(run_ref: str, follow: bool, as_json: bool) -> None:
     """Run a run's stored spec again; prints the new run id as the last line."""
     eng = engine()
     record = eng.rerun(run_ref)
+    if as_json:
+        emit(run_json(eng, record))
+        return
     if follow:
         follow_to_end(eng, record)
     click.echo(record.id)
@@ -219,14 +253,18 @@ def rerun(run_ref: str, follow: bool) -> None:
 @click.command()
 @click.argument("run_refs", metavar="RUN...", nargs=-1, required=True)
 @click.option("--force", is_flag=True, help="Stop active runs first.")
+@json_flag("a list of {id, name, removed}")
 @user_errors
-def rm(run_refs: tuple[str, ...], force: bool) -> None:
+def rm(run_refs: tuple[str, ...], force: bool, as_json: bool) -> None:
     """Remove finished runs: their row, logs and folder (exported artifacts stay)."""
     eng = engine()
     records = [eng.get(ref) for ref in run_refs]
     for record in records:
         eng.remove(record.id, force=force)
-        click.echo(f"{record.id} removed")
+        if not as_json:
+            click.echo(f"{record.id} removed")
+    if as_json:
+        emit([{"id": r.id, "name": r.name, "removed": True} for r in records])
 
 
 @click.command()

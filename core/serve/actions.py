@@ -68,20 +68,22 @@ class ServeActions:
     def listing(self) -> list[dict]:
         """One JSON-ready object per revision, newest first within each service."""
         services = {s.name: s for s in self.store.services()}
-        out = []
-        for rev in self.store.revisions():
-            svc = services.get(rev.service)
-            url = self.live_endpoint(svc) if svc else None
-            data = rev.as_json()
-            data.update(
-                replicas=f"{rev.ready}/{rev.desired}" if rev.active else "0",
-                endpoint=url if rev.active else None,
-                dataplane=svc.dataplane if url and rev.active else None,
-                weight=(svc.weights.get(rev.number) if svc else None),
-                autoscale=rev.autoscale_label,
-            )
-            out.append(data)
-        return out
+        return [self.describe(rev, services.get(rev.service)) for rev in self.store.revisions()]
+
+    def describe(self, rev: Revision, svc: Service | None = None) -> dict:
+        """The JSON-ready object of one revision (an item of `listing`; every `--json` answer)."""
+        if svc is None:
+            svc = next((s for s in self.store.services() if s.name == rev.service), None)
+        url = self.live_endpoint(svc) if svc else None
+        data = rev.as_json()
+        data.update(
+            replicas=f"{rev.ready}/{rev.desired}" if rev.active else "0",
+            endpoint=url if rev.active else None,
+            dataplane=svc.dataplane if url and rev.active else None,
+            weight=(svc.weights.get(rev.number) if svc else None),
+            autoscale=rev.autoscale_label,
+        )
+        return data
 
     # creating ---------------------------------------------------------------------------------
     def create(self, path: str | Path, service: str | None = None, cluster: str | None = None,
