@@ -57,6 +57,7 @@ if TYPE_CHECKING:  # pydantic stays out of `vessl-tui ps`
     from core.backends.base import Backend, ClusterCheck, RunContext
     from core.config import ClusterConfig, Config, Preset
     from core.curves.series import CurveReader
+    from core.data.registry import Entry as RegistryEntry
     from core.resolve import Resolution
     from core.spec.runspec import RunSpec
 
@@ -658,6 +659,34 @@ class Engine:
             from core.gpu_ledger import release_and_wake
 
             release_and_wake(self.store.conn, row["id"], self.home)
+
+    # --- the registry of datasets, models and artifacts -------------------------------------
+
+    def registry_entries(self, kind: str | None = None) -> list["RegistryEntry"]:
+        """Every stored version (of `kind`: dataset, model, artifact), newest first."""
+        return self._registry_call(lambda registry: registry.entries(kind))
+
+    def registry_entry(self, kind: str, ref: str) -> "RegistryEntry":
+        """The version `ref` names: `org/name[/N]` (latest without N) or a full registry URI."""
+        from core.data.registry import SCHEMES
+
+        uri = ref if "://" in ref else f"{SCHEMES[kind]}://{ref}"
+        return self._registry_call(lambda registry: registry.resolve(uri))
+
+    def remove_registry_entry(self, kind: str, ref: str) -> "RegistryEntry":
+        """Remove the version `ref` names (see `registry_entry`); returns what was removed."""
+        entry = self.registry_entry(kind, ref)
+        self._registry_call(lambda registry: registry.remove(entry))
+        return entry
+
+    def _registry_call(self, action: Any) -> Any:
+        from core.backends.base import BackendError
+        from core.data.registry import Registry
+
+        try:
+            return action(Registry(self.config.storage, self.home))
+        except BackendError as exc:
+            raise EngineError(str(exc).rstrip(".") + ".") from None
 
     # --- clusters -------------------------------------------------------------------------
 

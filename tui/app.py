@@ -40,6 +40,7 @@ AREA_SCREENS: dict[str, str] = {
     "clusters": "tui.screens.clusters:ClustersScreen",
     "gpus": "tui.screens.gpus:GpusScreen",
     "tunnels": "tui.screens.tunnels:TunnelsScreen",
+    "data": "tui.screens.data:DataScreen",
 }
 """Area -> "module:class" of its screen; each area's module is imported when it is first shown."""
 

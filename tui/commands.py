@@ -28,6 +28,7 @@ COMMANDS = (
     Command("clusters", "", "the Clusters & presets area"),
     Command("gpus", "", "the GPUs area"),
     Command("tunnels", "", "the Tunnels area"),
+    Command("data", "", "the Data area: registry datasets, models, artifacts"),
     Command("logs", "run", "open the run's log (run detail)"),
     Command("stop", "runs", "stop these runs"),
     Command("rerun", "runs", "rerun these runs"),

@@ -34,6 +34,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "shell": ("core.cli.shell_cmds:shell", "Open a shell inside a run."),
     "gpus": ("core.cli.gpu_cmds:gpus", "Show GPUs of this machine and reachable hosts."),
     "revision": ("core.cli.revision_cmds:revision", "Serve revisions: create, list, start, stop, ..."),
+    "datasets": ("core.cli.registry_cmds:datasets", "Registry datasets: list, show, rm."),
+    "models": ("core.cli.registry_cmds:models", "Registry models: list, show, rm."),
+    "artifacts": ("core.cli.registry_cmds:artifacts", "Registry artifacts: list, show, rm."),
     "supervise": ("core.supervisor:supervise_command", "Internal: the detached supervisor of one run."),
 }
 

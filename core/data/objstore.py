@@ -133,7 +133,7 @@ def _listing(fs: Any, root: str) -> dict[str, tuple[str, int]]:
 def download(url: str, dest: Path, settings: StorageSettings, provision: Callable[[str], None],
              secret: str | None = None) -> tuple[int, int]:
     """Every file under `url` into folder `dest` (a single object lands as `dest/<name>`)."""
-    scheme = url.partition("://")[0]
+    scheme = url.partition("://")[0] if "://" in url else "file"
     try:
         fs = filesystem(scheme, settings, secret)
         root = fs._strip_protocol(url)
