@@ -25,10 +25,11 @@ def binding_owners() -> list[type]:
     from tui.screens.spec_modal import EditSpecModal
     from tui.widgets.log_view import LogView
     from tui.widgets.path_input import PathInput
+    from tui.widgets.row_table import RowTable
     from tui.widgets.runs_table import RunsTable
 
     return [VesslApp, *map(area_screen, AREA_SCREENS), RunDetailScreen, EditorScreen, LogView, RunsTable, HelpScreen,
-            ConfirmModal, PromptModal, ChoiceModal, EditSpecModal, PathInput, CommandLine]
+            ConfirmModal, PromptModal, ChoiceModal, EditSpecModal, PathInput, CommandLine, RowTable]
 
 
 def bindings_of(owner: type) -> list[Binding]:

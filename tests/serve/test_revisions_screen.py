@@ -132,3 +132,45 @@ async def test_reproduce_with_problems_keeps_the_edits_and_points_at_their_lines
         await pilot.press("ctrl+s")
         await until(pilot, lambda: screen.revisions_table.row_count == 2)
         assert app.screen is screen and cell(screen, "echo:2", "message") == "fixed"
+
+
+async def test_n_creates_a_revision_from_a_file_and_the_editor_offers_create_revision(tmp_path: Path) -> None:
+    from textual.widgets import Input, TextArea
+
+    from tui.screens.editor import EditorScreen
+    from tui.screens.modals import ChoiceModal
+
+    path = service_file(tmp_path, "from the keyboard")
+    app = VesslApp()
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await open_revisions(pilot)
+        await pilot.press("n")
+        assert isinstance(app.screen, PromptModal)
+        app.screen.query_one(Input).value = path
+        await pilot.press("enter")
+        await until(pilot, lambda: screen.revisions_table.row_count == 1)
+        assert cell(screen, "echo:1", "message") == "from the keyboard"
+
+        editor = EditorScreen(path)
+        app.push_screen(editor)
+        await until(pilot, lambda: editor.kind == "vessl-revision")
+        area = editor.query_one(TextArea)
+        area.text = area.text.replace("message: from the keyboard", "message: from the editor")
+        await pilot.press("ctrl+r")
+        assert isinstance(app.screen, ChoiceModal)
+        await pilot.press("enter")  # the first choice: create a revision
+        await until(pilot, lambda: len(ServeActions().store.revisions()) == 2)
+        assert ServeActions().store.revision("echo", 2).message == "from the editor"
+        assert ServeActions().store.revision("echo", 2).status == "created"  # not started, not a plain run
+        table = screen.revisions_table
+        await pilot.press("escape")  # leave the editor (its text was saved by ctrl+r)
+        await until(pilot, lambda: app.screen is screen and table.row_count == 2)
+        table.focus()
+        await pilot.press("end")
+        assert table.cursor_row == 1
+        await pilot.press("home")
+        assert table.cursor_row == 0
+        await pilot.press("enter")  # revisions.replicas: to the replicas table and back
+        assert screen.replicas_table.has_focus
+        await pilot.press("enter")
+        assert table.has_focus

@@ -6,7 +6,7 @@ the dry-run plan, open/save, submit, and new specs from templates.
 | ctrl+s | editor.save | Save (asks for a path the first time) |
 | ctrl+o | editor.open | Open a spec file |
 | ctrl+n | editor.new | New spec from a template |
-| ctrl+r | editor.submit | Submit the spec as a run (saves first) |
+| ctrl+r | editor.submit | Submit the spec as a run (saves first); a service spec offers "create revision" |
 | ctrl+g | editor.plan | Dry run: show what submit would do (from the text as it is; nothing is saved) |
 | f1 | editor.help | Show / hide help for the field under the cursor |
 | f4 | editor.problems | Move between the text and the problems list |
@@ -264,14 +264,22 @@ class EditorScreen(ReportsWorkerErrors, Screen):
         return self.path or home_path() / "drafts" / "untitled.yaml"
 
     @work(thread=True, group="editor-engine", exit_on_error=False)
-    def _submit(self, path: Path, text: str) -> None:
-        """Save the buffer (submit runs the file, so the run's spec is the file's), then run it."""
+    def _submit(self, path: Path, text: str, revision: bool = False) -> None:
+        """Save the buffer (submit runs the file, so the run's spec is the file's), then run it, or
+        create a serve revision from it."""
         from core.spec.errors import SpecError
 
         self._write(path, text, create_folder=self.path is None)
         if self.path is not None:
             self.app.call_from_thread(self._saved, path, text)
         try:
+            if revision:
+                from core.serve.actions import ServeActions
+
+                rev = ServeActions().create(str(path))
+                self.app.call_from_thread(self.notify, f"Created revision {rev.service}:{rev.number} "
+                                                       "(2 shows it; s starts it).")
+                return
             run = self.app.engine.submit(str(path))
         except SpecError as exc:
             self._spec_problems(exc)
@@ -349,7 +357,22 @@ class EditorScreen(ReportsWorkerErrors, Screen):
         self.app.push_screen(ChoiceModal("New spec from a template", [(n, label) for n, label, _ in choices]), picked)
 
     def action_submit(self) -> None:
-        self._submit(self._target_path(), self.text_area.text)
+        from core.serve.models import SERVE_KINDS
+
+        path, text = self._target_path(), self.text_area.text
+        if self.kind not in SERVE_KINDS:
+            self._submit(path, text)
+            return
+
+        def picked(choice: str | None) -> None:
+            if choice == "revision":
+                self._submit(path, text, revision=True)
+            elif choice == "run":
+                self._submit(path, text)
+
+        self.app.push_screen(ChoiceModal("This spec is a service", [
+            ("revision", "Create a revision (replicas behind the service's endpoint; start it from Revisions)"),
+            ("run", "Run it once as a plain run")]), picked)
 
     def action_plan(self) -> None:
         plan = self.query_one("#plan", Static)

@@ -7,6 +7,7 @@ seconds, for the endpoint's heartbeat).
 
 | Key | Id | Action |
 | --- | --- | --- |
+| n | revisions.new | New revision from a spec file (empty: the editor, on the revision template) |
 | s | revisions.start | Start the revision (replicas and endpoint) |
 | t | revisions.stop | Stop the revision |
 | c | revisions.scale | Scale the revision to a number of replicas |
@@ -20,6 +21,7 @@ seconds, for the endpoint's heartbeat).
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 from dataclasses import dataclass, field
 
 from rich.text import Text
@@ -73,13 +75,15 @@ class RevisionsScreen(ReportsWorkerErrors, Screen):
     RevisionsScreen #revisions-table:focus, RevisionsScreen #replicas-table:focus { border: round $primary; }
     """
     BINDINGS = [
+        Binding("n", "new", "New", id="revisions.new", tooltip="New revision from a spec file or the editor"),
         Binding("s", "start", "Start", id="revisions.start", tooltip="Start the revision"),
         Binding("t", "stop", "Stop", id="revisions.stop", tooltip="Stop the revision"),
         Binding("c", "scale", "Scale", id="revisions.scale", tooltip="Scale the revision"),
         Binding("p", "reproduce", "Reproduce", id="revisions.reproduce", tooltip="Reproduce the revision (edit first)"),
         Binding("d", "delete", "Delete", id="revisions.delete", tooltip="Delete the revision"),
         Binding("w", "traffic", "Traffic", id="revisions.traffic", tooltip="Split the service's traffic"),
-        Binding("enter", "replicas", "Replicas", id="revisions.replicas", tooltip="Switch revisions / replicas"),
+        Binding("enter", "replicas", "Replicas", id="revisions.replicas", tooltip="Switch revisions / replicas",
+                priority=True),  # before the focused table's own enter, which only selects
         Binding("l", "logs", "Logs", id="revisions.logs", tooltip="Logs and metrics of the replica"),
     ]
 
@@ -214,6 +218,25 @@ class RevisionsScreen(ReportsWorkerErrors, Screen):
         if done:
             self.app.call_from_thread(self.notify, done.format(result=result))
         self.app.call_from_thread(self._poll)
+
+    def action_new(self) -> None:
+        def chosen(path: str | None) -> None:
+            if path:
+                self._act("create", str(Path(path).expanduser()), done="Created revision {result.service}:{result.number}.")
+            elif path == "":
+                self._open_template()
+
+        self.app.push_screen(PromptModal("New revision from a spec file (empty: open the editor)",
+                                         placeholder="path/to/serve.yaml", paths=True), chosen)
+
+    @work(thread=True, group="revisions-act", exit_on_error=False)
+    def _open_template(self) -> None:
+        import core.spec as spec_api
+
+        from tui.screens.editor import EditorScreen
+
+        text = spec_api.templates().get("vessl-revision", "")
+        self.app.call_from_thread(self.app.push_screen, EditorScreen(text=text))
 
     def action_start(self) -> None:
         rev = self._revision()
