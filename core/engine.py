@@ -17,7 +17,9 @@ CONTRACT (other modules and the TUI code against these names; change only additi
     engine.stop_timeout(ref) -> float      # how long a stop may take: the run's grace plus a margin
     engine.rerun(ref) -> RunRecord         # a new run from the stored spec
     engine.remove(ref, force=False)        # delete a finished run (force: stop it first)
-    engine.read_log(run_id, offset, provisioning=False, limit=1<<20) -> (bytes, next_offset)
+    engine.read_log(run_id, offset, provisioning=False, limit=1<<20, rank=None) -> (bytes, next_offset)
+                                           # rank: one rank's lines of a multi-node run
+    engine.scheduler_view(name) -> {"partitions", "nodes", "queue"} | None   # Slurm clusters
     engine.follow_log(run_id, offset=0, provisioning=False, stop=None) -> Iterator[bytes]
                                            # yields chunks until the run is final and the log drained
     engine.wait(ref, timeout=None) -> RunRecord   # until the run's status is final (reconciles
@@ -176,6 +178,7 @@ class Engine:
         self._store: Store | None = None
         self._config: Config | None = None
         self._children: list[Any] = []  # supervisors this client started (reaped when they end)
+        self._rank_logs: Any = None  # per-rank views of multi-node logs (read_log's `rank`)
         self._reconciled_at = float("-inf")
 
     # --- plumbing -------------------------------------------------------------------------
@@ -541,7 +544,16 @@ class Engine:
     def _log_path(self, run_id: str, provisioning: bool) -> Path:
         return (logs.provision_log if provisioning else logs.output_log)(run_id, self.home)
 
-    def read_log(self, run_id: str, offset: int = 0, provisioning: bool = False, limit: int = 1 << 20) -> tuple[bytes, int]:
+    def read_log(self, run_id: str, offset: int = 0, provisioning: bool = False, limit: int = 1 << 20,
+                 rank: int | None = None) -> tuple[bytes, int]:
+        """Bytes of the run's log from `offset`; with `rank`, of that rank's lines only (multi-node
+        runs: their own byte offsets, see core.rank_logs)."""
+        if rank is not None and not provisioning:
+            if self._rank_logs is None:
+                from core.rank_logs import RankLogs
+
+                self._rank_logs = RankLogs()
+            return self._rank_logs.read(self._log_path(run_id, False), rank, offset, limit)
         return logs.read(self._log_path(run_id, provisioning), offset, limit)
 
     def follow_log(
@@ -712,6 +724,20 @@ class Engine:
 
         try:
             return backend_for(self._cluster(name))
+        except BackendError as exc:
+            raise EngineError(str(exc)) from None
+
+    def scheduler_view(self, name: str) -> dict[str, list] | None:
+        """A Slurm cluster's partitions, nodes and queue ({"partitions", "nodes", "queue"}: lists of
+        core.backends.slurm.parse records); None for clusters without a scheduler. EngineError
+        with one sentence when the scheduler does not answer."""
+        from core.backends.base import BackendError
+
+        backend = self.backend(name)
+        if not hasattr(backend, "overview"):
+            return None
+        try:
+            return backend.overview()  # type: ignore[attr-defined]
         except BackendError as exc:
             raise EngineError(str(exc)) from None
 

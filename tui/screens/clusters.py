@@ -1,5 +1,7 @@
 """Clusters & presets: every cluster with its kind, reachability and capacity; presets with what
-they ask; test a connection; trust an SSH host key after seeing its fingerprint.
+they ask; test a connection; trust an SSH host key after seeing its fingerprint. With the cursor on
+a Slurm cluster, a third table shows its partitions, nodes (state, CPUs, memory, GRES used/total)
+and queue (pending jobs with the scheduler's reason), read again on `t`.
 
 | Key | Id | Action |
 | --- | --- | --- |
@@ -28,6 +30,8 @@ from tui.widgets.row_table import row_table
 
 CLUSTER_COLUMNS = (("name", "NAME"), ("kind", "KIND"), ("reach", "REACHABLE"), ("cpus", "CPUS"),
                    ("mem", "MEMORY"), ("gpus", "GPUS"), ("message", "MESSAGE"))
+SCHEDULER_COLUMNS = (("what", "SLURM"), ("state", "STATE"), ("cpus", "CPUS"), ("mem", "MEMORY"),
+                     ("gpus", "GPUS"), ("detail", "DETAIL"))
 PRESET_COLUMNS = (("name", "PRESET"), ("cpu", "CPU"), ("memory", "MEMORY"), ("gpu", "GPU"), ("cluster", "CLUSTER"),
                   ("description", "DESCRIPTION"))
 
@@ -47,6 +51,26 @@ def capacity_cells(check: ClusterCheck | None) -> tuple[Text, str, str, str, str
         names[gpu.get("name", "GPU")] = names.get(gpu.get("name", "GPU"), 0) + 1
     gpus = ", ".join(f"{n}×{name}" for name, n in names.items()) or "none"
     return reach, cpus, mem, gpus, check.message
+
+
+def scheduler_rows(view: dict) -> list[tuple]:
+    """Rows of the Slurm table: partitions, then nodes, then the queue."""
+    rows: list[tuple] = []
+    for part in view["partitions"]:
+        rows.append((Text(f"partition {part.name}{' *' if part.default else ''}", style="bold"),
+                     f"{part.free_nodes}/{len(part.nodes)} idle", f"{part.cpus}/node", f"{part.memory_mb}M/node",
+                     f"{part.gpus}/node", Text(f"{part.usable_nodes} of {len(part.nodes)} nodes up")))
+    for node in view["nodes"]:
+        rows.append((Text(f"node {node.name}"), node.state, f"{node.cpus_alloc}/{node.cpus}",
+                     f"{node.memory_alloc_mb}/{node.memory_mb}M", f"{node.gpus_used}/{node.gpus}",
+                     Text(node.addr)))
+    for job in view["queue"]:
+        where = job.where if not job.where.startswith("(") else f"waiting: {job.where.strip('()')}"
+        rows.append((Text(f"job {job.job_id} {job.name}"), job.state.lower(), "-", "-", f"{job.nodes} node(s)",
+                     Text(f"{job.user} · {job.partition} · {job.time} · {where}")))
+    if not view["queue"]:
+        rows.append((Text("queue", style="dim"), "empty", "-", "-", "-", Text("")))
+    return rows
 
 
 class ClustersScreen(ReportsWorkerErrors, Screen):
@@ -71,6 +95,15 @@ class ClustersScreen(ReportsWorkerErrors, Screen):
             self.name = name
             self.check = check
 
+    class Scheduled(Message):
+        """A Slurm cluster's partitions, nodes and queue (or why they could not be read)."""
+
+        def __init__(self, name: str, view: dict | None, error: str | None = None) -> None:
+            super().__init__()
+            self.name = name
+            self.view = view
+            self.error = error
+
     class HostKey(Message):
         def __init__(self, name: str, state: str, key_type: str, fingerprint: str) -> None:
             super().__init__()
@@ -82,10 +115,14 @@ class ClustersScreen(ReportsWorkerErrors, Screen):
     def compose(self) -> ComposeResult:
         yield AreaBar("clusters", id="area-bar")
         yield row_table("clusters-table", CLUSTER_COLUMNS, "Clusters")
+        scheduler = row_table("scheduler-table", SCHEDULER_COLUMNS, "Slurm")
+        scheduler.add_class("hidden")
+        yield scheduler
         yield row_table("presets-table", PRESET_COLUMNS, "Presets")
         yield KeyBar()
 
     def on_mount(self) -> None:
+        self._kinds: dict[str, str] = {}
         self._list()
 
     @work(thread=True, exclusive=True, group="clusters-list", exit_on_error=False)
@@ -101,8 +138,40 @@ class ClustersScreen(ReportsWorkerErrors, Screen):
     def _check(self, name: str) -> None:
         self.post_message(self.Checked(name, self.app.engine.check_cluster(name)))
 
+    @work(thread=True, exclusive=True, group="clusters-scheduler", exit_on_error=False)
+    def _schedule(self, name: str) -> None:
+        from core.engine import EngineError
+
+        try:
+            self.post_message(self.Scheduled(name, self.app.engine.scheduler_view(name)))
+        except EngineError as exc:
+            self.post_message(self.Scheduled(name, None, str(exc)))
+
+    @on(DataTable.RowHighlighted, "#clusters-table")
+    def _highlighted(self, event: DataTable.RowHighlighted) -> None:
+        name = event.row_key.value
+        scheduler = self.query_one("#scheduler-table", DataTable)
+        slurm = self._kinds.get(name) == "slurm"
+        scheduler.set_class(not slurm, "hidden")
+        if slurm:
+            scheduler.border_title = f"Slurm · {name}"
+            self._schedule(name)
+
+    @on(Scheduled)
+    def _scheduled(self, event: Scheduled) -> None:
+        if self._current() != event.name:
+            return
+        table = self.query_one("#scheduler-table", DataTable)
+        table.clear()
+        if event.view is None:
+            table.add_row(Text("scheduler", style="bold red"), "-", "-", "-", "-", Text(event.error or "no answer"))
+            return
+        for row in scheduler_rows(event.view):
+            table.add_row(*row)
+
     @on(Listed)
     def _listed(self, event: Listed) -> None:
+        self._kinds = {c.name: c.kind for c in event.clusters}
         table = self.query_one("#clusters-table", DataTable)
         table.clear()
         for cluster in event.clusters:
@@ -138,6 +207,8 @@ class ClustersScreen(ReportsWorkerErrors, Screen):
             for column, value in zip(("reach", "cpus", "mem", "gpus", "message"), capacity_cells(None)):
                 self.query_one("#clusters-table", DataTable).update_cell(name, column, value)
             self._check(name)
+            if self._kinds.get(name) == "slurm":
+                self._schedule(name)
 
     def action_trust(self) -> None:
         name = self._current()

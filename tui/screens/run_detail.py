@@ -102,6 +102,8 @@ class RunDetailScreen(ReportsWorkerErrors, Screen):
                 tooltip="Close this run's tunnels"),
         Binding("ctrl+s", "save", "Save log", id="detail.save", tooltip="Save the log to a file"),
         Binding("m", "metrics", "Metrics", id="detail.metrics", tooltip="Plot the run's metrics"),
+        Binding("R", "rank", "Rank", id="detail.rank", show=False,
+                tooltip="Multi-node runs: show all ranks' lines, or one rank's (cycles)"),
     ]
 
     class Updated(Message):
@@ -123,6 +125,8 @@ class RunDetailScreen(ReportsWorkerErrors, Screen):
         super().__init__()
         self.run_id = run_id
         self.run: RunRecord | None = None
+        self.rank: int | None = None
+        """The rank whose lines the log pane shows (None: every rank's, tagged)."""
         self._cpu_seen: tuple[float, float] | None = None
         """(monotonic time, CPU seconds) of the last sample, for CPU% from CPU seconds."""
 
@@ -136,8 +140,10 @@ class RunDetailScreen(ReportsWorkerErrors, Screen):
         yield Input(placeholder="search the log", id="log-search", classes="hidden")
         yield KeyBar()
 
-    def _reader(self, provisioning: bool):
+    def _reader(self, provisioning: bool, rank: int | None = None):
         def read(offset: int, limit: int) -> tuple[bytes, int]:
+            if rank is not None:
+                return self.app.engine.read_log(self.run_id, offset, limit=limit, rank=rank)
             return self.app.engine.read_log(self.run_id, offset, provisioning=provisioning, limit=limit)
 
         return read
@@ -275,6 +281,8 @@ class RunDetailScreen(ReportsWorkerErrors, Screen):
     def _log_state(self, event: LogView.StateChanged) -> None:
         view = event.view
         parts = ["Log" if view.id == "log" else "Provisioning"]
+        if view.id == "log" and self.rank is not None:
+            parts[0] = f"Log · rank {self.rank}"
         parts.append("follow" if view.follow else "paused")
         if view.wrap:
             parts.append("wrap")
@@ -286,6 +294,21 @@ class RunDetailScreen(ReportsWorkerErrors, Screen):
         view.border_title = " ─ ".join(parts)
 
     # --- actions --------------------------------------------------------------------------------
+
+    async def action_rank(self) -> None:
+        """Cycle the log pane through all ranks, rank 0, rank 1, … (multi-node runs)."""
+        nodes = int(((self.run.handle if self.run else None) or {}).get("nodes") or 1)
+        if nodes <= 1:
+            self.notify("This run has one node: its log has no ranks to choose from.")
+            return
+        choices: list[int | None] = [None, *range(nodes)]
+        self.rank = choices[(choices.index(self.rank) + 1) % len(choices)]
+        await self.log_view.remove()
+        view = LogView(reader=self._reader(False, self.rank), is_final=self._is_final, id="log")
+        await self.mount(view, before="#prov-log")
+        view.border_title = "Log" if self.rank is None else f"Log · rank {self.rank}"
+        view.start()
+        view.focus()
 
     def action_back(self) -> None:
         search = self.query_one("#log-search", Input)

@@ -72,6 +72,12 @@ class SlurmBackend(Backend, PortAccess, ShellAccess, ReportedMetrics):
     def partitions(self) -> list[parse.Partition]:
         return parse.partitions(self.nodes())
 
+    def overview(self) -> dict[str, list]:
+        """Partitions, nodes (each once) and the queue, for the cluster browser."""
+        nodes = self.nodes()
+        unique = list({n.name: n for n in nodes}.values())
+        return {"partitions": parse.partitions(nodes), "nodes": unique, "queue": self.queue()}
+
     def queue(self) -> list[parse.QueueEntry]:
         return parse.parse_queue(self._slurm("squeue", "-h", "-o", parse.QUEUE_FORMAT, timeout=30))
 
