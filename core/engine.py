@@ -776,6 +776,16 @@ class Engine:
         offers no shell."""
         import subprocess
 
+        argv, env = self.shell_command(ref)
+        try:
+            return subprocess.call(argv, env=env)
+        except OSError as exc:
+            raise EngineError(f"could not start {argv[0]}: {exc.strerror}.") from None
+
+    def shell_command(self, ref: str) -> tuple[list[str], dict[str, str]]:
+        """(argv, environment) of a shell inside running run `ref` that has the run's env (its
+        variables with values; secrets stay the run's own) and VESSL_TUI_RUN_ID set. EngineError
+        (one sentence) when the run has ended, has not started, or its cluster offers no shell."""
         from core.backends.base import ShellAccess
 
         record = self.get(ref)
@@ -786,11 +796,10 @@ class Engine:
             raise EngineError(f"run {record.id} runs on cluster {record.cluster} ({backend.kind}), which offers no shell.")
         if not record.handle:
             raise EngineError(f"run {record.id} has not started yet: try again when it is running.")
-        argv = backend.shell_argv(self.run_context(record.id), record.handle)
-        try:
-            return subprocess.call(argv, env={**os.environ, "VESSL_TUI_RUN_ID": record.id})
-        except OSError as exc:
-            raise EngineError(f"could not start {argv[0]}: {exc.strerror}.") from None
+        ctx = self.run_context(record.id)
+        env = {v.name: v.value for v in ctx.spec.env if v.value is not None and not v.secret and not v.secret_ref}
+        env["VESSL_TUI_RUN_ID"] = record.id
+        return backend.shell_command(ctx, record.handle, env)
 
     def run_context(self, run_id: str) -> "RunContext":
         """The context of a run for capability calls (ports, shell, metrics); secrets redacted."""

@@ -190,6 +190,14 @@ class ShellAccess(ABC):
     def shell_argv(self, ctx: RunContext, handle: dict[str, Any]) -> list[str]:
         """argv of a program that gives an interactive shell in the run (run with the user's tty)."""
 
+    def shell_command(self, ctx: RunContext, handle: dict[str, Any], env: dict[str, str]) -> tuple[list[str], dict[str, str]]:
+        """(argv, the local program's environment) of a shell in the run that has `env` set inside it
+        (no secret values: they may travel on a command line). By default the shell runs here and
+        inherits `env`."""
+        import os
+
+        return self.shell_argv(ctx, handle), {**os.environ, **env}
+
 
 class RunMetrics(ABC):
     """The backend can sample a run's CPU and memory use."""

@@ -561,6 +561,15 @@ class DockerBackend(Backend, PortAccess, ShellAccess, RunMetrics, ReportedMetric
         return [docker_cli, *self.cli_flags(), "exec", "-it", container.id,
                 "/bin/sh", "-c", "command -v bash >/dev/null 2>&1 && exec bash || exec sh"]
 
+    def shell_command(self, ctx: RunContext, handle: dict[str, Any], env: dict[str, str]) -> tuple[list[str], dict[str, str]]:
+        """`docker exec -e NAME …`: the values come from the docker CLI's environment, not argv."""
+        import os
+
+        argv = self.shell_argv(ctx, handle)
+        at = argv.index("exec") + 1
+        flags = [flag for name in env for flag in ("-e", name)]
+        return argv[:at] + flags + argv[at:], {**os.environ, **env}
+
     def cli_flags(self) -> list[str]:
         """docker CLI flags that reach the same engine as this backend."""
         cluster = self.cluster

@@ -557,6 +557,14 @@ class SshBackend(Backend, PortAccess, ShellAccess, RunMetrics, HostKeys, Reporte
         workdir = f"{self._dir(ctx, handle)}/work"
         return argv + [f"{t.user}@{t.hostname}", f"cd {q(workdir)} && exec \"${{SHELL:-sh}}\" -l"]
 
+    def shell_command(self, ctx: RunContext, handle: dict[str, Any], env: dict[str, str]) -> tuple[list[str], dict[str, str]]:
+        """The login shell on the host, with `env` exported before it (no secrets in `env`)."""
+        import os
+
+        argv = self.shell_argv(ctx, handle)
+        exports = "".join(f"export {name}={q(value)}; " for name, value in env.items())
+        return argv[:-1] + [exports + argv[-1]], dict(os.environ)
+
     def sample(self, ctx: RunContext, handle: dict[str, Any]) -> dict[str, float]:
         _, out, _ = self._run(f"ps -o pcpu=,rss= --sid {int(handle['pid'])}", deadline=10.0)
         cpu = mem = 0.0
@@ -637,6 +645,9 @@ class SshDockerBackend(SshBackend):
 
     def shell_argv(self, ctx: RunContext, handle: dict[str, Any]) -> list[str]:
         return self.docker.shell_argv(ctx, handle)
+
+    def shell_command(self, ctx: RunContext, handle: dict[str, Any], env: dict[str, str]) -> tuple[list[str], dict[str, str]]:
+        return self.docker.shell_command(ctx, handle, env)
 
 
 # --- transfers -----------------------------------------------------------------------------------

@@ -132,10 +132,10 @@ def test_shell_opens_an_interactive_shell_inside_the_container(cluster, tmp_path
         os.chdir(REPO)
         os.execv(sys.executable, [sys.executable, "-m", "core.cli.main", "shell", record.id])
     try:
-        os.write(fd, b"echo in-$(hostname -s >/dev/null; echo container) $((6*7)); exit 5\n")
+        os.write(fd, b"echo in-$(hostname -s >/dev/null; echo container) $((6*7)) id=$VESSL_TUI_RUN_ID; exit 5\n")
         seen = b""
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and b"in-container 42" not in seen:
+        while time.monotonic() < deadline and f"in-container 42 id={record.id}".encode() not in seen:
             if select.select([fd], [], [], 1)[0]:
                 try:
                     seen += os.read(fd, 4096)
@@ -145,7 +145,7 @@ def test_shell_opens_an_interactive_shell_inside_the_container(cluster, tmp_path
     finally:
         os.close(fd)
         engine.stop(record.id)
-    assert b"in-container 42" in seen
+    assert f"in-container 42 id={record.id}".encode() in seen  # the shell has the run's id
     assert os.waitstatus_to_exitcode(status) == 5
 
 

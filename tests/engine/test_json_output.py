@@ -59,3 +59,4 @@ def test_revision_actions_as_json_and_quiet_on_a_closed_pipe(tmp_path) -> None:
     shown = subprocess.run(f"{sys.executable} -m core.cli.main revision show 1 | head -c 5", shell=True, cwd=REPO,
                            capture_output=True, text=True, timeout=60)
     assert shown.stderr == ""
+
