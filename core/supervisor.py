@@ -340,7 +340,8 @@ class Supervisor:
 
     def watch(self, ctx: "RunContext", handle: dict[str, Any], row: dict[str, Any]) -> tuple[dict[str, Any], "ExitInfo", str]:
         """Wait for the work to end, enforcing stop requests and max_duration.
-        Returns (handle, how it ended, "exited" | "stopped" | "terminated")."""
+        Returns (handle, how it ended, "exited" | "stopped" | "terminated" | "lost" | "failed")."""
+        from core.backends.base import BackendError, ExitInfo
         from core.curves.recorder import CurveTap
 
         self.curves = CurveTap(ctx, self.backend, handle)
@@ -350,8 +351,14 @@ class Supervisor:
         deadline = started + ctx.spec.max_duration if ctx.spec.max_duration else None
         ended = "exited"
         while True:
-            info = self.backend.wait(ctx, handle, POLL_SECONDS)
+            try:
+                info = self.backend.wait(ctx, handle, POLL_SECONDS)
+            except BackendError as exc:  # the cluster stopped answering for good (said in one sentence)
+                info, ended = ExitInfo(None, str(exc)), "failed"
+                break
             if info is not None:
+                if info.lost and ended == "exited":
+                    ended = "lost"
                 break
             self.beat()
             if ended == "exited":

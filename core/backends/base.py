@@ -87,10 +87,12 @@ def gpu_env(ctx: RunContext) -> dict[str, str]:
 
 @dataclass
 class ExitInfo:
-    """How the work ended. `reason` is a short word or sentence (e.g. "OOMKilled", "signal 9")."""
+    """How the work ended. `reason` is a short word or sentence (e.g. "OOMKilled", "signal 9");
+    `lost`: the work is gone without a trace of how it ended (its container was removed, say)."""
 
     exit_code: int | None
     reason: str | None = None
+    lost: bool = False
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """The Docker backend: each run is one container on a Docker engine, driven by the docker SDK.
 
-The engine is the cluster's `host` (unix://, tcp://, or ssh://user@host through the SDK's own SSH
-transport), else its docker CLI `context`, else the one the docker CLI itself would use:
+The engine is the cluster's `host` (unix://, tcp://, or ssh://user@host over the cluster's own
+SSH connection: `core.dockerssh`, with its identity_file and known_hosts), else its docker CLI `context`, else the one the docker CLI itself would use:
 `DOCKER_HOST`, else the context `DOCKER_CONTEXT` names, else the CLI's current context (`docker
 context use`), else the default socket. `tls_verify` and `cert_path` work as they do for the docker
 CLI.
@@ -10,11 +10,15 @@ Everything the backend creates carries the label `vessl-tui.run=<run id>`, so an
 run's containers and volumes again: `attach` reattaches by container id or by label, `cleanup`
 removes by label (named user volumes, labelled `vessl-tui.keep`, are kept). `stream` reads the
 container's log from the engine and skips the bytes the run's log file already holds, so a
-restarted supervisor continues without duplicates.
+restarted supervisor continues without duplicates. When the engine itself goes away (restarted),
+`wait` and `stream` wait for it to answer again (`engine_wait` seconds, said in the provisioning
+log), then go on where they were (`core.backends.docker_logs`); only a container the engine no
+longer has is lost.
 
 Cluster `options` understood here: `network` (bridge, host or none; default: bridge when the
 engine has one, else host), `init` (run Docker's init as PID 1; default true), `image` (image for
-specs without one), `gpu_devices` (device ids to give GPU runs when the engine placed none).
+specs without one), `gpu_devices` (device ids to give GPU runs when the engine placed none),
+`engine_wait` (seconds a run waits for a restarted engine; default 120).
 
 Private registries: VESSL `image.credential_name` names an entry of the config's `credentials:`
 (or, for older configs, a `secrets:` entry "USER:PASSWORD"); dstack `registry_auth` carries its own
@@ -27,9 +31,9 @@ from __future__ import annotations
 import contextlib
 import math
 import shutil
-import struct
 import tarfile
 import tempfile
+import threading
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -48,6 +52,7 @@ from core.backends.base import (
     ShellAccess,
 )
 from core.backends import docker_files, docker_spec
+from core.backends.docker_logs import LogCursor, StreamCut, raw_chunks
 from core.backends.docker_spec import GIB, KEEP_LABEL, RUN_LABEL, STAGE_PATH, StagedImport, VolumePlan
 from core.curves.series import REPORTED
 from core.dockercli import context_endpoint, current_context, docker_config_dir
@@ -58,6 +63,8 @@ if TYPE_CHECKING:
 DEFAULT_URL = "unix:///var/run/docker.sock"
 PULL_PROGRESS_EVERY = 2.0  # seconds between progress lines of one image pull
 HELPER_LABEL = "vessl-tui.helper"
+#: Seconds a run waits for its engine to come back (cluster option `engine_wait`).
+ENGINE_WAIT_S = 120.0
 #: Words of a registry's answer when it wants a (different) login.
 AUTH_REFUSALS = ("unauthorized", "authentication required", "no basic auth credentials", "denied")
 
@@ -71,6 +78,8 @@ class DockerBackend(Backend, PortAccess, ShellAccess, RunMetrics, ReportedMetric
         super().__init__(cluster)
         self._client = None
         self._network: str | None = None
+        self._outage = threading.Lock()
+        self._down_since: float | None = None  # monotonic time the engine stopped answering
 
     # --- the engine ---------------------------------------------------------------------------
 
@@ -116,6 +125,10 @@ class DockerBackend(Backend, PortAccess, ShellAccess, RunMetrics, ReportedMetric
 
             from_env = kwargs_from_env()  # DOCKER_HOST, DOCKER_TLS_VERIFY, DOCKER_CERT_PATH
             return sdk_client(from_env.get("base_url") or DEFAULT_URL, from_env.get("tls"))
+        if cluster.host.startswith("ssh://"):
+            from core.dockerssh import ssh_docker_client
+
+            return ssh_docker_client(cluster, cluster.host)
         return sdk_client(cluster.host, self._tls())
 
     def _tls(self):
@@ -438,21 +451,37 @@ class DockerBackend(Backend, PortAccess, ShellAccess, RunMetrics, ReportedMetric
         return True
 
     def stream(self, ctx: RunContext, handle: dict[str, Any], offset: int) -> Iterator[bytes]:
-        """The container's stdout and stderr as the engine stores them, from byte `offset` on."""
+        """The container's stdout and stderr as the engine stores them, from byte `offset` on.
+
+        When the engine goes away mid-run, waits for it to come back (`await_engine`) and resumes
+        from the last timestamp read (`LogCursor`): every line Docker holds, none twice."""
+        cursor = LogCursor(skip=max(offset - int(handle.get("log_base", 0)), 0))
+        while True:
+            try:
+                yield from self._log_pass(handle, cursor)
+                return
+            except (StreamCut, BackendError) as exc:
+                if isinstance(exc, BackendError) and str(exc) != str(self.unreachable()):
+                    raise
+            self.await_engine(ctx)  # then read on from where the cut was
+
+    def _log_pass(self, handle: dict[str, Any], cursor: LogCursor) -> Iterator[bytes]:
+        """One read of the log from `cursor` until the engine ends it (StreamCut: cut short)."""
+        import requests.exceptions
+
         api = self.client().api
+        params: dict[str, Any] = {"stdout": 1, "stderr": 1, "follow": 1, "timestamps": 1}
+        since = cursor.since()
+        if since is not None:
+            params["since"] = since
         with self.errors("read the container's log"):
             response = api._get(api._url("/containers/{0}/logs", handle["container_id"]),
-                                params={"stdout": 1, "stderr": 1, "follow": 1}, stream=True)
+                                params=params, stream=True, timeout=None)
             api._raise_for_status(response)
-        skip = max(offset - int(handle.get("log_base", 0)), 0)
         try:
-            for chunk in demux_frames(_raw_chunks(response)):
-                if skip:
-                    if len(chunk) <= skip:
-                        skip -= len(chunk)
-                        continue
-                    chunk, skip = chunk[skip:], 0
-                yield chunk
+            yield from cursor.messages(raw_chunks(response))
+        except (requests.exceptions.RequestException, OSError) as exc:
+            raise StreamCut(str(exc)) from exc
         finally:
             response.close()
 
@@ -462,33 +491,76 @@ class DockerBackend(Backend, PortAccess, ShellAccess, RunMetrics, ReportedMetric
             yield from docker_files.follow_file(self.client().api, handle["container_id"], docker_files.CONTAINER_METRICS,
                                                 max(0, offset - int(handle.get("metrics_base") or 0)))
 
+    def await_engine(self, ctx: RunContext) -> None:
+        """Return once the engine answers again; wait up to the cluster's `engine_wait` seconds
+        (default ENGINE_WAIT_S) from when it went away, said in the provisioning log, then raise
+        BackendError. Threads that find it down together share one wait."""
+        with self._outage:
+            limit = float(self.cluster.options.get("engine_wait", ENGINE_WAIT_S))
+            if self._down_since is None:
+                if self._answers():
+                    return
+                self._down_since = time.monotonic()
+                ctx.provision(f"the Docker engine at {self.url} stopped answering: waiting up to {limit:g}s "
+                              "for it to come back")
+            delay = 0.1
+            while not self._answers():
+                left = self._down_since + limit - time.monotonic()
+                if left <= 0:
+                    raise BackendError(f"the Docker engine at {self.url} did not come back within {limit:g}s, so the "
+                                       "run could not be followed: start dockerd again, then check the container.")
+                time.sleep(min(delay, left))
+                delay = min(delay * 2, 2.0)
+            ctx.provision(f"the Docker engine at {self.url} answers again after "
+                          f"{time.monotonic() - self._down_since:.1f}s: following the run again")
+            self._down_since = None
+
+    def _answers(self) -> bool:
+        try:
+            with self.errors("answer"):
+                self.client().ping()
+            return True
+        except BackendError:
+            return False
+
     def wait(self, ctx: RunContext, handle: dict[str, Any], timeout: float) -> ExitInfo | None:
+        """The container's exit once it ended. While the engine is away, waits for it
+        (`await_engine`); a container the engine no longer has is lost."""
         import docker.errors
         import requests.exceptions
 
-        api = self.client().api
         deadline = time.monotonic() + max(timeout, 0)
         while True:
             try:
                 with self.errors("report the container's state"):
-                    state = api.inspect_container(handle["container_id"])["State"]
+                    state = self.client().api.inspect_container(handle["container_id"])["State"]
             except BackendError as exc:
                 if isinstance(exc.__cause__, docker.errors.NotFound):
-                    return ExitInfo(None, "the container was removed outside vessl-tui")
-                raise
+                    return ExitInfo(None, "the container was removed outside vessl-tui", lost=True)
+                if str(exc) != str(self.unreachable()):
+                    raise
+                self.await_engine(ctx)
+                continue
             if state.get("Status") in ("exited", "dead"):
                 return exit_info(state)
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return None
             with contextlib.suppress(requests.exceptions.RequestException):
-                api.wait(handle["container_id"], timeout=max(remaining, 0.05))
+                self.client().api.wait(handle["container_id"], timeout=max(remaining, 0.05))
 
     def stop(self, ctx: RunContext, handle: dict[str, Any], grace: float) -> None:
         import docker.errors
 
-        with self.errors("stop the container"), contextlib.suppress(docker.errors.NotFound):
-            self.client().api.stop(handle["container_id"], timeout=max(0, math.ceil(grace)))
+        for _ in range(2):
+            try:
+                with self.errors("stop the container"), contextlib.suppress(docker.errors.NotFound):
+                    self.client().api.stop(handle["container_id"], timeout=max(0, math.ceil(grace)))
+                return
+            except BackendError as exc:
+                if str(exc) != str(self.unreachable()):
+                    raise
+                self.await_engine(ctx)  # then ask once more
 
     def finish(self, ctx: RunContext, handle: dict[str, Any]) -> None:
         """Copy every export out of the (ended) container into its destination."""
@@ -679,70 +751,6 @@ def stats_sample(stats: dict[str, Any]) -> dict[str, float]:
     if limit:
         out["memory_limit_bytes"] = float(limit)
     return out
-
-
-def demux_frames(chunks: Iterable[bytes]) -> Iterator[bytes]:
-    """Payloads of Docker's multiplexed log stream (8-byte header: stream, 3 zero bytes, length).
-
-    Consecutive frames that arrive in one chunk are joined, so a fast producer costs one yield per
-    network read rather than one per line.
-    """
-    buffer = bytearray()
-    header = struct.Struct(">BxxxL")
-    for chunk in chunks:
-        buffer += chunk
-        out = bytearray()
-        pos = 0
-        while len(buffer) - pos >= 8:
-            (_, length) = header.unpack_from(buffer, pos)
-            if len(buffer) - pos - 8 < length:
-                break
-            out += buffer[pos + 8:pos + 8 + length]
-            pos += 8 + length
-        del buffer[:pos]
-        if out:
-            yield bytes(out)
-
-
-def _raw_chunks(response) -> Iterator[bytes]:
-    """Body bytes of a streamed HTTP response as they arrive (never waiting for a full buffer).
-
-    Docker sends log streams chunk-encoded, one HTTP chunk per log line; reading the socket in
-    blocks and undoing the chunking here costs far less than one read call per chunk.
-    """
-    fp = getattr(getattr(response.raw, "_fp", None), "fp", None)
-    if fp is None or not hasattr(fp, "read1"):
-        return iter(lambda: response.raw.read1(65536), b"")
-    blocks = iter(lambda: fp.read1(65536), b"")
-    if response.headers.get("Transfer-Encoding", "").lower() == "chunked":
-        return dechunk(blocks)
-    return blocks
-
-
-def dechunk(blocks: Iterable[bytes]) -> Iterator[bytes]:
-    """The payload of an HTTP/1.1 chunked body given as arbitrary blocks of its encoded bytes."""
-    buffer = bytearray()
-    for block in blocks:
-        buffer += block
-        out = bytearray()
-        pos = 0
-        while True:
-            eol = buffer.find(b"\r\n", pos)
-            if eol < 0:
-                break
-            size = int(bytes(buffer[pos:eol]).split(b";", 1)[0], 16)
-            if size == 0:
-                if out:
-                    yield bytes(out)
-                return
-            end = eol + 2 + size
-            if len(buffer) < end + 2:
-                break
-            out += buffer[eol + 2:end]
-            pos = end + 2
-        del buffer[:pos]
-        if out:
-            yield bytes(out)
 
 
 def _extract_single_root(stream: Iterable[bytes], dest: Path) -> None:

@@ -4,15 +4,21 @@ container's configuration, and the run still gets it as written)."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import os
+import signal
+import tempfile
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import docker
 import pytest
 
 from core.engine import Engine
-from tests.fixtures.dockerd import dockerd  # noqa: F401  (the session's test engine)
+from tests.fixtures.dockerd import build_busybox_image, dockerd, start_dockerd, stop_dockerd  # noqa: F401
 from tests.support import until
 
 pytestmark = pytest.mark.docker
@@ -69,4 +75,82 @@ def test_secrets_never_show_in_docker_inspect(dockerd, config_file, tmp_path, fa
         report.check_text(engine.read_log(record.id, 0, provisioning=True)[0], "the provisioning log")
     finally:
         client.close()
+    report.assert_clean()
+
+
+class RestartableEngine:
+    """A private dockerd whose process can be killed (-9) and started again on the same folder."""
+
+    def __init__(self, extra_args: tuple[str, ...]):
+        self.root = Path(tempfile.mkdtemp(prefix="vt-dockerd-", dir="/tmp"))
+        self.extra_args = extra_args
+        self.proc, self.url = start_dockerd(self.root, extra_args=extra_args)
+
+    def kill(self) -> None:
+        """SIGKILL dockerd; its containerd follows it (dockerd asks the kernel for that), and the
+        next start begins once that one is gone, as after a crash of the service."""
+        containerd = int((self.root / "exec" / "containerd" / "containerd.pid").read_text())
+        os.kill(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(timeout=30)
+        until(lambda: not Path(f"/proc/{containerd}").exists(), timeout=30, what="containerd to exit")
+
+    def start(self) -> None:
+        self.proc, _ = start_dockerd(self.root, extra_args=self.extra_args)
+
+
+@contextlib.contextmanager
+def restartable_engine(*extra_args: str) -> Iterator[RestartableEngine]:
+    engine = RestartableEngine(extra_args)
+    try:
+        build_busybox_image(engine.url)
+        yield engine
+    finally:
+        stop_dockerd(engine.proc, engine.url, engine.root)
+
+
+LINES = 400
+COUNTING = f"for i in $(seq 1 {LINES}); do echo line $i; sleep 0.01; done"
+
+
+@pytest.mark.parametrize("live_restore", [False, True], ids=["plain", "live-restore"])
+def test_dockerd_killed_and_started_again_mid_run_loses_no_line(live_restore, config_file, tmp_path, fault):
+    report = fault(f"dockerd killed and restarted mid-run ({'--live-restore' if live_restore else 'plain'})")
+    with restartable_engine(*(["--live-restore"] if live_restore else [])) as dockerd_:
+        cluster = docker_cluster(config_file, dockerd_.url)
+        spec = tmp_path / "count.yaml"
+        spec.write_text(f"type: task\nname: count\nimage: test/busybox\ncommands:\n  - {COUNTING}\n")
+        engine = Engine()
+        record = engine.submit(spec, cluster=cluster)
+        until(lambda: b"line 20\n" in engine.read_log(record.id, 0)[0], timeout=60, what="the first lines")
+        dockerd_.kill()
+        time.sleep(1.0)
+        dockerd_.start()
+        final = engine.wait(record.id, timeout=120)
+        report.tried += 1
+        log = engine.read_log(record.id, 0)[0].decode()
+        provisioning = engine.read_log(record.id, 0, provisioning=True)[0].decode()
+        client = docker.DockerClient(base_url=dockerd_.url)
+        try:
+            (container,) = client.containers.list(all=True, filters={"label": f"vessl-tui.run={record.id}"})
+            held = container.logs().decode()  # every line Docker holds
+            state = container.attrs["State"]
+        finally:
+            client.close()
+        numbers = [int(line.split()[1]) for line in log.splitlines()]
+        report.lost += len(set(range(1, len(held.splitlines()) + 1)) - set(numbers)) + len(numbers) - len(set(numbers))
+        if log != held:
+            report.notes.append(f"the run's log ({len(numbers)} lines) is not what Docker holds "
+                                f"({len(held.splitlines())} lines)")
+            report.lost += 0 if report.lost else 1
+        want = ("succeeded" if state["ExitCode"] == 0 else "failed", state["ExitCode"])
+        if (final.status, final.exit_code) != want:
+            report.failed += 1
+            report.notes.append(f"run {final.status} ({final.exit_code}, {final.reason}), container exited {want[1]}")
+        if live_restore and (final.status, len(numbers)) != ("succeeded", LINES):
+            report.failed += 1
+            report.notes.append(f"with --live-restore the run must go on: {final.status}, {len(numbers)} lines")
+        if "stopped answering" not in provisioning:
+            report.notes.append("the provisioning log does not say the engine went away")
+            report.failed += 1
+        report.check_text(provisioning, "the provisioning log")
     report.assert_clean()
