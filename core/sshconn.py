@@ -100,6 +100,21 @@ def resolve_target(cluster: "ClusterConfig", ssh_config: str | None = None) -> S
                    known_hosts=cluster.known_hosts, ssh_config=ssh_config)
 
 
+def target_from_url(cluster: "ClusterConfig", url: str) -> SshTarget:
+    """The SSH target of an `ssh://[user@]host[:port]` URL (a Docker engine's), with the cluster's
+    own `identity_file`, `known_hosts`, `proxy_jump` and `options.ssh_config`; the URL's user and
+    port win over the cluster's."""
+    import urllib.parse
+
+    parsed = urllib.parse.urlparse(url)
+    if not parsed.hostname:
+        raise SshError(f"{url} names no host; write the engine as ssh://user@host[:port] in cluster {cluster.name}.")
+    return _target(cluster.name, parsed.hostname, port=parsed.port or cluster.port,
+                   user=parsed.username or cluster.user, identity=cluster.identity_file,
+                   jump=cluster.proxy_jump, known_hosts=cluster.known_hosts,
+                   ssh_config=cluster.options.get("ssh_config"))
+
+
 def _target(name: str, alias: str, *, port: int | None = None, user: str | None = None,
             identity: str | None = None, jump: str | None = None, known_hosts: str | None = None,
             ssh_config: str | None = None) -> SshTarget:
@@ -320,6 +335,10 @@ class SshConnection:
         transport.default_max_packet_size = MAX_PACKET
         self._client = client
         self.connects += 1
+
+    def transport(self) -> Any:
+        """The live paramiko transport (connecting first when needed); SshError otherwise."""
+        return self._transport()
 
     def _transport(self) -> Any:
         self.ensure()
