@@ -13,7 +13,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Discriminator, Tag,
 
 from core.spec import grammar
 from core.spec.checks import scalar_text, shape_of
-from core.spec.runspec import GpuSpec, Range
+from core.spec.quantities import GpuSpec, Range
 
 
 class SpecModel(BaseModel):

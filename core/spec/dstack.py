@@ -18,7 +18,7 @@ from core.spec.checks import scalar_text
 from core.spec.dstack_profile import (
     BackendOptions, FleetReference, InstanceSelector, Schedule, UtilizationPolicy,
 )
-from core.spec.runspec import Range
+from core.spec.quantities import Range
 
 
 CommandLine = Annotated[str, BeforeValidator(rules.command_line)]

@@ -220,7 +220,7 @@ def parse_compute_capability(value: Any) -> tuple[int, int]:
 
 def parse_gpu(value: Any) -> Any:
     """`gpu_fields` as a `GpuSpec` (a `GpuSpec` is returned as it is)."""
-    from core.spec.runspec import GpuSpec
+    from core.spec.quantities import GpuSpec
 
     return value if isinstance(value, GpuSpec) else GpuSpec(**gpu_fields(value))
 
