@@ -23,8 +23,65 @@ PACKAGES = {"s3": "s3fs", "gs": "gcsfs", "hf": "huggingface_hub"}
 PROGRESS_SECONDS = 2.0
 
 
+SDK_LOGGERS = ("gcsfs", "google", "grpc", "huggingface_hub", "s3fs", "aiobotocore", "botocore", "fsspec")
+DEFAULT_ENDPOINTS = {"gs": "https://storage.googleapis.com", "hf": "https://huggingface.co"}
+CONNECT_SECONDS = 5.0
+
+
+def quiet_sdks() -> None:
+    """The SDKs' own log records and warnings (tracebacks of retried requests among them) go
+    nowhere: what failed reaches the user as the one sentence of our BackendError."""
+    import logging
+    import warnings
+
+    for name in SDK_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(h, logging.NullHandler) for h in logger.handlers):
+            logger.addHandler(logging.NullHandler())
+        logger.propagate = False
+    for module in ("gcsfs", "google", "huggingface_hub"):
+        warnings.filterwarnings("ignore", module=module)
+
+
+def endpoint_of(scheme: str, settings: StorageSettings) -> str | None:
+    """The HTTP endpoint a store's requests go to (None: the SDK picks, e.g. AWS by region)."""
+    if scheme == "gs":
+        return settings.gs.endpoint_url or DEFAULT_ENDPOINTS["gs"]
+    if scheme == "hf":
+        return settings.hf.endpoint or os.environ.get("HF_ENDPOINT") or DEFAULT_ENDPOINTS["hf"]
+    if scheme == "s3":
+        return settings.s3.endpoint_url
+    return None
+
+
+def preflight(scheme: str, settings: StorageSettings) -> None:
+    """Fail in seconds, with one sentence, when the store's endpoint cannot be reached at all (the
+    SDKs would retry for minutes)."""
+    import socket
+    from urllib.parse import urlparse
+
+    endpoint = endpoint_of(scheme, settings)
+    if not endpoint:
+        return
+    url = urlparse(endpoint)
+    port = url.port or (443 if url.scheme == "https" else 80)
+    try:
+        socket.create_connection((url.hostname or "", port), timeout=CONNECT_SECONDS).close()
+    except OSError as exc:
+        why = exc.strerror or str(exc) or type(exc).__name__
+        raise BackendError(f"cannot reach {endpoint} ({why.rstrip('.')}); check the network or the endpoint "
+                           f"in `storage.{scheme}` of the config") from None
+
+
 def filesystem(scheme: str, settings: StorageSettings, secret: str | None = None) -> Any:
     """An fsspec file system for `scheme`, logged in from `secret`, the config or the usual places."""
+    quiet_sdks()
+    gs_token = settings.gs.token or os.environ.get("GOOGLE_APPLICATION_CREDENTIALS")
+    if scheme == "gs" and not (secret or gs_token):
+        raise BackendError("no Google credentials: set GOOGLE_APPLICATION_CREDENTIALS or `storage.gs.token` "
+                           "in the config (or a credential_name secret)")
+    if scheme in ("s3", "gs", "hf"):
+        preflight(scheme, settings)
     try:
         if scheme == "s3":
             from s3fs import S3FileSystem
@@ -42,15 +99,11 @@ def filesystem(scheme: str, settings: StorageSettings, secret: str | None = None
             kwargs["config_kwargs"] = {"connect_timeout": 10, "read_timeout": 60, "retries": {"max_attempts": 2}}
             return S3FileSystem(skip_instance_cache=True, **kwargs)
         if scheme == "gs":
-            gs = settings.gs
-            token = secret or gs.token or os.environ.get("GOOGLE_APPLICATION_CREDENTIALS")
-            if not token:
-                raise BackendError("no Google credentials: set GOOGLE_APPLICATION_CREDENTIALS or `storage.gs.token` "
-                                   "in the config (or a credential_name secret)")
             from gcsfs import GCSFileSystem
 
-            return GCSFileSystem(token=token, project=gs.project, endpoint_url=gs.endpoint_url,
-                                 skip_instance_cache=True, retries=1)
+            gs = settings.gs
+            return GCSFileSystem(token=secret or gs_token, project=gs.project, endpoint_url=gs.endpoint_url,
+                                 skip_instance_cache=True)
         if scheme == "hf":
             from huggingface_hub import HfFileSystem
 

@@ -61,3 +61,27 @@ run:
 """)
     assert final.status == "succeeded", engine.read_log(final.id, provisioning=True)[0].decode()
     assert engine.read_log(final.id)[0].decode() == "v1\n"
+
+
+def test_an_nfs_mount_the_machine_cannot_make_is_refused_with_a_sentence(engine, tmp_path):
+    final = submit(engine, tmp_path, """name: nfs
+resources: {cluster: local}
+mount:
+  /shared: nfs://127.0.0.1/exports/x
+run:
+  - command: ls /shared
+""")
+    assert final.status == "failed"
+    assert final.reason in (
+        "cannot mount nfs://127.0.0.1/exports/x on cluster local: the host has no NFS client (install nfs-common).",
+        "the NFS mount of nfs://127.0.0.1/exports/x failed on cluster local.")
+
+
+def test_mounting_an_object_store_is_refused_at_submit(engine, tmp_path):
+    import pytest
+
+    from core.engine import EngineError
+
+    with pytest.raises(EngineError, match=r"mount `s3://b/p` at /m is not supported on cluster local: mounts here are "
+                                          r"hostpath:// and nfs:// \(import it instead"):
+        submit(engine, tmp_path, "name: m\nresources: {cluster: local}\nmount:\n  /m: s3://b/p\nrun:\n  - command: ls\n")
