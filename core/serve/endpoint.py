@@ -9,7 +9,10 @@ Routing, per request:
    consecutive requests, not just on average);
 2. within it, the ready replica with the fewest outstanding requests (ties rotate, so idle
    replicas all get traffic);
-3. a replica that refuses the connection is skipped and the request goes to another one.
+3. a replica that refuses the connection is skipped and the request goes to another one; one
+   that goes away before its answer is complete (killed, crashed) is skipped too when the request
+   may be sent twice (GET, HEAD, OPTIONS, PUT, DELETE), else the client gets a 502; once part of a
+   streamed answer went out, the client's connection is cut as the replica's was.
 
 Draining replicas get no new requests; the keeper stops them once their outstanding count is 0, so
 scaling down never fails a request.
@@ -24,8 +27,8 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from aiohttp import (
-    ClientConnectionError, ClientConnectorError, ClientSession, ClientTimeout, DummyCookieJar,
-    ServerDisconnectedError, TCPConnector, web,
+    ClientConnectionError, ClientConnectorError, ClientPayloadError, ClientSession, ClientTimeout, DummyCookieJar,
+    TCPConnector, web,
 )
 from multidict import CIMultiDict
 from yarl import URL
@@ -241,13 +244,14 @@ class Endpoint:
                     up.served += 1
                     traffic.total += 1
                     return response
-            except (ClientConnectorError, ServerDisconnectedError) as exc:
-                retry = response is None and (isinstance(exc, ClientConnectorError) or request.method in SAFE_TO_RETRY)
-                if not retry:
-                    raise
-            except (ClientConnectionError, asyncio.TimeoutError):
-                if response is not None:
-                    raise
+            except (ClientConnectionError, ClientPayloadError, asyncio.TimeoutError) as exc:
+                # the replica refused, went away, or died mid-answer (a killed replica)
+                if response is not None and response.prepared:  # part of the answer went out already:
+                    if request.transport is not None:            # the client sees it cut, as it was
+                        request.transport.close()
+                    return response
+                if isinstance(exc, ClientConnectorError) or request.method in SAFE_TO_RETRY:
+                    continue  # it never reached the replica, or may be asked again: another one answers
                 self.failed += 1
                 return web.Response(status=502, text="the replica did not answer\n")
             finally:

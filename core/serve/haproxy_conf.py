@@ -141,6 +141,7 @@ def render(layout: Layout, table: Table, *, listen_fd: int, internal: str) -> st
         "  timeout http-keep-alive 60s",
         "  timeout queue 30s",
         "  retries 3",
+        "  retry-on conn-failure empty-response",
         "  option redispatch 1",
         f'  http-error status 503 content-type text/plain string "{NO_REPLICA}\\n"',
         '  http-error status 502 content-type text/plain string "the replica did not answer\\n"',
@@ -156,7 +157,9 @@ def render(layout: Layout, table: Table, *, listen_fd: int, internal: str) -> st
         lines.append(f"  server in{b} abns@{internal}-in{b} weight {table.split.get(b, 0)}")
     for b in range(layout.backends):
         lines += [f"frontend in{b}", f"  bind abns@{internal}-in{b}", f"  default_backend b{b}",
-                  f"backend b{b}", "  balance leastconn", "  http-reuse always"]
+                  f"backend b{b}", "  balance leastconn", "  http-reuse always",
+                  # a replica that died before answering: only a request that may be sent twice goes to another
+                  "  http-request disable-l7-retry unless METH_GET || METH_OPTIONS || METH_PUT || METH_DELETE"]
         for s in range(layout.slots):
             server = table.servers.get((b, s))
             if server is None:

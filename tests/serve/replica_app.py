@@ -7,6 +7,8 @@ GET /header/NAME -> the value of request header NAME
 GET /set-cookie  -> "ok" with `Set-Cookie: session=alice`
 --burn           keeps one core busy
 GET /slow?ms=N   -> the same answer after N milliseconds (to build up in-flight load)
+GET|POST /dribble -> "first half|second half", the halves 50 ms apart; with DIE_MIDWAY=1 in its
+                    environment the replica dies (exit 1) right after the first half
 """
 
 import os
@@ -22,6 +24,8 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_GET(self):
         url = urlparse(self.path)
+        if url.path == "/dribble":
+            return self.dribble()
         if url.path == "/slow":
             time.sleep(int(parse_qs(url.query).get("ms", ["100"])[0]) / 1000)
         if url.path.startswith("/env/"):
@@ -40,6 +44,26 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
+
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if urlparse(self.path).path == "/dribble":
+            return self.dribble()
+        self.send_response(404)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def dribble(self):
+        first, second = b"first half|", b"second half"
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(first + second)))
+        self.end_headers()
+        self.wfile.write(first)
+        self.wfile.flush()
+        if os.environ.get("DIE_MIDWAY") == "1":
+            os._exit(1)
+        time.sleep(0.05)
+        self.wfile.write(second)
 
     def log_message(self, *args):
         pass
