@@ -266,7 +266,11 @@ class Engine:
 
     # --- submit ---------------------------------------------------------------------------
 
-    def _prepare(self, spec: "RunSpec", cluster: str | None) -> tuple["ClusterConfig", "Backend", "Resolution"]:
+    def _prepare(self, spec: "RunSpec", cluster: str | None, reach: bool = False
+                 ) -> tuple["ClusterConfig", "Backend", "Resolution"]:
+        """The cluster, its backend and the resolved resources of `spec`; EngineError (one sentence)
+        when it cannot run there. `reach`: a cluster other than `local` must answer one connection
+        check now (a submit fails in seconds instead of sitting in provisioning)."""
         from core.backends import backend_for
         from core.backends.base import BackendError
         from core.resolve import ResolveError, resolve
@@ -295,7 +299,11 @@ class Engine:
             raise EngineError(problems[0] if len(problems) == 1 else " ".join(problems))
         res = spec.resources
         asks = res.preset or res.cpu or res.memory_gb or res.gpu.wanted
-        capacity = backend.check().capacity if asks else None
+        check = backend.check() if asks or (reach and target.kind != "local") else None
+        if reach and check is not None and not check.reachable:
+            raise EngineError(f"cluster {target.name} cannot be reached, so nothing was submitted: "
+                              f"{check.message.rstrip('.')}.")
+        capacity = check.capacity if check is not None else None
         try:
             resolution = resolve(spec, target, self.config, capacity if asks else None)
         except ResolveError as exc:
@@ -403,7 +411,7 @@ class Engine:
 
         from core.spec.runspec import EnvVar
 
-        target, _backend, resolution = self._prepare(spec, cluster)
+        target, _backend, resolution = self._prepare(spec, cluster, reach=True)
         secret_values = self._secret_values(spec)
         stored = spec.redacted()
         for name, value in (extra_env or {}).items():
