@@ -7,42 +7,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import shutil
 import signal
-import subprocess
-import sys
 
 import aiohttp
 import pytest
 
 from core.serve.endpoint import Endpoint, Upstream
 from core.serve.haproxy import HaproxyEndpoint
-from tests.support import free_port, wait_port
+from tests.serve.conftest import replica_procs  # noqa: F401  (real replica processes)
 
-REPLICA_APP = os.path.join(os.path.dirname(__file__), "..", "serve", "replica_app.py")
 IN_FLIGHT = 40
-
-
-@pytest.fixture
-def replicas():
-    """start(index, **env) -> (process, port) of a real replica process; all killed at the end."""
-    procs: list[subprocess.Popen] = []
-
-    def start(index: int, **env: str) -> tuple[subprocess.Popen, int]:
-        port = free_port()
-        proc = subprocess.Popen([sys.executable, REPLICA_APP],
-                                env=dict(os.environ, PORT=str(port), REVISION="1", VESSL_TUI_REPLICA=str(index), **env),
-                                stdout=subprocess.DEVNULL)
-        procs.append(proc)
-        wait_port(port)
-        return proc, port
-
-    yield start
-    for proc in procs:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
 
 
 @pytest.fixture(params=["aiohttp", "haproxy"])
@@ -73,10 +48,10 @@ def tally(report, results: list[tuple[int, str]], want: set[int]) -> None:
         report.check_text(body, "an answer")
 
 
-async def test_a_replica_killed_under_load_fails_no_idempotent_request(replicas, plane, fault, caplog):
+async def test_a_replica_killed_under_load_fails_no_idempotent_request(replica_procs, plane, fault, caplog):
     report = fault(f"replica killed under load ({plane.name})")
-    victim, p0 = replicas(0)
-    _, p1 = replicas(1)
+    victim, p0 = replica_procs(1, 0)
+    _, p1 = replica_procs(1, 1)
     url = await plane.start()
     try:
         plane.publish([Upstream(1, 0, "127.0.0.1", p0), Upstream(1, 1, "127.0.0.1", p1)], {1: 1})
@@ -94,10 +69,10 @@ async def test_a_replica_killed_under_load_fails_no_idempotent_request(replicas,
     report.assert_clean()
 
 
-async def test_a_replica_dying_mid_answer_is_retried_or_a_502(replicas, fault, caplog):
+async def test_a_replica_dying_mid_answer_is_retried_or_a_502(replica_procs, fault, caplog):
     report = fault("replica dies mid-response (aiohttp)")
-    _, p0 = replicas(0, DIE_MIDWAY="1")
-    _, p1 = replicas(1)
+    _, p0 = replica_procs(1, 0, DIE_MIDWAY="1")
+    _, p1 = replica_procs(1, 1)
     plane = Endpoint()
     url = await plane.start()
     try:
@@ -106,7 +81,7 @@ async def test_a_replica_dying_mid_answer_is_retried_or_a_502(replicas, fault, c
         with caplog.at_level(logging.ERROR):
             async with aiohttp.ClientSession() as session:
                 tally(report, [await call(session, "POST", f"{url}/dribble")], {502})
-                _, p0 = replicas(2, DIE_MIDWAY="1")
+                _, p0 = replica_procs(1, 2, DIE_MIDWAY="1")
                 plane.publish([Upstream(1, 2, "127.0.0.1", p0), Upstream(1, 1, "127.0.0.1", p1)], {1: 1})
                 # a GET is answered whole by the replica that lives, whichever one it reached first
                 results = [await call(session, "GET", f"{url}/dribble") for _ in range(4)]

@@ -37,12 +37,13 @@ service:
 
 @pytest.fixture
 def replica_procs():
-    """start(revision, index) -> (process, port): a real replica process; all killed at the end."""
+    """start(revision, index, **env) -> (process, port): a real replica process (`env`: more of its
+    environment); all killed at the end."""
     procs: list[subprocess.Popen] = []
 
-    def start(revision: int, index: int) -> tuple[subprocess.Popen, int]:
+    def start(revision: int, index: int, **more_env: str) -> tuple[subprocess.Popen, int]:
         port = free_port()
-        env = dict(os.environ, PORT=str(port), REVISION=str(revision), VESSL_TUI_REPLICA=str(index))
+        env = dict(os.environ, PORT=str(port), REVISION=str(revision), VESSL_TUI_REPLICA=str(index), **more_env)
         proc = subprocess.Popen([sys.executable, str(REPLICA_APP)], env=env, stdout=subprocess.DEVNULL)
         procs.append(proc)
         wait_port(port)
