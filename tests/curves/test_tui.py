@@ -54,7 +54,7 @@ async def test_the_metrics_view_shows_the_curve_while_the_run_goes(engine, write
         assert "log" in str(loss.border_title)
         await pilot.press("z")
         assert "smoothed" in str(loss.border_title)
-        assert "log scale on" in str(app.screen.query_one("#curves-header").render())
+        assert "log scale on" in str(app.screen.query_one("#curves-header").text)
         await pilot.press("escape")
         assert isinstance(app.screen, RunDetailScreen)
 

@@ -24,6 +24,7 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import Static
 
 from tui.widgets.curve_plot import Curve, CurvePlot
@@ -39,12 +40,29 @@ EMPTY = ("No metrics yet. They come from lines the run prints, like `loss=0.3 st
          "{'loss': 0.3, 'epoch': 1.0}, and from the JSON lines it writes to $VESSL_TUI_METRICS.")
 
 
+class HeaderLine(Widget):
+    """One line of text that repaints without a relayout (Static.update relays out the screen)."""
+
+    DEFAULT_CSS = "HeaderLine { height: 1; background: $panel; }"
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.text = Text(" …")
+
+    def show(self, text: Text) -> None:
+        if text != self.text:
+            self.text = text
+            self.refresh()
+
+    def render(self) -> Text:
+        return self.text
+
+
 class CurvesScreen(ReportsWorkerErrors, Screen):
     """Plots of the metrics of `run_ids`: one plot per metric, one line per run."""
 
     AREA = "run"
     DEFAULT_CSS = """
-    CurvesScreen #curves-header { height: 1; background: $panel; }
     CurvesScreen #curves-plots { height: 1fr; }
     CurvesScreen #curves-empty { padding: 1 2; color: $text-muted; }
     """
@@ -74,7 +92,7 @@ class CurvesScreen(ReportsWorkerErrors, Screen):
         self._reading = False
 
     def compose(self) -> ComposeResult:
-        yield Static(" …", id="curves-header")
+        yield HeaderLine(id="curves-header")
         with VerticalScroll(id="curves-plots"):
             yield Static(EMPTY, id="curves-empty")
         yield from self.compose_extra()
@@ -134,7 +152,9 @@ class CurvesScreen(ReportsWorkerErrors, Screen):
     def draw(self) -> None:
         """Show every metric's plot (new metrics get a plot), then the header."""
         box = self.query_one("#curves-plots", VerticalScroll)
-        self.query_one("#curves-empty").display = not self.curves
+        empty = self.query_one("#curves-empty")
+        if empty.display == bool(self.curves):
+            empty.display = not self.curves
         plots = {plot.metric: plot for plot in box.query(CurvePlot)}
         new = [CurvePlot(metric) for metric in self.curves if metric not in plots]
         if new:
@@ -155,7 +175,7 @@ class CurvesScreen(ReportsWorkerErrors, Screen):
         return text
 
     def update_header(self) -> None:
-        self.query_one("#curves-header", Static).update(self.header())
+        self.query_one("#curves-header", HeaderLine).show(self.header())
 
     # --- actions ------------------------------------------------------------------------------
 

@@ -2,21 +2,29 @@
 
 `Curve` is the plain data a plot shows (copied out of the engine's reader in a worker, so nothing
 a worker changes is drawn). `CurvePlot.show(curves, log_scale=, smoothing=)` replaces what the plot
-shows and redraws it once; each line is thinned to about two points per column first, so a series
-of any length draws in the same time. With one line the border says `last / min / max`; with
-several, plotext's legend names each line.
+shows; each line is thinned to about two points per column first, so a series of any length draws
+in the same time. Plotext builds the picture, and its lines are turned into Strips, in a thread
+worker (that takes milliseconds of pure Python: keys stay quick while plots follow a run); the
+widget paints the last picture built, line by line. With
+one line the border says `last / min / max`; with several, plotext's legend names each line.
 """
 
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import dataclass
 
+from rich.text import Text
+from textual import work
+from textual.strip import Strip
 from textual_plotext import PlotextPlot
 
 from core.curves.compare import smooth, thin
 
 SMOOTHING = 0.6
+#: Plotext figures share module state: one build at a time, whichever plot it is for.
+_BUILD_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -59,6 +67,7 @@ class CurvePlot(PlotextPlot):
         self.curves: tuple[Curve, ...] = ()
         self.log_scale = False
         self.smoothing = False
+        self.picture: list[Strip] = []
 
     def show(self, curves: list[Curve], *, log_scale: bool, smoothing: bool) -> None:
         """Plot `curves` (replacing what was shown); redraws only when something changed."""
@@ -74,29 +83,56 @@ class CurvePlot(PlotextPlot):
         self._draw()
 
     def _draw(self) -> None:
-        plt = self.plt
-        plt.clear_data()
-        plt.clear_figure()
-        limit = max(16, 2 * (self.size.width or 40))
-        plotted = skipped = 0
-        for curve in self.curves:
-            steps, values = thin(curve.steps, curve.values, limit)
-            if self.smoothing:
-                values = smooth(values, SMOOTHING)
-            pairs = [(s, v) for s, v in zip(steps, values)
-                     if not (math.isnan(v) or math.isinf(v)) and (v > 0 or not self.log_scale)]
-            skipped += len(steps) - len(pairs)
-            if not pairs:
-                continue
-            xs, ys = zip(*pairs)
-            label = curve.label if len(self.curves) > 1 else None
-            plt.plot(list(xs), list(ys), label=label, marker="braille")
-            plotted += 1
-        plt.yscale("log" if self.log_scale and plotted else "linear")
         title = [self.metric]
         if self.smoothing:
             title.append("smoothed")
         if self.log_scale:
-            title.append("log" + (f", {skipped} points ≤ 0 left out" if skipped else ""))
+            title.append("log")
         self.border_title = " ─ ".join(title)
+        width, height = self.content_size
+        if width and height:
+            self._build(width, height, self.curves, self.log_scale, self.smoothing,
+                        self._get_plotext_theme_name(self.app.theme))
+
+    @work(thread=True, exclusive=True, group="curve-build", exit_on_error=False)
+    def _build(self, width: int, height: int, curves: tuple[Curve, ...], log_scale: bool, smoothing: bool,
+               theme: str) -> None:
+        """(Worker) the picture of `curves` at this size, handed to the widget when built."""
+        with _BUILD_LOCK:
+            plt = self.plt
+            plt.clear_data()
+            plt.clear_figure()
+            plt.plotsize(width, height)
+            plt._set_size(width, height)
+            plotted = skipped = 0
+            for curve in curves:
+                steps, values = thin(curve.steps, curve.values, max(16, 2 * width))
+                if smoothing:
+                    values = smooth(values, SMOOTHING)
+                pairs = [(s, v) for s, v in zip(steps, values)
+                         if not (math.isnan(v) or math.isinf(v)) and (v > 0 or not log_scale)]
+                skipped += len(steps) - len(pairs)
+                if not pairs:
+                    continue
+                xs, ys = zip(*pairs)
+                plt.plot(list(xs), list(ys), label=curve.label if len(curves) > 1 else None, marker="braille")
+                plotted += 1
+            plt.yscale("log" if log_scale and plotted else "linear")
+            plt.theme(theme)
+            text = Text.from_ansi(plt.build())
+        console = self.app.console
+        picture = [Strip(list(line.render(console)), line.cell_len) for line in text.split("\n", allow_blank=True)]
+        note = f"log, {skipped} points ≤ 0 left out" if log_scale and skipped else None
+        self.app.call_from_thread(self._built, picture, note)
+
+    def _built(self, picture: list[Strip], note: str | None) -> None:
+        self.picture = picture
+        if note:
+            self.border_title = f"{self.metric}{' ─ smoothed' if self.smoothing else ''} ─ {note}"
         self.refresh()
+
+    def render_line(self, y: int) -> Strip:
+        """The built picture's line `y` (Strips made in the worker: painting costs no layout)."""
+        width = self.content_size.width
+        strip = self.picture[y] if y < len(self.picture) else Strip.blank(width)
+        return strip.crop_extend(0, width, self.rich_style)
