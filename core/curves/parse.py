@@ -39,10 +39,11 @@ _PAIR_OR_LINE = re.compile(rb"(\n)|" + _PAIR.pattern)
 _UNSEEN = object()
 MAX_KEYS = 4096  # distinct raw keys remembered (a cache: bounded)
 
-_PAD = re.compile(rb"[ \t'\"]*")
-#: One-byte slices a number may start with (`buf[i:i+1] in ...`: an empty slice is not in it).
-_NUMBER_STARTS = frozenset(bytes([c]) for c in b"+-.0123456789nNiI")
-_SEPARATORS = (b"=", b": ", b":\t", b'":', b"':")
+#: A separator followed by what may start a number: the lines worth a full scan.
+_CANDIDATES = (
+    re.compile(rb"=[ \t]*['\"]?[-+.\dnNiI]"),
+    re.compile(rb":(?<![0-9]:)[ \t]*['\"]?[-+.\dnNiI]"),
+)
 
 STEP_KEYS = ("step", "global_step", "iteration", "iter", "epoch")
 _STEP_SET = frozenset(STEP_KEYS)
@@ -66,7 +67,7 @@ class Record:
 
 
 def _number(raw: bytes) -> float:
-    """An int for plain integers (steps print as `10`, not `10.0`), else a float."""
+    """An int for plain integers (steps print as `10`, not `10.0`), else a float (as `feed` does inline)."""
     return int(raw) if raw.isdigit() else float(raw)
 
 
@@ -125,27 +126,35 @@ class LogParser:
             return []
         records: list[Record] = []
         found: dict[str, float] = {}
+        steps: dict[str, float] = {}
         keys = self.keys
         for newline, raw_key, raw_value in _PAIR_OR_LINE.findall(b"\n".join(lines) + b"\n"):
             if newline:
                 if found:
-                    self._emit(found, records)
+                    self._emit(found, steps, records)
                     found = {}
+                if steps:
+                    steps = {}
                 continue
             key = keys.get(raw_key, _UNSEEN)
             if key is _UNSEEN:
                 key = _key(raw_key)
                 if len(keys) < MAX_KEYS:
                     keys[raw_key] = key
-            if key is not None:
-                found[key] = _number(raw_value)
+            if key is None:
+                continue
+            value = int(raw_value) if raw_value.isdigit() else float(raw_value)
+            if key in _STEP_SET:
+                steps[key] = value
+            else:
+                found[key] = value
         return records
 
-    def _emit(self, found: dict[str, float], records: list[Record]) -> None:
-        step, values = split_step(found)
-        if not values:
-            return
-        if values == self.last and step is None:
+    def _emit(self, values: dict[str, float], steps: dict[str, float], records: list[Record]) -> None:
+        step = None
+        if steps:
+            step = next(steps[key] for key in STEP_KEYS if key in steps)
+        elif values == self.last:
             return  # a progress bar repainted with the same numbers
         self.last = values
         self.ordinal += 1
@@ -153,26 +162,22 @@ class LogParser:
 
 
 def candidate_lines(buf: bytes, stop: int) -> list[bytes]:
-    """The lines of `buf[:stop]` that hold a separator a pair needs (`=`, `: `, or a quote before
-    `:`), in order, each at most MAX_LINE bytes. Substring searches only: a chunk without any
-    separator costs one scan per separator."""
+    """The lines of `buf[:stop]` where a separator is followed by what may start a number (`=0.5`,
+    `: 3e-4`, `":1`; not a clock's `12:30`), in order, each at most MAX_LINE bytes. Each search
+    starts with a literal byte, which the regex engine finds at memchr speed: a chunk without any
+    candidate costs two scans."""
     spans: dict[int, int] = {}
-    for sep in _SEPARATORS:
-        pos = buf.find(sep, 0, stop)
-        while pos >= 0:
-            after = pos + len(sep)
-            if buf[after:after + 1] in b" \t'\"":
-                after = _PAD.match(buf, after).end()
-            if buf[after:after + 1] not in _NUMBER_STARTS:  # `INFO: text`, `a=b`: no line scan
-                pos = buf.find(sep, after, stop)
-                continue
+    for candidate in _CANDIDATES:
+        match = candidate.search(buf, 0, stop)
+        while match is not None:
+            pos = match.start()
             start = buf.rfind(b"\n", 0, pos) + 1
             end = buf.find(b"\n", pos, stop)
             if end < 0:
                 end = stop
             spans[start] = end
-            pos = buf.find(sep, end, stop)
-    if len(_SEPARATORS) > 1:
+            match = candidate.search(buf, end, stop)
+    if len(spans) > 1:
         spans = dict(sorted(spans.items()))
     return [buf[start:end] for start, end in spans.items() if end - start <= MAX_LINE]
 

@@ -77,3 +77,12 @@ def test_parsing_off_stores_no_log_series(tmp_path):
     recorder.catch_up(log)
     recorder.close()
     assert not (tmp_path / LOG_METRICS).exists()
+
+
+def test_stored_lines_are_what_json_dumps_writes(tmp_path):
+    from core.curves.parse import Record
+
+    recorder = CurveRecorder(tmp_path)
+    for record in (Record(1, {"loss": 0.5, "gap": float("nan"), "low": float("-inf"), "n": 3}),
+                   Record(0.25, {'odd "name"': 1e-05, "big": 1e300})):
+        assert recorder.encode(record) == json.dumps({"step": record.step, **record.values}) + "\n"

@@ -1,0 +1,75 @@
+"""Log ingest with metrics parsing on and off: a run printing 1,000,000 lines, one in ten a metric
+line, from submit until `vessl-tui logs -f` has it all (the run is final, so its metrics are stored
+too). Baseline from the same run: the same run with parsing off (VESSL_TUI_LOG_METRICS=0).
+Target: off/on >= 0.9 (parsing never slows ingest measurably). Also the parser alone, in MB/s.
+
+Two producers: a shell loop (bench/log_ingest.py's, a run printing as it works: the parser keeps
+up while it runs) and awk (31 MB dumped in a fraction of a second: nearly all parsing happens after
+the work ended, before the run is final, so this is the worst case).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+
+from _common import cli, fresh_home, report, timed
+
+LINES = 1_000_000
+def awk(metric_printf: str) -> str:
+    """An awk program printing LINES lines, every tenth from `metric_printf` (awk's printf args)."""
+    return ("awk 'BEGIN { for (i = 1; i <= %d; i++) { if (i %% 10 == 0) printf %s; "
+            "else printf \"line %%d of the training log\\n\", i } }'" % (LINES, metric_printf))
+
+
+PRODUCERS = {
+    "shell loop, key=value": (f"seq 1 {LINES} | while read -r i; do if [ $((i % 10)) = 0 ]; "
+                              "then echo \"step=$i loss=0.$i lr=0.0001\"; else echo \"line $i of the training log\"; fi; done"),
+    "awk dump, key=value": awk('"step=%d loss=%.5f lr=0.0001\\n", i, 1 / i'),
+    "awk dump, HF dict": awk('"{\\047loss\\047: %.5f, \\047learning_rate\\047: 5e-05, \\047epoch\\047: %.3f}\\n", '
+                             "1 / i, i / 10000"),
+}
+
+
+def ingest(home, text: str, parsing: bool) -> tuple[float, str]:
+    spec = home / "ingest.yaml"
+    spec.write_text("type: task\nname: ingest\ncommands:\n  - |\n    " + text + "\n")
+    env = dict(os.environ, VESSL_TUI_LOG_METRICS="1" if parsing else "0")
+    run_id = ""
+
+    def once() -> None:
+        nonlocal run_id
+        run_id = cli("run", str(spec), capture_output=True, text=True, check=True, env=env).stdout.split()[-1]
+        out = cli("logs", run_id, "-f", stdout=subprocess.PIPE, check=True, env=env).stdout
+        assert out.count(b"\n") == LINES, out.count(b"\n")
+
+    return timed(once, 3), run_id
+
+
+def parser_alone() -> None:
+    from core.curves.parse import LogParser
+
+    data = b"".join(b"line %d of the training log\n" % i if i % 10 else b"step=%d loss=%.5f lr=0.0001\n" % (i, 1 / i)
+                    for i in range(1, LINES + 1))
+    parser = LogParser()
+    start = time.perf_counter()
+    points = sum(len(parser.feed(data[i:i + (1 << 20)])) for i in range(0, len(data), 1 << 20))
+    took = time.perf_counter() - start
+    print(f"parser alone: {len(data) / 2**20:.0f} MB, {LINES:,} lines, {points:,} records in {took * 1000:.0f} ms "
+          f"({len(data) / 2**20 / took:.0f} MB/s)")
+
+
+def main() -> None:
+    home = fresh_home()
+    for label, text in PRODUCERS.items():
+        off, _ = ingest(home, text, parsing=False)
+        on, run_id = ingest(home, text, parsing=True)
+        points = cli("metrics", run_id, "--csv", capture_output=True, text=True, check=True).stdout.count("\n") - 1
+        report(f"log ingest, {LINES:,} lines, one in ten a metric line ({label}), parsing on", on, off, "parsing off")
+        print(f"  stored points of the last run with parsing on: {points:,}")
+    parser_alone()
+
+
+if __name__ == "__main__":
+    main()
