@@ -33,3 +33,14 @@ async def key_to_frame(app, key: str, changed: Callable[[], bool], timeout: floa
 def percentile(xs: list[float], q: float) -> float:
     """The q-quantile of `xs`, in milliseconds."""
     return sorted(xs)[min(len(xs) - 1, int(q * len(xs)))] * 1000
+
+
+async def presses(app, key: str, state: Callable[[], object], count: int, gap: float = 0.05) -> list[float]:
+    """Key-to-frame seconds of `key`, pressed `count` times `gap` s apart; each press must change
+    `state()`."""
+    times = []
+    for _ in range(count):
+        before = state()
+        times.append(await key_to_frame(app, key, lambda: state() != before))
+        await asyncio.sleep(gap)
+    return times

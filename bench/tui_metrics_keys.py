@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from _common import fresh_home
-from tui_keys import key_to_frame, percentile
+from tui_keys import percentile, presses
 
 RATE = 1_000
 STREAM_SECONDS = 8
@@ -54,17 +54,6 @@ def make_run() -> tuple[str, Path]:
     return run_id, path
 
 
-async def latencies(app, count: int) -> list[float]:
-    """`l` on the Metrics view, `count` times, 50 ms apart."""
-    screen = app.screen
-    times = []
-    for _ in range(count):
-        before = screen.log_scale
-        times.append(await key_to_frame(app, "l", lambda: screen.log_scale != before))
-        await asyncio.sleep(0.05)
-    return times
-
-
 async def main_async() -> None:
     from tui.app import VesslApp
     from tui.screens.curves import MetricsScreen
@@ -77,11 +66,11 @@ async def main_async() -> None:
         while len(app.screen.query(CurvePlot)) < 3:
             await asyncio.sleep(0.05)
         await pilot.pause(0.5)
-        quiet = await latencies(app, 60)
+        quiet = await presses(app, "l", lambda: app.screen.log_scale, 60)
         writer = subprocess.Popen([sys.executable, "-c", WRITER, str(path), str(RATE), str(HISTORY)])
         try:
             await asyncio.sleep(1)
-            streamed = await latencies(app, int(STREAM_SECONDS / 0.06))
+            streamed = await presses(app, "l", lambda: app.screen.log_scale, int(STREAM_SECONDS / 0.06))
         finally:
             writer.terminate()
             writer.wait()
