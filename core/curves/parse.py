@@ -20,7 +20,6 @@ record's values is dropped. A line longer than MAX_LINE bytes is skipped.
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
 
@@ -186,7 +185,3 @@ def _key(raw: bytes) -> str | None:
     """The series name of a raw key (lowered), or None for a key that is not a measure."""
     key = raw.decode("ascii", "replace").rstrip("./-").lower()
     return None if not key or key in IGNORED_KEYS else key
-
-
-def finite(value: float) -> bool:
-    return not (math.isnan(value) or math.isinf(value))

@@ -110,8 +110,9 @@ class CurvesScreen(ReportsWorkerErrors, Screen):
     # --- reading ------------------------------------------------------------------------------
 
     def refresh_curves(self) -> None:
-        """Read what the runs appended, in a worker (one read at a time)."""
-        if not self._reading:
+        """Read what the runs appended, in a worker (one read at a time; none while another
+        screen is on top)."""
+        if not self._reading and self.is_current:
             self._reading = True
             self._read()
 
