@@ -3,6 +3,7 @@ line, from submit until `vessl-tui logs -f` has it all (the run is final, so its
 too). Baseline from the same run: the same run with parsing off (VESSL_TUI_LOG_METRICS=0).
 Target: off/on >= 0.9 (parsing never slows ingest measurably). Also the parser alone, in MB/s.
 
+`python bench/metrics_ingest.py [WORD...]` runs the producers whose name holds a word (default: all).
 Two producers: a shell loop (bench/log_ingest.py's, a run printing as it works: the parser keeps
 up while it runs) and awk (31 MB dumped in a fraction of a second: nearly all parsing happens after
 the work ended, before the run is final, so this is the worst case).
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 import time
 
 from _common import cli, fresh_home, report, timed
@@ -62,7 +64,9 @@ def parser_alone() -> None:
 
 def main() -> None:
     home = fresh_home()
-    for label, text in PRODUCERS.items():
+    wanted = [name for name in PRODUCERS if any(word in name for word in sys.argv[1:])] or list(PRODUCERS)
+    for label in wanted:
+        text = PRODUCERS[label]
         off, _ = ingest(home, text, parsing=False)
         on, run_id = ingest(home, text, parsing=True)
         points = cli("metrics", run_id, "--csv", capture_output=True, text=True, check=True).stdout.count("\n") - 1
