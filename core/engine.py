@@ -273,9 +273,10 @@ class Engine:
         check now (a submit fails in seconds instead of sitting in provisioning)."""
         from core.backends import backend_for
         from core.backends.base import BackendError
+        from core.interactive import hold_open, jupyter_note
         from core.resolve import ResolveError, resolve
 
-        notes = []
+        notes = hold_open(spec)  # an interactive run with nothing to run stays up
         if cluster is None and spec.resources.cluster:
             known = {c.name for c in self.config.clusters()}
             if spec.resources.cluster in known:
@@ -310,6 +311,7 @@ class Engine:
             raise EngineError(str(exc)) from None
         if not asks:
             resolution.warnings.clear()
+        notes += jupyter_note(spec, target.kind, getattr(target, "runtime", None))
         resolution.warnings[:0] = notes + backend.warnings(spec)
         if resolution.gpu_candidates:
             from core.gpu_ledger import ledger_host

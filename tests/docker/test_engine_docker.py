@@ -156,3 +156,14 @@ def test_shell_on_a_finished_run_is_one_sentence(cluster, tmp_path):
     done = cli("shell", record.id)
     assert done.returncode == 1
     assert done.stderr == f"error: run {record.id} has ended (succeeded): a shell needs a running run.\n"
+
+
+def test_a_dev_environment_stays_up_in_its_container_until_stopped(cluster, tmp_path):
+    spec = write_spec(tmp_path, "type: dev-environment\nname: devbox\nimage: test/busybox\nide: vscode\n")
+    engine = Engine()
+    record = engine.submit(spec, cluster=cluster)
+    wait_for(lambda: engine.get(record.id).status == "running", what="the environment to start")
+    time.sleep(2)
+    assert engine.get(record.id).status == "running"  # nothing to run, and still up
+    engine.stop(record.id)
+    assert engine.wait(record.id, timeout=60).status == "stopped"

@@ -126,3 +126,21 @@ def test_tunnel_command_holds_the_port_until_ctrl_c(sshd, config_file, tmp_path)
         assert wait_for(fetch, what="the page through the tunnel") == "tunnelled\n"
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=20) == 0
+
+
+def test_a_dev_environment_stays_up_on_the_host_and_its_shell_has_the_runs_id(sshd, config_file, tmp_path) -> None:
+    write_config(config_file, sshd)
+    spec = write_spec(tmp_path, "type: dev-environment\nname: devbox\nide: vscode\nenv: [LR=0.5]\n")
+    engine = Engine()
+    record = engine.submit(spec, cluster="box")
+    try:
+        wait_for(lambda: engine.get(record.id).status == "running", what="the environment to start")
+        argv, env = engine.shell_command(record.id)
+        argv = [a for a in argv if a != "-t"]  # no terminal here: the remote shell reads stdin
+        entered = subprocess.run(argv, env=env, input="echo LR=$LR ID=$VESSL_TUI_RUN_ID\nexit\n",
+                                 capture_output=True, text=True, timeout=60)
+        assert f"LR=0.5 ID={record.id}" in entered.stdout
+        assert engine.get(record.id).status == "running"  # nothing to run, and still up
+    finally:
+        engine.stop(record.id)
+    assert engine.wait(record.id, timeout=60).status == "stopped"
