@@ -45,7 +45,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlparse
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from core.engine import EngineError
 from core.paths import config_path, home_path  # noqa: F401  (re-exported: part of this module's contract)
@@ -65,7 +65,7 @@ class ClusterConfig(BaseModel):
     name: str
     kind: ClusterKind = Field(description="local, docker, ssh or slurm.")
     host: str | None = Field(None, description="docker: engine URL (unix://, tcp://, ssh://); ssh: host or alias.")
-    port: int | None = Field(None, description="ssh: port (default from ~/.ssh/config, else 22).")
+    port: int | None = Field(None, ge=1, le=65535, description="ssh: port 1..65535 (default from ~/.ssh/config, else 22).")
     user: str | None = Field(None, description="ssh: login user.")
     identity_file: str | None = Field(None, description="ssh: private key file.")
     proxy_jump: str | None = Field(None, description="ssh: jump host (user@host:port).")
@@ -91,8 +91,24 @@ class Preset(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str
-    cpu: float | None = Field(None, description="CPU cores.")
+    cpu: float | None = Field(None, gt=0, description="CPU cores (more than 0).")
     memory: str | None = Field(None, description="Memory, e.g. 4Gi or 16GB.")
+
+    @field_validator("memory", mode="before")
+    @classmethod
+    def _memory_size(cls, value: Any) -> Any:
+        """A size the resolver can read (`4Gi`, `16GB`, a number of GB), never text like `lots`."""
+        if value is None:
+            return None
+        from core.resolve import memory_gb
+
+        try:
+            size = memory_gb(value)
+        except ValueError as exc:
+            raise ValueError(str(exc)) from None
+        if size <= 0:
+            raise ValueError(f"memory must be more than 0, got {value}")
+        return str(value)
     gpu: str | int | None = Field(None, description="GPU request in dstack grammar, e.g. L4:1.")
     cluster: str | None = Field(None, description="Only valid on this cluster (None: any cluster).")
     description: str | None = None
@@ -214,6 +230,9 @@ def load_config(path: Path | None = None) -> Config:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return Config(path=path)
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: the config file is not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset "
+                          f"{exc.start}); save it as UTF-8.") from None
     except OSError as exc:
         raise ConfigError(f"cannot read the config file {path}: {exc.strerror}.") from None
     docs = [d for d in yamlpos.parse(text) if d.error or d.value is not None]
@@ -297,7 +316,7 @@ def _model(model: type[BaseModel], value: Any, where: tuple, problem: Any) -> An
     except ValidationError as exc:
         for err in exc.errors():
             loc = tuple(err["loc"])
-            message = err["msg"]
+            message = err["msg"].removeprefix("Value error, ")
             if err["type"] == "extra_forbidden":
                 fields = ", ".join(f for f in model.model_fields if f not in ("name", "builtin"))
                 message = f"unknown field; expected one of {fields}"

@@ -52,6 +52,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from core import logs
+from core.diskspace import SUBMIT_NEEDS, free_bytes, no_space, no_space_sentence
 from core.paths import home_path, private_dir, run_dir
 from core.store import Store, db_path
 
@@ -415,6 +416,9 @@ class Engine:
 
         target, _backend, resolution = self._prepare(spec, cluster, reach=True)
         secret_values = self._secret_values(spec)
+        free = free_bytes(private_dir(self.home))
+        if free is not None and free < SUBMIT_NEEDS:
+            raise EngineError(no_space_sentence(self.home))
         stored = spec.redacted()
         for name, value in (extra_env or {}).items():
             stored.env = [v for v in stored.env if v.name != name] + [EnvVar(name=name, value=value)]
@@ -625,17 +629,26 @@ class Engine:
                 continue
             if supervisor_alive(row["id"], pid, self.home):
                 continue
-            handle = row["handle"]
-            state, code = work_state(handle) if handle and handle.get("backend") == "local" else (None, None)
-            if handle and state in (None, "running"):
-                self._spawn_supervisor(row["id"], {"mode": "reattach", "expected_pid": pid})
-            elif state == "exited":
-                self._finalize(row, pid, code)  # type: ignore[arg-type]
-            else:
-                why = "its supervisor died and the work is gone" if handle else "its supervisor died before the work started"
-                self._set_final(row, pid, "lost", None, why)
+            try:
+                self._repair(row, pid, work_state)
+            except Exception as exc:
+                if not no_space(exc):
+                    raise
+                continue  # a full disk: left as it is for a client that can write (reading goes on)
             changed.append(self.get(row["id"]))
         return changed
+
+    def _repair(self, row: dict[str, Any], pid: int | None, work_state: Callable[..., Any]) -> None:
+        """Reattach, finalize or mark lost one active run whose supervisor is dead."""
+        handle = row["handle"]
+        state, code = work_state(handle) if handle and handle.get("backend") == "local" else (None, None)
+        if handle and state in (None, "running"):
+            self._spawn_supervisor(row["id"], {"mode": "reattach", "expected_pid": pid})
+        elif state == "exited":
+            self._finalize(row, pid, code)  # type: ignore[arg-type]
+        else:
+            why = "its supervisor died and the work is gone" if handle else "its supervisor died before the work started"
+            self._set_final(row, pid, "lost", None, why)
 
     def _finalize(self, row: dict[str, Any], pid: int | None, code: int) -> None:
         from core.backends.local import exit_info

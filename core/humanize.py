@@ -46,3 +46,12 @@ def exit_reason(exit_code: int | None, reason: str | None, final: bool = True) -
     if exit_code is None:
         return reason or ""
     return f"{exit_code} {reason}" if reason and exit_code != 0 else str(exit_code)
+
+
+_CONTROL = {c: f"\\x{c:02x}" for c in (*range(0x00, 0x20), 0x7F, *range(0x80, 0xA0)) if c != 0x0A}
+
+
+def printable(text: str) -> str:
+    """`text` safe for a terminal: control characters (ESC and every other C0/C1 code but the line
+    break, DEL) shown as `\\xNN`, so a spec's names and values can never drive the terminal."""
+    return text.translate(_CONTROL)

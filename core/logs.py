@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from core.diskspace import no_space
 from core.paths import private_dir, run_dir
 
 CHUNK = 1 << 20
@@ -114,9 +115,15 @@ class ProvisionLog:
         self.path = path
 
     def __call__(self, line: str) -> None:
+        """Append `line`; on a full disk the line is dropped (what it says is also in the run's
+        events or status when it matters), never an error for the caller."""
         stamp = time.strftime("%Y-%m-%d %H:%M:%S")
-        fd = open_append(self.path)
         try:
-            os.write(fd, f"{stamp} {line.rstrip()}\n".encode())
-        finally:
-            os.close(fd)
+            fd = open_append(self.path)
+            try:
+                os.write(fd, f"{stamp} {line.rstrip()}\n".encode())
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            if not no_space(exc):
+                raise

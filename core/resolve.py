@@ -56,7 +56,8 @@ def _fmt(value: float) -> str:
     return f"{value:g}"
 
 
-def _memory(text: str | float | int) -> float:
+def memory_gb(text: str | float | int) -> float:
+    """GB of a memory size in dstack (`16GB`) or Kubernetes (`4Gi`) style; ValueError otherwise."""
     from core.spec import grammar
 
     try:
@@ -81,7 +82,7 @@ def resolve(spec: "RunSpec", cluster: "ClusterConfig", config: "Config", capacit
         out.preset = preset.name
         cpu_min = preset.cpu if preset.cpu is not None else cpu_min
         try:
-            memory_min = _memory(preset.memory) if preset.memory is not None else memory_min
+            memory_min = memory_gb(preset.memory) if preset.memory is not None else memory_min
             if preset.gpu is not None:
                 from core.spec.grammar import parse_gpu
 

@@ -31,6 +31,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from core.diskspace import nearly_full, no_space, no_space_sentence, release, reserve
+
 if TYPE_CHECKING:
     from core.backends.base import Backend, ExitInfo, RunContext
     from core.gpu_ledger import GpuLedger
@@ -38,6 +40,8 @@ if TYPE_CHECKING:
 
 HEARTBEAT_SECONDS = 5.0
 LOCK_FILE = "supervisor.lock"
+#: Room the supervisor keeps in the run's folder to write the run's end on a disk that filled up.
+RESERVE_FILE = "space.reserve"
 #: How long a new supervisor tries for the lock (a client checking liveness holds it for an instant).
 LOCK_TRIES_SECONDS = 2.0
 POLL_SECONDS = 0.1
@@ -80,6 +84,7 @@ class Supervisor:
         self.store = store
         self.secrets: dict[str, str] = payload.get("secrets") or {}
         self.registry_password: str | None = payload.get("registry_password")
+        self.failure: str | None = None  # why the run fails whatever its work's exit (its log is lost)
         self.start_server = bool(payload.get("start_server"))
         self.provision = ProvisionLog(provision_log(run_id))
         self.run_dir = run_dir(run_id)
@@ -146,6 +151,7 @@ class Supervisor:
         final = status in ("succeeded", "failed", "stopped", "terminated", "lost")
         if final:
             fields.setdefault("ended_at", time.time())
+            release(self.run_dir / RESERVE_FILE)  # the room kept for writing the end on a full disk
         self.store.update_run(self.run_id, status=status, event=message, **fields)
         self.provision(f"status {status}" + (f": {message}" if message else ""))
         if final:
@@ -165,8 +171,22 @@ class Supervisor:
     def beat(self) -> None:
         now = time.monotonic()
         if now - self.last_heartbeat >= HEARTBEAT_SECONDS:
-            self.store.heartbeat(self.run_id)
             self.last_heartbeat = now
+            try:
+                self.store.heartbeat(self.run_id)
+            except Exception as exc:
+                if not no_space(exc):
+                    raise  # on a full disk the heartbeat waits: liveness is the lock's, not this row's
+
+    def log_problem(self) -> str | None:
+        """Why the run's log cannot be written (the disk under the home is full), else None."""
+        if self.failure is None and nearly_full(self.run_dir):
+            from core.paths import home_path
+
+            self.failure = (f"no space left on device in VESSL_TUI_HOME ({home_path()}): the run's log could not "
+                            "be written; what was written is kept")
+            release(self.run_dir / RESERVE_FILE)  # room for what the supervisor still has to write
+        return self.failure
 
     # --- the run --------------------------------------------------------------------------
 
@@ -264,6 +284,8 @@ class Supervisor:
             if status == "failed" and self.stop_wanted():
                 ended = "stopped"  # failed because it was asked to stop, or while it was
                 break
+            if self.failure:
+                break  # its log cannot be written: another attempt would lose its output too
             delay = retry_delay(ctx.attempt, time.time() - began)
             retry = self.retry_allowed(ctx, row, status, delay)
             if retry is None:
@@ -290,7 +312,7 @@ class Supervisor:
         failures = after_run(self.backend, ctx, handle,
                              lambda status, message: self.store.add_event(self.run_id, "export", status, message))
         status = ended if ended != "exited" else ("succeeded" if info.exit_code == 0 else "failed")
-        reason = info.reason
+        reason = self.failure if status == "failed" and self.failure else info.reason
         if failures and status == "succeeded":
             status, reason = "failed", failures[0]
         if status == "terminated":
@@ -367,15 +389,19 @@ class Supervisor:
                 elif deadline is not None and not self.queued and time.time() >= (
                         deadline if self.running_since is None else self.running_since + ctx.spec.max_duration):
                     ended = "terminated"
+                elif self.log_problem():
+                    ended = "failed"
                 if ended != "exited":
                     ctx.stop_requested.set()
-                    self.provision(f"{'stop requested' if ended == 'stopped' else 'max_duration reached'}: "
-                                   f"SIGTERM, SIGKILL after {ctx.spec.grace_seconds:g}s")
+                    why = {"stopped": "stop requested", "terminated": "max_duration reached"}.get(ended, self.failure)
+                    self.provision(f"{why}; stopping the work: SIGTERM, SIGKILL after {ctx.spec.grace_seconds:g}s")
                     self.backend.stop(ctx, handle, ctx.spec.grace_seconds)
         if self.stream_thread is not None:
             self.stream_thread.join()
             self.stream_thread = None
         self.curves.finish()
+        if ended == "exited" and self.log_problem():
+            ended = "failed"
         return handle, info, ended
 
     def follow_output(self, ctx: "RunContext", handle: dict[str, Any]) -> None:
@@ -391,6 +417,8 @@ class Supervisor:
                     os.write(fd, chunk)
                     self.curves.log(chunk)
             except Exception as exc:  # the run goes on; its end is learnt from `wait`
+                if no_space(exc):
+                    self.log_problem() or setattr(self, "failure", f"its log could not be written: {exc}")
                 self.provision(f"log streaming stopped: {exc}")
             finally:
                 os.close(fd)
@@ -463,16 +491,27 @@ def main(run_id: str, payload: dict[str, Any]) -> int:
     if not claim(store, run_id, payload.get("expected_pid")):
         return 0  # another supervisor owns the run
     supervisor = Supervisor(run_id, store, payload)
+    reserve(supervisor.run_dir / RESERVE_FILE)
     try:
         supervisor.run(payload.get("mode", "start"))
     except Exception as exc:
-        reason = f"the supervisor failed: {type(exc).__name__}: {exc}"
+        release(supervisor.run_dir / RESERVE_FILE)
+        if no_space(exc):
+            from core.paths import home_path
+
+            reason = no_space_sentence(home_path())
+        else:
+            reason = f"the supervisor failed: {type(exc).__name__}: {exc}"
         supervisor.provision(reason)
         store.update_run(run_id, status="failed", reason=reason, ended_at=time.time(), event=reason, only_if_active=True)
         from core.gpu_ledger import release_and_wake
 
         release_and_wake(store.conn, run_id)
+        if no_space(exc):
+            return 1  # said in the run's reason: no traceback for a full disk
         raise
+    finally:
+        release(supervisor.run_dir / RESERVE_FILE)
     return 0
 
 

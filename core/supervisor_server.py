@@ -55,7 +55,8 @@ def enabled() -> bool:
 def address(env: Mapping[str, str] = os.environ) -> str:
     """The abstract socket name of this user's server for this interpreter, package folder and
     PYTHONPATH (a supervisor imports from where a new process started with `env` would)."""
-    key = hashlib.sha256(f"{sys.executable}\0{PACKAGE_ROOT}\0{env.get('PYTHONPATH', '')}".encode()).hexdigest()[:16]
+    interpreter = f"{os.path.realpath(sys.executable)}\0{os.path.realpath(sys.prefix)}"  # one venv, however reached
+    key = hashlib.sha256(f"{interpreter}\0{PACKAGE_ROOT}\0{env.get('PYTHONPATH', '')}".encode()).hexdigest()[:16]
     return f"\0vessl-tui-supervisors-{os.getuid()}-{key}"
 
 

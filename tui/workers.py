@@ -17,6 +17,13 @@ def describe_error(error: BaseException | None) -> str:
 
     if error is None:
         return "An operation failed."
+    from core.diskspace import no_space, no_space_sentence
+
+    if no_space(error):
+        from core.paths import home_path
+
+        sentence = no_space_sentence(home_path())
+        return sentence[0].upper() + sentence[1:]
     if isinstance(error, SpecError):
         first = error.problems[0].format() if error.problems else "the spec is invalid"
         more = f" (and {len(error.problems) - 1} more)" if len(error.problems) > 1 else ""

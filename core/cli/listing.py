@@ -14,8 +14,10 @@ import sys
 import time
 from typing import NamedTuple
 
+from core.diskspace import no_space, no_space_sentence
 from core.engine import Engine, EngineError
-from core.humanize import age, exit_reason
+from core.humanize import age, exit_reason, printable
+from core.paths import home_path
 
 RECENT_SECONDS = 3600.0
 
@@ -48,7 +50,10 @@ def run_json(eng: Engine, run) -> dict:
 
 def ps_lines(show_all: bool = False, as_json: bool = False, labels: tuple[str, ...] = ()) -> list[str]:
     """What `vessl-tui ps` prints, one string per line."""
-    wanted = dict(label.split("=", 1) for label in labels if "=" in label)
+    bad = [label for label in labels if "=" not in label]
+    if bad:
+        raise EngineError(f"--label takes KEY=VALUE, got `{bad[0]}`; e.g. --label service=echo.")
+    wanted = dict(label.split("=", 1) for label in labels)
     eng = engine()
     runs = eng.list_runs(labels=wanted or None)
     if not show_all:
@@ -64,10 +69,10 @@ def ps_lines(show_all: bool = False, as_json: bool = False, labels: tuple[str, .
         reason = ended.partition(" ")[2] if r.exit_code is not None else ended
         if r.status == "pending" and r.reason:  # waiting in a GPU queue: for what
             reason = r.reason
-        lines.append(
+        lines.append(printable(
             f"{r.id:9} {r.name[:20]:20} {r.shown_status:12} {r.cluster[:10]:10} {r.gpus:7} "
             f"{age(r.created_at, now):5} {exit_code:>4}  {reason}".rstrip()
-        )
+        ))
     return lines
 
 
@@ -100,8 +105,10 @@ def quick_ps(argv: list[str]) -> bool:
         return False
     try:
         lines = ps_lines(**values)  # type: ignore[arg-type]
-    except EngineError as exc:
-        sys.stderr.write(f"error: {exc}\n")
+    except Exception as exc:
+        if not isinstance(exc, EngineError) and not no_space(exc):
+            raise
+        sys.stderr.write(f"error: {exc if isinstance(exc, EngineError) else no_space_sentence(home_path())}\n")
         sys.exit(1)
     try:
         sys.stdout.write("".join(line + "\n" for line in lines))

@@ -19,6 +19,9 @@ import click
 
 from core.cli.jsonout import emit, json_flag, log_lines
 from core.cli.listing import PS_OPTIONS, Option, engine, ps_lines, run_json
+from core.diskspace import no_space, no_space_sentence
+from core.humanize import printable
+from core.paths import home_path
 from core.engine import FINAL_STATUSES, Engine, EngineError, RunRecord
 
 
@@ -37,6 +40,8 @@ def user_errors(func: Callable[..., Any]) -> Callable[..., Any]:
         except Exception as exc:
             if isinstance(exc, EngineError) or _is_a(exc, "core.backends.base", "BackendError"):
                 fail(str(exc))
+            if no_space(exc):
+                fail(no_space_sentence(home_path()))
             if _is_a(exc, "core.spec.errors", "SpecError"):
                 for problem in exc.problems:  # type: ignore[attr-defined]
                     click.echo(problem.format(), err=True)
@@ -286,8 +291,8 @@ def show(run_ref: str, as_json: bool) -> None:
             continue
         if key.endswith("_at") and isinstance(value, float):
             value = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(value))
-        click.echo(f"{key + ':':16}{value}")
+        click.echo(printable(f"{key + ':':16}{value}"))
     click.echo("events:")
     for event in events:
         stamp = time.strftime("%H:%M:%S", time.localtime(event.at))
-        click.echo(f"  {stamp} {event.kind:7} {event.status or '':12} {event.message or ''}".rstrip())
+        click.echo(printable(f"  {stamp} {event.kind:7} {event.status or '':12} {event.message or ''}".rstrip()))

@@ -6,6 +6,7 @@ from __future__ import annotations
 def report(files: tuple[str, ...] | list[str], as_json: bool) -> tuple[str, int]:
     """(text to print, exit code) of validating `files`: problems compiler-style, then `FILE: ok
     (KIND)` per valid document; or one JSON list. Exit 0 when every document is valid, else 1."""
+    from core.humanize import printable
     from core.spec.loader import load_file
 
     documents = [doc for file in files for doc in load_file(file)]
@@ -20,5 +21,5 @@ def report(files: tuple[str, ...] | list[str], as_json: bool) -> tuple[str, int]
             if doc.valid:
                 suffix = f" (document {doc.index + 1})" if doc.index else ""
                 out.append(f"{doc.file}{suffix}: ok ({doc.kind})")
-        text = "\n".join(out)
+        text = printable("\n".join(out))  # names and values from the file never reach the terminal raw
     return text, 0 if all(doc.valid for doc in documents) else 1

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
+from core.fileread import NotReadable, read_user_file
 from core.spec import models, yamlpos
 from core.spec.checks import SHAPE_NAMES, shape_of
 from core.spec.errors import Document, Problem, SpecError
@@ -214,8 +215,9 @@ def load_file(path: str | os.PathLike) -> list[Document]:
         if size > yamlpos.MAX_BYTES:
             return _file_problem(file, f"the file is {size / 1048576:.1f} MB; a spec may be at most "
                                        f"{yamlpos.MAX_BYTES // 1048576} MB")
-        with open(file, "rb") as fh:
-            data = fh.read(yamlpos.MAX_BYTES + 1)
+        data = read_user_file(file, yamlpos.MAX_BYTES + 1)  # a FIFO nobody writes to: a problem, no hang
+    except NotReadable as exc:
+        return _file_problem(file, str(exc))
     except FileNotFoundError:
         return _file_problem(file, "no such file")
     except PermissionError:
