@@ -70,7 +70,8 @@ def deliver(ctx: "RunContext", record: Callable[[str, str], None],
 
         files = local_files(local)
         size = sum(files.values())
-        record("done", f"export {volume.path} -> {dest} ({human_size(size)}, {len(files)} files, {size} bytes)")
+        record("done", f"export {volume.path} -> {dest} ({human_size(size)} = {size} bytes in "
+                       f"{len(files)} file{'' if len(files) == 1 else 's'})")
     return failures
 
 

@@ -170,6 +170,11 @@ class Progress:
                 f"{human_size(self.bytes)} of {human_size(self.total_bytes)}")
 
 
+def files_and_size(count: int, total: int) -> str:
+    """`1 file, 8B` / `3 files, 1.2M`."""
+    return f"{count} file{'' if count == 1 else 's'}, {human_size(total)}"
+
+
 def _listing(fs: Any, root: str) -> dict[str, tuple[str, int]]:
     """{path relative to root: (full path, size)} of every file under root (root itself, when a
     file, under its own name)."""
@@ -194,7 +199,7 @@ def download(url: str, dest: Path, settings: StorageSettings, provision: Callabl
         if not files:
             raise FileNotFoundError(url)
         total = sum(size for _, size in files.values())
-        provision(f"downloading {url}: {len(files)} files, {human_size(total)}")
+        provision(f"downloading {url}: {files_and_size(len(files), total)}")
         dest.mkdir(parents=True, exist_ok=True)
         remote = [path for path, _ in files.values()]
         local = [str(dest / rel) for rel in files]
@@ -204,7 +209,7 @@ def download(url: str, dest: Path, settings: StorageSettings, provision: Callabl
         fs.get(remote, local, callback=progress.callback)
     except Exception as exc:  # SDK errors of every kind: one sentence naming the source
         raise BackendError(f"could not download {url}: {reason(exc)}.") from None
-    provision(f"downloaded {url}: {len(files)} files, {human_size(total)}")
+    provision(f"downloaded {url}: {files_and_size(len(files), total)}")
     return len(files), total
 
 
@@ -221,7 +226,7 @@ def upload(src: Path, url: str, settings: StorageSettings, provision: Callable[[
     scheme = url.partition("://")[0] if "://" in url else "file"
     files = local_files(src)
     total = sum(files.values())
-    provision(f"uploading {len(files)} files, {human_size(total)} to {url}")
+    provision(f"uploading {files_and_size(len(files), total)} to {url}")
     try:
         fs = filesystem(scheme, settings, secret)
         root = fs._strip_protocol(url).rstrip("/")
@@ -234,5 +239,5 @@ def upload(src: Path, url: str, settings: StorageSettings, provision: Callable[[
             fs.put([str(base / rel) for rel in files], [f"{root}/{rel}" for rel in files], callback=progress.callback)
     except Exception as exc:
         raise BackendError(f"could not upload to {url}: {reason(exc)}.") from None
-    provision(f"uploaded {len(files)} files, {human_size(total)} to {url}")
+    provision(f"uploaded {files_and_size(len(files), total)} to {url}")
     return len(files), total

@@ -119,8 +119,12 @@ class Registry:
         return self._read(f"{self._base(kind, name)}/{version}.json")
 
     def fetch(self, entry: Entry, dest: Path, provision: Callable[[str], None]) -> None:
+        """The files of `entry` into folder `dest` (an empty version: an empty folder)."""
+        if not entry.files:
+            dest.mkdir(parents=True, exist_ok=True)
+            return
         objstore.download(self._url(f"{self._base(entry.kind, entry.name)}/{entry.version}"), dest, self.settings,
-                          provision) if entry.files else dest.mkdir(parents=True, exist_ok=True)
+                          provision)
 
     def publish(self, uri: str, src: Path, run_id: str, run_name: str | None,
                 provision: Callable[[str], None]) -> Entry:

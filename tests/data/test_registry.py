@@ -65,7 +65,7 @@ def test_a_bare_artifact_export_is_named_after_the_run(engine, tmp_path):
     [entry] = engine.registry_entries("artifact")
     assert (entry.uri, entry.source_run) == ("vessl-artifact://local/runs/finetune/1", run.id)
     events = [(e.status, e.message) for e in engine.events(run.id) if e.kind == "export"]
-    assert events == [("done", "export /ckpt -> vessl-artifact://local/runs/finetune/1 (2B, 1 files, 2 bytes)")]
+    assert events == [("done", "export /ckpt -> vessl-artifact://local/runs/finetune/1 (2B = 2 bytes in 1 file)")]
 
 
 def test_importing_what_the_registry_lacks_fails_with_one_sentence(engine, tmp_path):

@@ -29,7 +29,7 @@ def test_a_prefix_is_imported_and_a_folder_exported(engine, s3):
     assert f"downloading s3://{s3.bucket}/data: 2 files, 11B" in provisioning
     exports = [e for e in engine.events(record.id) if e.kind == "export"]
     assert [(e.status, e.message) for e in exports] == [
-        ("done", f"export out -> s3://{s3.bucket}/runs/out (8B, 1 files, 8 bytes)")]
+        ("done", f"export out -> s3://{s3.bucket}/runs/out (8B = 8 bytes in 1 file)")]
     from tests.fixtures.s3 import SECRET_KEY
 
     for path in engine.home.rglob("*"):
@@ -63,3 +63,17 @@ def test_a_missing_prefix_fails_at_provisioning_naming_the_source(engine, s3):
     assert final.status == "failed"
     assert final.reason == (f"could not download s3://{s3.bucket}/nothing-here: nothing there "
                             "(no such bucket, prefix or repository).")
+
+
+def test_progress_counts_files_and_bytes_into_the_provisioning_log(s3, tmp_path, monkeypatch):
+    from core.data import objstore
+    from core.data.settings import current
+
+    monkeypatch.setattr(objstore, "PROGRESS_SECONDS", 0.0)
+    s3.fs.pipe({f"{s3.bucket}/p/a.bin": b"a" * 3000, f"{s3.bucket}/p/b.bin": b"b" * 5000})
+    lines: list[str] = []
+    assert objstore.download(f"s3://{s3.bucket}/p", tmp_path / "got", current(), lines.append) == (2, 8000)
+    assert (tmp_path / "got" / "b.bin").read_bytes() == b"b" * 5000
+    progress = [line for line in lines if line.startswith(f"download s3://{s3.bucket}/p: ")]
+    assert progress[-1] == f"download s3://{s3.bucket}/p: 2/2 files, 7.8K of 7.8K"
+    assert lines[0] == f"downloading s3://{s3.bucket}/p: 2 files, 7.8K"

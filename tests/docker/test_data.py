@@ -33,7 +33,7 @@ run:
 """)
     assert (info.exit_code, log) == (0, "alpha\nbeta\n"), ctx.provision.text
     assert s3.fs.cat(f"{s3.bucket}/out/ckpt/w.bin") == b"w\n"
-    assert f"done: export /out -> s3://{s3.bucket}/out (2B, 1 files, 2 bytes)" in ctx.provision.text
+    assert f"done: export /out -> s3://{s3.bucket}/out (2B = 2 bytes in 1 file)" in ctx.provision.text
 
 
 def test_git_at_a_sha_and_host_paths_read_only_unless_asked(dockerd, tmp_path):

@@ -23,7 +23,7 @@ def test_s3_prefix_imported_and_folder_exported(start_run, s3) -> None:
     events: list[tuple[str, str]] = []
     assert after_run(run.backend, run.ctx, run.handle, lambda *event: events.append(event)) == []
     assert s3.fs.cat(f"{s3.bucket}/out/w.bin") == b"w\n"
-    assert events == [("done", f"export out -> s3://{s3.bucket}/out (2B, 1 files, 2 bytes)")]
+    assert events == [("done", f"export out -> s3://{s3.bucket}/out (2B = 2 bytes in 1 file)")]
 
 
 def test_host_paths_are_read_only_unless_asked(start_run, tmp_path: Path) -> None:
