@@ -39,7 +39,7 @@ with open(path, "a", buffering=1) as out:
 
 
 def make_run() -> tuple[str, Path]:
-    from core.curves.series import REPORTED
+    from core.curves.files import REPORTED
     from core.engine import Engine
     from core.paths import run_dir
 

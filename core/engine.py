@@ -597,7 +597,7 @@ class Engine:
 
     def last_metrics(self, run_id: str) -> dict[str, float]:
         """The last value of each of the run's metrics (one small file read; {} when none)."""
-        from core.curves.series import last_values
+        from core.curves.files import last_values
 
         return last_values(run_dir(run_id, self.home))
 

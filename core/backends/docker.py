@@ -54,7 +54,7 @@ from core.backends.base import (
 from core.backends import docker_files, docker_spec
 from core.backends.docker_logs import LogCursor, StreamCut, raw_chunks
 from core.backends.docker_spec import GIB, KEEP_LABEL, RUN_LABEL, STAGE_PATH, StagedImport, VolumePlan
-from core.curves.series import REPORTED
+from core.curves.files import REPORTED
 from core.dockercli import context_endpoint, current_context, docker_config_dir
 
 if TYPE_CHECKING:

@@ -37,7 +37,7 @@ from core.backends.base import (
     ShellAccess,
     gpu_env,
 )
-from core.curves.series import REPORTED
+from core.curves.files import REPORTED
 
 if TYPE_CHECKING:
     from core.spec.runspec import RunSpec, Volume

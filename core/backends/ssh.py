@@ -56,7 +56,7 @@ from core.backends.base import (
     ShellAccess,
     gpu_env,
 )
-from core.curves.series import REPORTED
+from core.curves.files import REPORTED
 from core.sshconn import SshConnection, SshError, _pool_get, host_key_status, resolve_target, trust_host_key
 
 if TYPE_CHECKING:

@@ -26,7 +26,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from core.curves.parse import MAX_KEYS, LogParser, Record
-from core.curves.series import LOG_METRICS, REPORTED, STATE, JsonLines, write_state
+from core.curves.files import LOG_METRICS, REPORTED, STATE, write_state
+from core.curves.series import JsonLines
 
 if TYPE_CHECKING:
     from core.backends.base import Backend, RunContext

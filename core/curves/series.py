@@ -1,9 +1,5 @@
-"""A run's metric series as stored beside its log, read incrementally and kept bounded for plotting.
-
-    runs/<id>/metrics.jsonl      what the supervisor parsed out of the log, one JSON object a line
-    runs/<id>/reported.jsonl     the file the run writes on purpose (`$VESSL_TUI_METRICS`), or the
-                                 copy brought back from a container or a remote host
-    runs/<id>/metrics.state.json the supervisor's cursor and the last value of every metric
+"""A run's metric series as stored beside its log (see `core.curves.files`), read incrementally and
+kept bounded for plotting.
 
 Both JSON-lines files hold `{"step": 10, "loss": 0.3, ...}` per line; a line without a step takes
 its order in the file. A metric named in `reported.jsonl` wins over one of the same name parsed from
@@ -16,16 +12,13 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from core.curves.files import LOG_METRICS, REPORTED
 from core.curves.parse import STEP_KEYS
 
-LOG_METRICS = "metrics.jsonl"
-REPORTED = "reported.jsonl"
-STATE = "metrics.state.json"
 MAX_POINTS = 2000
 READ_LIMIT = 4 << 20  # bytes read per file per poll: a huge backlog is taken in steps
 
@@ -179,20 +172,3 @@ def raw_points(run_dir: Path) -> Iterator[tuple[str, float, float]]:
         if log.offset == before:
             break
     yield from file_points
-
-
-def last_values(run_dir: Path) -> dict[str, float]:
-    """The last value of every metric, as the supervisor last saved it (one small file)."""
-    try:
-        state = json.loads((run_dir / STATE).read_text())
-    except (OSError, ValueError):
-        return {}
-    last = state.get("last") if isinstance(state, dict) else None
-    return dict(last) if isinstance(last, dict) else {}
-
-
-def write_state(run_dir: Path, state: dict[str, object]) -> None:
-    """Replace the state file at once (a reader never sees half of it)."""
-    tmp = run_dir / (STATE + ".tmp")
-    tmp.write_text(json.dumps(state))
-    os.replace(tmp, run_dir / STATE)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 
 from core.curves.recorder import CurveRecorder
-from core.curves.series import LOG_METRICS, REPORTED, CurveReader, Series, last_values, raw_points
+from core.curves.files import LOG_METRICS, REPORTED, last_values
+from core.curves.series import CurveReader, Series, raw_points
 
 
 def test_a_series_stays_bounded_and_keeps_exact_figures_and_the_newest_point():

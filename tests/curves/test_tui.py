@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from core.curves.series import REPORTED, CurveReader
+from core.curves.files import REPORTED
+from core.curves.series import CurveReader
 from core.engine import RunRecord
 from tests.tui.conftest import FIXED_NOW, local_spec, until
 from tui.app import VesslApp

@@ -32,7 +32,7 @@ from core.backends.base import (
 from core.backends.slurm import parse, script
 from core.backends.slurm.ranklog import RankMerger, consumed_from_log
 from core.backends.slurm.shell import shell_for
-from core.curves.series import REPORTED
+from core.curves.files import REPORTED
 
 if TYPE_CHECKING:
     from core.config import ClusterConfig
