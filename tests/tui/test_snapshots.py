@@ -104,7 +104,7 @@ async def _runs_loaded(pilot) -> None:
     await until(pilot, lambda: pilot.app.screen.query_one("#runs-table").row_count == len(RUNS))
 
 
-@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("size", [*SIZES, (60, 20)])
 def test_runs(snap_compare, size) -> None:
     assert snap_compare(_app(), terminal_size=size, run_before=_runs_loaded)
 

@@ -6,7 +6,7 @@ palette key on the right) but draws them as one line of text in one widget, rebu
 screen's bindings change (focus moves, a keymap is applied). The App's own keys (`?` help) and the
 palette key sit at the right end; the screen's keys fill the rest, most specific first. On a narrow
 terminal the bar turns compact before it leaves any key out (see `render`); keys that still do not
-fit are left out (`?` lists them all). A click on a key presses it.
+fit are left out, the least used first (`?` lists them all). A click on a key presses it.
 """
 
 from __future__ import annotations
@@ -30,6 +30,16 @@ class KeyEntry(NamedTuple):
     enabled: bool
     pinned: bool
     """An App key or the palette: shown at the right end, always."""
+    binding_id: str = ""
+
+
+LEAST_USED = (
+    "runs.sort", "runs.rerun", "log.wrap", "log.next_match", "detail.info", "detail.provisioning",
+    "detail.save", "detail.rerun", "detail.tunnel", "revisions.traffic", "revisions.reproduce", "revisions.scale",
+    "revisions.logs", "revisions.replicas", "clusters.reload", "editor.new", "editor.open", "editor.help",
+    "editor.problems", "runs.editor", "runs.select", "runs.remove", "log.follow",
+)
+"""Binding ids a narrow bar leaves out first, in this order (the rest keep their place; `?` lists all)."""
 
 
 def declared_order(node: DOMNode) -> dict[str, int]:
@@ -56,7 +66,8 @@ def key_entries(screen: Screen) -> list[KeyEntry]:
         if node not in nodes:
             nodes[node] = (len(nodes), declared_order(node))
         place, order = nodes[node]
-        entry = KeyEntry(binding.key, app.get_key_display(binding), binding.description, enabled, isinstance(node, App))
+        entry = KeyEntry(binding.key, app.get_key_display(binding), binding.description, enabled, isinstance(node, App),
+                         binding.id or "")
         ranked.append((place, order.get(binding.action, len(order)), entry))
     return [entry for *_, entry in sorted(ranked, key=lambda r: r[:2])] + ([palette] if palette else [])
 
@@ -98,7 +109,8 @@ class KeyBar(Widget, can_focus=False):
     def render(self) -> Text:
         """The widest layout whose screen keys all fit: padded pairs, then compact ones (`␣` for
         space), then compact ones with the App's keys shown without descriptions; when even that
-        is too wide, the screen keys that do not fit are left out (`?` lists every key)."""
+        is too wide, the least used keys are left out first (LEAST_USED), then those that still do
+        not fit (`?` lists every key)."""
         key_style = self.get_component_rich_style("key-bar--key", partial=True)
         description_style = self.get_component_rich_style("key-bar--description", partial=True)
         dim = Style(dim=True)
@@ -116,11 +128,19 @@ class KeyBar(Widget, can_focus=False):
 
         layouts = ((False, False), (True, False), (True, True))
         for level, (compact, bare_pinned) in enumerate(layouts):
-            left = [pair(e, compact) for e in self.entries if not e.pinned]
+            shown = [e for e in self.entries if not e.pinned]
+            left = [pair(e, compact) for e in shown]
             right = Text("").join(pair(e, compact, bare_pinned) for e in self.entries if e.pinned)
             room = self.size.width - right.cell_len - 1
             if sum(part.cell_len for part in left) <= room or level == len(layouts) - 1:
                 break
+        widths = {id(e): part.cell_len for e, part in zip(shown, left)}
+        lead = 1 if compact else 0  # the compact line starts with a space
+        for binding_id in LEAST_USED:  # too narrow: the least used keys go first
+            if lead + sum(widths[id(e)] for e in shown) <= room:
+                break
+            shown = [e for e in shown if e.binding_id != binding_id]
+        left = [pair(e, compact) for e in shown]
         line = Text(" " if compact else "", no_wrap=True, overflow="crop", end="")
         for part in left:
             if line.cell_len + part.cell_len > room:
