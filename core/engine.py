@@ -21,9 +21,11 @@ CONTRACT (other modules and the TUI code against these names; change only additi
                                            # rank: one rank's lines of a multi-node run
     engine.scheduler_view(name) -> {"partitions", "nodes", "queue"} | None   # Slurm clusters
     engine.follow_log(run_id, offset=0, provisioning=False, stop=None) -> Iterator[bytes]
-                                           # yields chunks until the run is final and the log drained
-    engine.wait(ref, timeout=None) -> RunRecord   # until the run's status is final (reconciles
-                                           # every RECONCILE_SECONDS meanwhile)
+                                           # yields chunks until the run is final and the log drained,
+                                           # woken by the writes (no polling)
+    engine.wait(ref, timeout=None) -> RunRecord   # until the run's status is final (woken by the
+                                           # run's writes; reconciles every RECONCILE_SECONDS)
+    engine.watch_run(run_id) -> RunWatch   # wakes on any change in the run's folder (core.runwatch)
     engine.reconcile_every(seconds) -> list[RunRecord]  # reconcile() at most that often: what
                                            # long-lived clients (TUI, follow, serve keeper) call
     engine.events(run_id) -> list[Event]   # status changes and attempts, oldest first
@@ -62,6 +64,7 @@ if TYPE_CHECKING:  # pydantic stays out of `vessl-tui ps`
     from core.curves.series import CurveReader
     from core.data.registry import Entry as RegistryEntry
     from core.resolve import Resolution
+    from core.runwatch import RunWatch
     from core.spec.runspec import RunSpec
 
 FINAL_STATUSES = frozenset({"succeeded", "failed", "stopped", "terminated", "lost"})
@@ -497,18 +500,22 @@ class Engine:
         return (10.0 if grace is None else float(grace)) + STOP_MARGIN_SECONDS
 
     def wait(self, ref: str, timeout: float | None = None) -> RunRecord:
-        """The run once its status is final, or as it is after `timeout` seconds. Reconciles every
-        RECONCILE_SECONDS meanwhile, so a run whose supervisor died still comes to an end."""
+        """The run once its status is final, or as it is after `timeout` seconds. Sleeps until the
+        run's folder changes (core.runwatch: a status line, the supervisor's end) and reconciles
+        every RECONCILE_SECONDS meanwhile, so a run whose supervisor died still comes to an end."""
+        from core.runwatch import RunWatch
+
         run_id = self._row(ref)["id"]
         deadline = None if timeout is None else time.monotonic() + timeout
-        delay = 0.02
-        while True:
-            self.reconcile_every()
-            record = self.get(run_id)
-            if record.final or (deadline is not None and time.monotonic() >= deadline):
-                return record
-            time.sleep(delay)
-            delay = min(0.25, delay * 1.5)
+        with RunWatch(run_dir(run_id, self.home)) as watch:
+            while True:
+                self.reconcile_every()
+                record = self.get(run_id)
+                now = time.monotonic()
+                if record.final or (deadline is not None and now >= deadline):
+                    return record
+                pause = RECONCILE_SECONDS - (now - self._reconciled_at)
+                watch.wait(max(0.0, pause if deadline is None else min(pause, deadline - now)))
 
     def rerun(self, ref: str) -> RunRecord:
         """A new run from the stored spec (secrets: the source file again when they were inline)."""
@@ -569,6 +576,13 @@ class Engine:
                 self._rank_logs = RankLogs()
             return self._rank_logs.read(self._log_path(run_id, False), rank, offset, limit)
         return logs.read(self._log_path(run_id, provisioning), offset, limit)
+
+    def watch_run(self, run_id: str) -> "RunWatch":
+        """A watch that wakes when the run's folder changes (new log bytes, a status change, its
+        supervisor's end): see core.runwatch. The caller closes it."""
+        from core.runwatch import RunWatch
+
+        return RunWatch(run_dir(run_id, self.home))
 
     def follow_log(
         self, run_id: str, offset: int = 0, provisioning: bool = False, stop: Callable[[], bool] | None = None

@@ -3,7 +3,8 @@
     output_log(run_id)       runs/<id>/output.log     the work's stdout and stderr, interleaved as written
     provision_log(run_id)    runs/<id>/provision.log  what the supervisor did (staging, attempts, errors)
     read(path, offset, limit) -> (bytes, next_offset)
-    follow(path, offset, done) -> Iterator[bytes]   chunks until `done()` is true and the file drained
+    follow(path, offset, done) -> Iterator[bytes]   chunks until `done()` is true and the file drained,
+                                                    woken by writes in the run's folder (core.runwatch)
     follow_reads(read, ended, offset)               the same over any reader (a remote file)
     ProvisionLog(path)       one timestamped line per call, appended
 
@@ -22,6 +23,8 @@ from core.diskspace import no_space
 from core.paths import private_dir, run_dir
 
 CHUNK = 1 << 20
+#: Longest a follower sleeps without a change before asking again whether the run ended.
+IDLE_SECONDS = 1.0
 OUTPUT_LOG = "output.log"
 PROVISION_LOG = "provision.log"
 
@@ -64,26 +67,28 @@ def follow(
     offset: int = 0,
     done: Callable[[], bool] = lambda: True,
     stop: Callable[[], bool] | None = None,
-    poll: float = 0.05,
-    max_poll: float = 0.2,
+    idle: float | None = None,
 ) -> Iterator[bytes]:
     """Yield new bytes of `path` as they are written, until `done()` is true and everything written
-    before that moment has been yielded (or `stop()` is true). Polls with a back-off while idle."""
-    delay = poll
-    while True:
-        if stop is not None and stop():
-            return
-        finished = done()  # read the state before draining: no byte written before the end is missed
+    before that moment has been yielded (or `stop()` is true). Sleeps until the file's folder
+    changes (core.runwatch: new bytes, a status line, the supervisor's end), asking `done()` and
+    `stop()` again at least every `idle` seconds (default IDLE_SECONDS) while nothing changes."""
+    from core.runwatch import RunWatch
+
+    idle = IDLE_SECONDS if idle is None else idle
+    with RunWatch(path.parent) as watch:  # watching before reading: no write after a read is missed
         while True:
-            data, offset = read(path, offset)
-            if not data:
-                break
-            delay = poll
-            yield data
-        if finished:
-            return
-        time.sleep(delay)
-        delay = min(max_poll, delay * 1.5)
+            if stop is not None and stop():
+                return
+            finished = done()  # read the state before draining: no byte written before the end is missed
+            while True:
+                data, offset = read(path, offset)
+                if not data:
+                    break
+                yield data
+            if finished:
+                return
+            watch.wait(idle)
 
 
 def follow_reads(

@@ -37,7 +37,7 @@ from tui.save_target import write_after_asking
 from tui.screens.modals import ConfirmModal, PromptModal
 from core.humanize import age, run_duration, size
 from tui.widgets.key_bar import KeyBar
-from tui.widgets.log_view import LogView
+from tui.widgets.log_view import LogView, Watch
 from tui.widgets.status import status_text
 
 POLL_SECONDS = 1.0
@@ -133,8 +133,9 @@ class RunDetailScreen(ReportsWorkerErrors, Screen):
     def compose(self) -> ComposeResult:
         engine_reader = self._reader
         yield Static(f" {self.run_id}", id="detail-header")
-        yield LogView(reader=engine_reader(False), is_final=self._is_final, id="log")
-        yield LogView(reader=engine_reader(True), is_final=self._is_final, id="prov-log", classes="hidden")
+        yield LogView(reader=engine_reader(False), is_final=self._is_final, watch=self._watch, id="log")
+        yield LogView(reader=engine_reader(True), is_final=self._is_final, watch=self._watch, id="prov-log",
+                      classes="hidden")
         yield Static("", id="detail-info", classes="hidden")
         yield Static("", id="detail-metrics")
         yield Input(placeholder="search the log", id="log-search", classes="hidden")
@@ -147,6 +148,10 @@ class RunDetailScreen(ReportsWorkerErrors, Screen):
             return self.app.engine.read_log(self.run_id, offset, provisioning=provisioning, limit=limit)
 
         return read
+
+    def _watch(self) -> Watch:
+        """Wakes the log panes' tail workers on the run's writes (called in the worker)."""
+        return self.app.engine.watch_run(self.run_id)
 
     def _is_final(self) -> bool:
         return self.app.engine.get(self.run_id).final
@@ -304,7 +309,7 @@ class RunDetailScreen(ReportsWorkerErrors, Screen):
         choices: list[int | None] = [None, *range(nodes)]
         self.rank = choices[(choices.index(self.rank) + 1) % len(choices)]
         await self.log_view.remove()
-        view = LogView(reader=self._reader(False, self.rank), is_final=self._is_final, id="log")
+        view = LogView(reader=self._reader(False, self.rank), is_final=self._is_final, watch=self._watch, id="log")
         await self.mount(view, before="#prov-log")
         view.border_title = "Log" if self.rank is None else f"Log · rank {self.rank}"
         view.start()

@@ -12,6 +12,7 @@ Rendering uses the Line API (`ScrollView.render_line`): only visible lines becom
 from __future__ import annotations
 
 import re
+import threading
 import time
 from array import array
 from bisect import bisect_left
@@ -20,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import accumulate, islice
 from pathlib import Path
+from typing import Protocol
 
 from rich.segment import Segment
 from rich.style import Style
@@ -49,8 +51,34 @@ TAIL_BLOCKS = 3
 MAX_MATCHES = 100_000
 LINE_STRIPS = 512
 
+IDLE_WAKE_SECONDS = 0.5
+"""Longest the tail sleeps without a write before it asks again whether the run ended (or it was cancelled)."""
+
 LogReader = Callable[[int, int], "tuple[bytes, int]"]
 """`reader(offset, limit) -> (data, next_offset)`: bytes of the log from `offset` (blocking)."""
+
+
+class Watch(Protocol):
+    """What `LogView(watch=...)` makes: `wait(timeout)` returns when the log's run changed (new bytes,
+    its end) or after `timeout` seconds; `close()` ends it (engine.watch_run gives one)."""
+
+    def wait(self, timeout: float) -> bool: ...
+
+    def close(self) -> None: ...
+
+
+class _Sleep:
+    """A Watch for readers without one: sleeps `interval` seconds."""
+
+    def __init__(self, interval: float) -> None:
+        self.interval = interval
+
+    def wait(self, timeout: float) -> bool:
+        time.sleep(min(self.interval, timeout))
+        return False
+
+    def close(self) -> None:
+        pass
 
 
 def display_text(raw: str) -> str:
@@ -232,6 +260,7 @@ class LogView(ReportsWorkerErrors, ScrollView, can_focus=True):
         *,
         reader: LogReader | None = None,
         is_final: Callable[[], bool] | None = None,
+        watch: Callable[[], "Watch"] | None = None,
         poll_interval: float = 0.1,
         name: str | None = None,
         id: str | None = None,
@@ -240,7 +269,10 @@ class LogView(ReportsWorkerErrors, ScrollView, can_focus=True):
         super().__init__(name=name, id=id, classes=classes)
         self.reader = reader
         self.is_final = is_final or (lambda: False)
+        self.watch = watch
         self.poll_interval = poll_interval
+        self._taken = threading.Event()
+        self._taken.set()
         self.line_count = 0
         self.size_bytes = 0
         self.partial = ""
@@ -317,44 +349,59 @@ class LogView(ReportsWorkerErrors, ScrollView, can_focus=True):
     @work(thread=True, exclusive=True, group="log-tail", exit_on_error=False)
     def _tail(self) -> None:
         """Read what is new, index it here (off the event loop), and post one batch at most every
-        BATCH_SECONDS (FLOOD_SECONDS in a flood): a flood becomes a few messages a second, and a
-        batch over FLOOD_BYTES carries the text of its newest TAIL_BLOCKS blocks only (older lines
-        are read back by block when scrolled to)."""
+        BATCH_SECONDS (FLOOD_SECONDS in a flood), one batch in flight at a time: a flood becomes a
+        few messages a second, and a batch over FLOOD_BYTES carries the text of its newest
+        TAIL_BLOCKS blocks only (older lines are read back by block when scrolled to). Between
+        writes it sleeps on the `watch` (woken by the writes), else on `poll_interval`."""
         worker = get_current_worker()
         feeder = LineFeeder()
         offset = 0
         reader = self.reader
         assert reader is not None
+        watch = self.watch() if self.watch is not None else _Sleep(self.poll_interval)
         last_post, pause = 0.0, BATCH_SECONDS
-        while not worker.is_cancelled:
-            wait = last_post + pause - time.monotonic()
-            if wait > 0:
-                time.sleep(wait)
-            pending, size = [], 0
-            while size < BATCH_BYTES:
-                data, offset = reader(offset, READ_LIMIT)
-                if not data:
-                    break
-                pending.append(data)
-                size += len(data)
-            if pending:
-                before = feeder.line_count
-                feeder.keep_blocks = TAIL_BLOCKS if size > FLOOD_BYTES else CACHE_BLOCKS
-                self.post_message(self.Appended(self, feeder.feed(b"".join(pending))))
-                last_post = time.monotonic()
-                pause = FLOOD_SECONDS if feeder.line_count - before > FLOOD_LINES else BATCH_SECONDS
-                while self.message_queue_size > 2 and not worker.is_cancelled:
-                    time.sleep(0.01)
-                continue
-            if self.is_final():
-                data, offset = reader(offset, READ_LIMIT)
-                if not data:
-                    self.ended = True
-                    self.post_message(self.StateChanged(self))
-                    return
-                self.post_message(self.Appended(self, feeder.feed(data)))
-                continue
-            time.sleep(self.poll_interval)
+        try:
+            while not worker.is_cancelled:
+                wait = last_post + pause - time.monotonic()
+                if wait > 0:
+                    time.sleep(wait)  # pacing: at most one batch per `pause`, whatever the flood
+                pending, size = [], 0
+                while size < BATCH_BYTES:
+                    data, offset = reader(offset, READ_LIMIT)
+                    if not data:
+                        break
+                    pending.append(data)
+                    size += len(data)
+                if pending:
+                    before = feeder.line_count
+                    feeder.keep_blocks = TAIL_BLOCKS if size > FLOOD_BYTES else CACHE_BLOCKS
+                    batch = feeder.feed(b"".join(pending))
+                    if not self._post_when_taken(batch, worker):
+                        return
+                    last_post = time.monotonic()
+                    pause = FLOOD_SECONDS if feeder.line_count - before > FLOOD_LINES else BATCH_SECONDS
+                    continue
+                if self.is_final():
+                    data, offset = reader(offset, READ_LIMIT)
+                    if not data:
+                        self.ended = True
+                        self.post_message(self.StateChanged(self))
+                        return
+                    if not self._post_when_taken(feeder.feed(data), worker):
+                        return
+                    continue
+                watch.wait(IDLE_WAKE_SECONDS)
+        finally:
+            watch.close()
+
+    def _post_when_taken(self, batch: LogBatch, worker) -> bool:
+        """Post `batch` once the previous one was applied (False: the worker was cancelled meanwhile)."""
+        while not self._taken.wait(IDLE_WAKE_SECONDS):
+            if worker.is_cancelled:
+                return False
+        self._taken.clear()
+        self.post_message(self.Appended(self, batch))
+        return True
 
     @work(thread=True, exclusive=True, group="log-load", exit_on_error=False)
     def _load_blocks(self, wanted: list[int], checkpoints: list[tuple[int, int]]) -> None:
@@ -427,6 +474,7 @@ class LogView(ReportsWorkerErrors, ScrollView, can_focus=True):
     def _on_appended(self, event: Appended) -> None:
         event.stop()
         batch = event.batch
+        self._taken.set()
         self._checkpoints.extend(batch.checkpoints)
         self.line_count, self.size_bytes, self.partial = batch.line_count, batch.size, batch.partial
         self._complete_bytes = batch.complete

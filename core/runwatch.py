@@ -1,0 +1,85 @@
+"""Waiting on a run without polling: a `RunWatch` wakes as soon as anything in the run's folder changes.
+
+Everything a client waits for is a write in the run's folder, so one kernel watch (inotify) on it
+wakes every waiter: `logs.follow`, `Engine.wait` and the TUI's log tail.
+
+    new log bytes       output.log is appended (by the work itself, or the supervisor's pump)
+    a status change     every writer of a status (the supervisor, the engine's reconcile) appends a
+                        line to provision.log after the store's row changed
+    the supervisor died the kernel closes its supervisor.lock, open for writing (kill -9 included)
+    the run removed     the folder goes
+
+    with RunWatch(folder) as watch:
+        while not ready():
+            watch.wait(timeout)      # True when woken by a change, False when `timeout` passed
+
+Every wait is bounded by its caller's `timeout`. Without inotify (another OS, the folder missing,
+or the per-user limit of inotify instances reached) `wait` sleeps with a bounded back-off instead
+(FALLBACK_FIRST to FALLBACK_MAX seconds): correct, only slower. (watchfiles is not used here: its
+watch loop itself sleeps `step` milliseconds between looks and returns after two quiet steps.)
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from types import TracebackType
+
+FALLBACK_FIRST = 0.02
+FALLBACK_MAX = 0.25
+
+
+class RunWatch:
+    """A watch on one folder (see the module's contract). Close it (or use `with`) when done."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.gone = False  # the folder was removed (or never existed): waits fall back to sleeping
+        self._delay = FALLBACK_FIRST
+        self._inotify = None
+        try:
+            from inotify_simple import INotify, flags
+
+            inotify = INotify()
+        except (ImportError, OSError, AttributeError):  # no inotify here, or the instance limit reached
+            return
+        mask = (flags.MODIFY | flags.CLOSE_WRITE | flags.CREATE | flags.MOVED_TO | flags.DELETE
+                | flags.DELETE_SELF | flags.MOVE_SELF)
+        try:
+            inotify.add_watch(folder, mask)
+        except OSError:  # no such folder (yet, or any more), or the watch limit reached
+            inotify.close()
+            self.gone = True
+            return
+        self._inotify = inotify
+        self._ignored = int(flags.IGNORED | flags.DELETE_SELF | flags.MOVE_SELF)
+
+    @property
+    def pushed(self) -> bool:
+        """True when changes wake this watch (inotify), False when it sleeps between looks."""
+        return self._inotify is not None
+
+    def wait(self, timeout: float) -> bool:
+        """Block until something in the folder changes (True) or `timeout` seconds pass (False).
+        Changes that came since the last wait return at once."""
+        timeout = max(0.0, timeout)
+        if self._inotify is None:
+            time.sleep(min(self._delay, timeout))
+            self._delay = min(FALLBACK_MAX, self._delay * 1.5)
+            return False
+        events = self._inotify.read(timeout=int(timeout * 1000))
+        if any(event.mask & self._ignored for event in events):
+            self._inotify.close()
+            self._inotify, self.gone = None, True
+        return bool(events)
+
+    def close(self) -> None:
+        if self._inotify is not None:
+            self._inotify.close()
+            self._inotify = None
+
+    def __enter__(self) -> "RunWatch":
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None) -> None:
+        self.close()

@@ -1,0 +1,77 @@
+"""Waiters are woken by the run's own writes (core.runwatch), not by a timer: with the fallback
+timers set to an hour, following a run and waiting for its end still return when the run ends."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+
+import pytest
+
+from core import engine as engine_module
+from core import logs
+from core.runwatch import RunWatch
+from tests.engine.helpers import spec
+
+HOUR = 3600.0
+
+
+def later(action, seconds: float = 0.2) -> threading.Timer:
+    timer = threading.Timer(seconds, action)
+    timer.start()
+    return timer
+
+
+def test_a_write_in_the_folder_wakes_the_watch_and_quiet_times_out(tmp_path):
+    with RunWatch(tmp_path) as watch:
+        assert watch.pushed
+        assert watch.wait(0.05) is False  # nothing changed
+        later(lambda: (tmp_path / "output.log").open("ab").write(b"line\n"))
+        assert watch.wait(HOUR) is True
+
+
+def test_a_killed_writer_wakes_the_watch(tmp_path):
+    """The supervisor's lock is open for writing: its death (kill -9) is a change in the folder."""
+    holder = subprocess.Popen([sys.executable, "-c", "import os, sys, time; os.open(sys.argv[1], os.O_RDWR | os.O_CREAT);"
+                               "print('held', flush=True); time.sleep(600)", str(tmp_path / "supervisor.lock")],
+                              stdout=subprocess.PIPE)
+    try:
+        assert holder.stdout.readline() == b"held\n"
+        with RunWatch(tmp_path) as watch:
+            later(lambda: os.kill(holder.pid, signal.SIGKILL))
+            assert watch.wait(HOUR) is True
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_removing_the_folder_wakes_the_watch(tmp_path):
+    folder = tmp_path / "run"
+    folder.mkdir()
+    with RunWatch(folder) as watch:
+        later(lambda: shutil.rmtree(folder))
+        assert watch.wait(HOUR) is True
+        assert watch.gone
+
+
+def test_a_missing_folder_falls_back_to_bounded_sleeps(tmp_path):
+    with RunWatch(tmp_path / "absent") as watch:
+        assert not watch.pushed
+        assert watch.wait(0.01) is False
+
+
+@pytest.mark.timeout(120)
+def test_follow_and_wait_end_with_the_run_not_with_a_timer(engine, monkeypatch):
+    monkeypatch.setattr(logs, "IDLE_SECONDS", HOUR)
+    monkeypatch.setattr(engine_module, "RECONCILE_SECONDS", HOUR)
+    record = engine.submit_spec(spec("sleep 0.5; for i in $(seq 1 2000); do echo line $i; done; sleep 0.5; echo last",
+                                     name="pushed"))
+    text = b"".join(engine.follow_log(record.id)).decode()
+    assert text.splitlines()[:2000] == [f"line {i}" for i in range(1, 2001)] and text.endswith("last\n")
+    assert engine.wait(record.id).status == "succeeded"
+    other = engine.submit_spec(spec("sleep 1", name="waited"))
+    assert engine.wait(other.id).status == "succeeded"
