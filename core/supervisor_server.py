@@ -44,7 +44,8 @@ REPLY_TIMEOUT = 20.0
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 #: What the server imports before it serves: what every supervisor needs, then what some do.
 PRELOAD = ("core.supervisor", "core.store", "core.logs", "core.config", "core.spec.runspec", "core.backends.local")
-PRELOAD_IF_PRESENT = ("core.backends.docker", "docker", "core.backends.ssh", "paramiko")
+PRELOAD_IF_PRESENT = ("core.backends.docker", "docker", "core.backends.ssh", "paramiko", "core.backends.slurm",
+                      "core.resolve")
 _UCRED = struct.Struct("3i")
 
 

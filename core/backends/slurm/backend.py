@@ -136,11 +136,12 @@ class SlurmBackend(Backend, PortAccess, ShellAccess, ReportedMetrics):
 
     def request(self, spec: "RunSpec", run_name: str | None = None) -> script.Request:
         """What the job asks for per node, from the spec's resources (a preset applied)."""
-        from core.config import load_config
+        from core.config import Config, load_config
         from core.resolve import ResolveError, resolve
 
-        try:
-            res = resolve(spec, self.cluster, load_config(), None)
+        try:  # the config file is read only for a preset (the supervisor has no other need of it)
+            config = load_config() if spec.resources.preset else Config(path=Path("."))
+            res = resolve(spec, self.cluster, config, None)
         except ResolveError as exc:
             raise BackendError(str(exc)) from None
         names = spec.resources.gpu.names
@@ -309,7 +310,7 @@ class SlurmBackend(Backend, PortAccess, ShellAccess, ReportedMetrics):
             ended = self._ended(ctx, handle) is not None
             if not ended:
                 time.sleep(idle)
-                idle = min(idle * 1.5, 0.25)
+                idle = min(idle * 1.5, 0.25 if self.cluster.login else 0.1)
 
     def stream_reported(self, ctx: RunContext, handle: dict[str, Any], offset: int) -> Iterator[bytes]:
         """$VESSL_TUI_METRICS: one file in the attempt's folder that every rank appends to."""

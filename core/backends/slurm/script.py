@@ -112,19 +112,24 @@ BATCH_BODY = """\
 trap ':' TERM INT HUP
 A={folder}
 cd {work} || exit 1
+declare -A addr_of  # node name -> NodeAddr, from one scontrol RPC, read with bash builtins only
+while read -ra words; do
+  name=""; addr=""
+  for kv in "${{words[@]}}"; do case $kv in NodeName=*) name=${{kv#NodeName=}};; NodeAddr=*) addr=${{kv#NodeAddr=}};; esac; done
+  [ -n "$name" ] && addr_of[$name]=$addr
+done < <(scontrol -o show node "$SLURM_JOB_NODELIST" 2>/dev/null)
 ips=""
-for host in $(scontrol show hostnames "$SLURM_JOB_NODELIST"); do
-  addr=$(scontrol show node -o "$host" 2>/dev/null | tr ' ' '\\n' | sed -n 's/^NodeAddr=//p')
-  ip=$(getent ahostsv4 "${{addr:-$host}}" 2>/dev/null | awk 'NR==1{{print $1}}')
-  ips="$ips${{ips:+
-}}${{ip:-${{addr:-$host}}}}"
+for host in $(scontrol show hostnames "$SLURM_JOB_NODELIST"); do  # in rank order
+  addr=${{addr_of[$host]:-$host}}
+  if [[ ! $addr =~ ^[0-9.]+$ ]]; then ip=$(getent ahostsv4 "$addr" 2>/dev/null | awk 'NR==1{{print $1}}'); addr=${{ip:-$addr}}; fi
+  ips+="${{ips:+$'\\n'}}$addr"
 done
 export DSTACK_NODES_NUM="$SLURM_JOB_NUM_NODES" WORLD_SIZE="$SLURM_JOB_NUM_NODES"
 export DSTACK_NODES_IPS="$ips" DSTACK_MASTER_NODE_IP="${{ips%%
 *}}"
 export MASTER_ADDR="$DSTACK_MASTER_NODE_IP" MASTER_PORT="$((20000 + SLURM_JOB_ID % 20000))"
 export DSTACK_GPUS_PER_NODE={gpus} DSTACK_GPUS_NUM="$(({gpus} * SLURM_JOB_NUM_NODES))"
-echo "allocation: job $SLURM_JOB_ID on $SLURM_JOB_NODELIST ($(echo $ips)), {gpus} GPU per node, master $MASTER_ADDR:$MASTER_PORT"
+echo "allocation: job $SLURM_JOB_ID on $SLURM_JOB_NODELIST (${{ips//$'\\n'/ }}), {gpus} GPU per node, master $MASTER_ADDR:$MASTER_PORT"
 srun --ntasks-per-node=1 --kill-on-bad-exit=1 ${{SLURM_CPUS_PER_TASK:+--cpus-per-task=$SLURM_CPUS_PER_TASK}} \\
   --output="$A/rank-%t.log" --open-mode=append bash "$A/rank.sh"
 code=$?
