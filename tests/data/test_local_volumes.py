@@ -85,3 +85,22 @@ def test_mounting_an_object_store_is_refused_at_submit(engine, tmp_path):
     with pytest.raises(EngineError, match=r"mount `s3://b/p` at /m is not supported on cluster local: mounts here are "
                                           r"hostpath:// and nfs:// \(import it instead"):
         submit(engine, tmp_path, "name: m\nresources: {cluster: local}\nmount:\n  /m: s3://b/p\nrun:\n  - command: ls\n")
+
+
+def test_dstack_instance_volumes_are_mounted_and_named_ones_refused(engine, tmp_path):
+    import pytest
+
+    from core.engine import EngineError
+
+    host = tmp_path / "cache"
+    host.mkdir()
+    (host / "hit").write_text("cached\n")
+    path = tmp_path / "task.dstack.yml"
+    path.write_text(f"type: task\nvolumes:\n  - instance_path: {host}\n    path: /cache\n"
+                    "commands:\n  - cat cache/hit && echo new > cache/new\n")
+    final = engine.wait(engine.submit(path).id, timeout=60)
+    assert final.status == "succeeded", engine.read_log(final.id, provisioning=True)[0].decode()
+    assert engine.read_log(final.id)[0].decode() == "cached\n" and (host / "new").read_text() == "new\n"
+    path.write_text("type: task\nvolumes:\n  - name: my-vol\n    path: /data\ncommands:\n  - ls /data\n")
+    with pytest.raises(EngineError, match=r"named volume `my-vol` is not supported on cluster local"):
+        engine.submit(path)

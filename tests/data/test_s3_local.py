@@ -77,3 +77,19 @@ def test_progress_counts_files_and_bytes_into_the_provisioning_log(s3, tmp_path,
     progress = [line for line in lines if line.startswith(f"download s3://{s3.bucket}/p: ")]
     assert progress[-1] == f"download s3://{s3.bucket}/p: 2/2 files, 7.8K of 7.8K"
     assert lines[0] == f"downloading s3://{s3.bucket}/p: 2 files, 7.8K"
+
+
+def test_credentials_from_a_named_secret_of_the_config(engine, s3, config_file):
+    from tests.fixtures.s3 import KEY_ID, SECRET_KEY
+
+    config_file.write_text(f"storage:\n  s3: {{endpoint_url: '{s3.endpoint}'}}\n"
+                           f"secrets:\n  team-s3: '{KEY_ID}:{SECRET_KEY}'\n")
+    s3.fs.pipe_file(f"{s3.bucket}/d/a.txt", b"via secret\n")
+    named = spec("cat d/a.txt", [Volume(kind="import", path="d", source=f"s3://{s3.bucket}/d", credential="team-s3")])
+    final = engine.wait(engine.submit_spec(named).id, timeout=90)
+    assert final.status == "succeeded", log_of(engine, final.id, provisioning=True)
+    assert log_of(engine, final.id) == "via secret\n"
+    unknown = spec("true", [Volume(kind="import", path="d", source=f"s3://{s3.bucket}/d", credential="nope")])
+    final = engine.wait(engine.submit_spec(unknown).id, timeout=90)
+    assert final.reason == (f"credential `nope` of s3://{s3.bucket}/d is not a secret in the config; add it under "
+                            "`secrets:` (or set VESSL_TUI_SECRET_nope).")
