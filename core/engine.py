@@ -446,6 +446,11 @@ class Engine:
             "resources": {**resolution.as_dict(), "cluster_config": target.model_dump(mode="json")},
         }
         self.store.insert_run(row, event="submitted")
+        if resolution.gpu_host and resolution.gpu_candidates:  # its place in the host's GPU queue
+            from core.gpu_ledger import GpuLedger
+
+            GpuLedger(self.store.conn).enqueue(run_id, resolution.gpu_host, resolution.gpu_count,
+                                               resolution.gpu_candidates)
         provision = logs.ProvisionLog(logs.provision_log(run_id, self.home))
         for note in resolution.warnings:
             provision(f"note: {note}")

@@ -6,9 +6,10 @@
                                             engine), "docker:URL" for another engine; None: GPUs
                                             this cluster kind allocates itself (Slurm)
     ledger = GpuLedger(conn)                tables in the store (namespace "gpus", own schema version)
+    ledger.enqueue(run_id, host, count, candidates)   at submit: the run's place in the host's queue
     ledger.take(run_id, host, count, candidates) -> list[dict] | None
                                             in one transaction: the run's GPUs, or None and the run
-                                            is queued (first come, first served per host)
+                                            keeps its place (first submitted, first served per host)
     ledger.release(run_id) -> list[str]     drop the run's GPUs and its place in the queue; returns
                                             the runs waiting on the hosts it freed (to wake)
     ledger.held(run_id), ledger.claims(host=None), ledger.queue(host=None), ledger.waiting_reason(...)
@@ -64,6 +65,9 @@ CREATE TABLE IF NOT EXISTS gpu_waiters (
 """ + change_triggers("gpu_claims") + change_triggers("gpu_waiters")
 
 WAKE_FILE = "gpu.wake"
+#: A queued run whose supervisor has not started yet keeps its place this long (as the engine's
+#: STARTUP_GRACE_SECONDS: after it, reconcile finds the run lost and takes it out of the queue).
+WAITER_GRACE_SECONDS = 60.0
 LOCAL_HOST = "local"
 
 
@@ -100,12 +104,25 @@ class GpuLedger:
 
     # --- taking and releasing ------------------------------------------------------------------
 
+    def enqueue(self, run_id: str, host: str, count: int, candidates: list[dict[str, Any]]) -> None:
+        """Give a run just submitted its place in `host`'s queue (places follow submission order)."""
+        with transaction(self.conn) as conn:
+            self._enqueue(conn, run_id, host, count, candidates)
+
+    @staticmethod
+    def _enqueue(conn: sqlite3.Connection, run_id: str, host: str, count: int, candidates: list[dict[str, Any]]) -> None:
+        conn.execute(
+            "INSERT OR IGNORE INTO gpu_waiters (run_id, host, count, candidates, since) VALUES (?, ?, ?, ?, ?)",
+            (run_id, host, count, json.dumps(sorted({int(c["index"]) for c in candidates})), time.time()))
+
     def take(self, run_id: str, host: str, count: int, candidates: list[dict[str, Any]],
              alive: "Any | None" = None) -> list[dict[str, Any]] | None:
         """Claim `count` free GPUs among `candidates` (offers: {"index", "uuid", …}) for `run_id`, or
-        queue it and return None. An earlier waiter on the host that wants any of the same GPUs goes
-        first (FIFO), unless `alive(run_id, supervisor_pid)` says its supervisor is gone. A run that
-        already holds GPUs gets them back (a supervisor taking over)."""
+        keep (or give) it a place in the queue and return None. A run queued before it on the host
+        that wants any of the same GPUs goes first, unless its supervisor is gone:
+        `alive(run_id, supervisor_pid)` says, and a run whose supervisor has not started keeps its
+        place for WAITER_GRACE_SECONDS. A run that already holds GPUs gets them back (a supervisor
+        taking over)."""
         wanted = {int(c["index"]) for c in candidates}
         with transaction(self.conn) as conn:
             mine = self._held(conn, run_id)
@@ -115,21 +132,21 @@ class GpuLedger:
             busy = {r[0] for r in conn.execute("SELECT gpu_index FROM gpu_claims WHERE host = ?", (host,))}
             row = conn.execute("SELECT seq FROM gpu_waiters WHERE run_id = ?", (run_id,)).fetchone()
             seq = row[0] if row else None
+            now = time.time()
             ahead = [w for w in self._waiters(conn, host, before=seq, exclude=run_id)
-                     if wanted & set(w["candidates"]) and (alive is None or alive(w["run_id"], w["supervisor_pid"]))]
+                     if wanted & set(w["candidates"]) and (
+                         now - w["since"] < WAITER_GRACE_SECONDS if w["supervisor_pid"] is None
+                         else alive is None or alive(w["run_id"], w["supervisor_pid"]))]
             free = [c for c in candidates if int(c["index"]) not in busy]
             if not ahead and len(free) >= count:
                 chosen = free[:count]
-                now = time.time()
                 conn.executemany(
                     "INSERT INTO gpu_claims (host, gpu_index, gpu_uuid, run_id, taken_at) VALUES (?, ?, ?, ?, ?)",
                     [(host, int(c["index"]), c.get("uuid"), run_id, now) for c in chosen])
                 conn.execute("DELETE FROM gpu_waiters WHERE run_id = ?", (run_id,))
                 return [{"index": int(c["index"]), "uuid": c.get("uuid")} for c in chosen]
             if seq is None:
-                conn.execute(
-                    "INSERT INTO gpu_waiters (run_id, host, count, candidates, since) VALUES (?, ?, ?, ?, ?)",
-                    (run_id, host, count, json.dumps(sorted(wanted)), time.time()))
+                self._enqueue(conn, run_id, host, count, candidates)
             return None
 
     def release(self, run_id: str) -> list[str]:

@@ -238,7 +238,7 @@ class Supervisor:
         candidates = self.resources.get("gpu_candidates")
         if not count or not host or not candidates:
             return True  # no GPU asked, or a cluster whose GPUs the ledger does not count
-        from core.gpu_ledger import Wakeup
+        from core.gpu_ledger import Wakeup, wake
 
         ledger = self.ledger()
         retry = ctx.spec.retry
@@ -253,6 +253,7 @@ class Supervisor:
                     return False
                 got = ledger.take(self.run_id, host, count, candidates, alive=supervisor_alive)
                 if got is not None:
+                    wake([w["run_id"] for w in ledger.queue(host)])  # those behind us may fit now
                     ctx.gpu_indices, ctx.gpu_uuids = [g["index"] for g in got], [g["uuid"] for g in got]
                     placed = f"GPUs {', '.join(ctx.gpu_ids or [])} on {ctx.cluster.name}"
                     self.provision(placed)

@@ -17,6 +17,7 @@ import pytest
 
 from core.engine import EngineError
 from core.gpu_ledger import GpuLedger
+from core.supervisor import supervisor_alive
 from core.spec.grammar import parse_gpu
 from core.spec.runspec import Resources, Retry
 from tests.conftest import REPO
@@ -116,6 +117,25 @@ def test_stopping_a_holder_starts_the_next_and_stopping_a_waiter_is_immediate(en
     assert took == [f"took GPUs {GpuLedger(engine.store.conn).held(waiter.id)[0]['uuid']} on local"]
 
 
+def test_first_submitted_first_served_even_when_a_later_run_would_fit(engine, tmp_path) -> None:
+    flags = {name: tmp_path / name for name in ("h0", "h1", "big")}
+    holders = [engine.submit_spec(gpu_run(f"h{i}", flags[f"h{i}"])) for i in range(2)]
+    for record in holders:
+        until(lambda: engine.get(record.id).status == "running", what="the holders to run")
+    big = engine.submit_spec(gpu_run("big", flags["big"], gpu="A100:2"))
+    small = engine.submit_spec(gpu_run("small"))
+    flags["h0"].touch()  # one GPU frees: `small` would fit, but `big` came first
+    assert engine.wait(holders[0].id, timeout=60).status == "succeeded"
+    reason = until(lambda: (r := engine.get(small.id).reason) and holders[0].id not in r and r, what="a new reason")
+    assert reason == f"waiting for 1 GPU on local: held by run {holders[1].id} (h1); 1 run ahead in the queue ({big.id})"
+    assert (engine.get(small.id).status, engine.get(big.id).status) == ("pending", "pending")
+    flags["h1"].touch()
+    until(lambda: engine.get(big.id).status == "running", what="the 2-GPU run to start")
+    assert engine.get(small.id).status == "pending"
+    flags["big"].touch()
+    assert engine.wait(small.id, timeout=60).status == "succeeded"
+
+
 def test_retry_on_no_capacity_bounds_the_wait(engine, tmp_path) -> None:
     holders = [engine.submit_spec(gpu_run(f"h{i}", tmp_path / "never")) for i in range(2)]
     for record in holders:
@@ -135,16 +155,17 @@ def test_reconcile_releases_a_gpu_only_when_the_work_is_gone(engine, tmp_path) -
 
     first_supervisor = engine.get(holder.id).supervisor_pid
     os.kill(first_supervisor, signal.SIGKILL)
-    until(lambda: not alive(first_supervisor), what="the supervisor to die")
+    # dead once the kernel has dropped its lock (its last thread gone), as reconcile judges it
+    until(lambda: not supervisor_alive(holder.id, first_supervisor), what="the supervisor to die")
     engine.reconcile()  # the work lives: a new supervisor takes over, the GPUs stay held
     second = until(lambda: (pid := engine.get(holder.id).supervisor_pid) != first_supervisor and pid,
-                   timeout=180, what="a new supervisor")
+                   what="a new supervisor")
     assert [c["run_id"] for c in GpuLedger(engine.store.conn).claims()] == [holder.id, holder.id]
     assert engine.get(waiter.id).status == "pending"
 
     handle = engine.get(holder.id).handle
     os.kill(second, signal.SIGKILL)
-    until(lambda: not alive(second), what="the second supervisor to die")
+    until(lambda: not supervisor_alive(holder.id, second), what="the second supervisor to die")
     os.killpg(handle["pgid"], signal.SIGKILL)  # now the work is gone too
     until(lambda: not alive(handle["pid"]), what="the work to die")
     engine.reconcile()
