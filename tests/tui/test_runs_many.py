@@ -91,3 +91,26 @@ def test_variants_tags_first_then_differing_env() -> None:
             RunRecord(id="4", name="alone", status="running", cluster="local")]
     envs = {"2": {"LR": "0.1", "BS": "8", "$cmd": "train"}, "3": {"LR": "0.2", "BS": "8", "$cmd": "train"}}
     assert variants(runs, envs) == {"1": "a", "2": "LR=0.1", "3": "LR=0.2"}
+
+
+async def test_the_info_panes_history_scrolls_at_80x24() -> None:
+    from core.engine import Event
+    from tests.tui.test_snapshots import FIXED_NOW, FixedEngine
+    from tui.screens.run_detail import RunDetailScreen
+
+    class ManyEvents(FixedEngine):
+        def events(self, run_id: str) -> list:
+            return [Event(run_id, FIXED_NOW, "note", message=f"event {i}") for i in range(60)]
+
+    app = VesslApp(engine=ManyEvents(), clock=lambda: FIXED_NOW, keymap={})
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.push_screen(RunDetailScreen("c3d4e5f6a7"))
+        await until(pilot, lambda: isinstance(app.screen, RunDetailScreen) and app.screen.run is not None)
+        await pilot.press("i")
+        info = app.screen.query_one("#detail-info")
+        await until(pilot, lambda: info.max_scroll_y > 0)
+        assert info.has_focus and "event 59" in str(app.screen.query_one("#detail-info-text").render())
+        await pilot.press("down", "down")
+        assert info.scroll_y > 0
+        await pilot.press("i")
+        assert not info.display and app.screen.log_view.has_focus

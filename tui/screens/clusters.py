@@ -18,7 +18,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable
+from textual.widgets import DataTable, Static
 
 from tui.workers import ReportsWorkerErrors
 
@@ -112,12 +112,17 @@ class ClustersScreen(ReportsWorkerErrors, Screen):
             self.key_type = key_type
             self.fingerprint = fingerprint
 
+    _messages: dict[str, str]
+    """Cluster -> the sentence its last check gave (shown whole under the table)."""
+
     def compose(self) -> ComposeResult:
+        self._messages = {}
         yield AreaBar("clusters", id="area-bar")
         yield row_table("clusters-table", CLUSTER_COLUMNS, "Clusters")
         scheduler = row_table("scheduler-table", SCHEDULER_COLUMNS, "Slurm")
         scheduler.add_class("hidden")
         yield scheduler
+        yield Static("", id="cluster-line", classes="detail-line")
         yield row_table("presets-table", PRESET_COLUMNS, "Presets")
         yield KeyBar()
 
@@ -191,6 +196,15 @@ class ClustersScreen(ReportsWorkerErrors, Screen):
             return
         for column, value in zip(("reach", "cpus", "mem", "gpus", "message"), capacity_cells(event.check)):
             table.update_cell(event.name, column, value if isinstance(value, Text) else Text(value), update_width=True)
+        self._messages[event.name] = event.check.message
+        self._show_message()
+
+    @on(DataTable.RowHighlighted, "#clusters-table")
+    def _show_message(self) -> None:
+        """The whole sentence of the cluster under the cursor, wrapped (the table cuts it)."""
+        name = self._current()
+        message = self._messages.get(name or "", "")
+        self.query_one("#cluster-line", Static).update(f"{name}: {message}" if name and message else "")
 
     def _current(self) -> str | None:
         table = self.query_one("#clusters-table", DataTable)

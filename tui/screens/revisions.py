@@ -30,7 +30,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable
+from textual.widgets import DataTable, Static
 
 from tui.screens.modals import ConfirmModal, PromptModal
 from tui.widgets.area_bar import AreaBar
@@ -103,6 +103,7 @@ class RevisionsScreen(ReportsWorkerErrors, Screen):
     def compose(self) -> ComposeResult:
         yield AreaBar("revisions", id="area-bar")
         yield row_table("revisions-table", REVISION_COLUMNS, "Revisions")
+        yield Static("", id="revision-line", classes="detail-line")
         yield row_table("replicas-table", REPLICA_COLUMNS, "Replicas")
         yield KeyBar()
 
@@ -175,6 +176,7 @@ class RevisionsScreen(ReportsWorkerErrors, Screen):
         replicas.clear()
         if ref is None or self.snapshot is None:
             self.revisions_table.border_title = "Revisions"
+            self.query_one("#revision-line", Static).update("")
             return
         service = ref.rsplit(":", 1)[0]
         svc, url = self.snapshot.services.get(service, (None, None))
@@ -183,6 +185,7 @@ class RevisionsScreen(ReportsWorkerErrors, Screen):
         if svc and svc.weights:
             parts.append("traffic " + "/".join(f"{w:g}" for w in svc.weights.values()))
         self.revisions_table.border_title = " ── ".join(parts)
+        self.query_one("#revision-line", Static).update(" · ".join(parts))  # whole, wrapped
         for rep in self.snapshot.replicas.get(ref, []):
             replicas.add_row(str(rep.index), styled(rep.status), str(rep.port or "-"), str(rep.restarts),
                              rep.last_exit or "", rep.run_id or "-", key=str(rep.index))

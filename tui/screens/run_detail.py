@@ -28,6 +28,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
+from textual.containers import VerticalScroll
 from textual.widgets import Input, Static
 
 from tui.workers import ReportsWorkerErrors
@@ -41,6 +42,8 @@ from tui.widgets.log_view import LogView, Watch
 from tui.widgets.status import status_text
 
 POLL_SECONDS = 1.0
+HISTORY_EVENTS = 200
+"""Events shown in the info pane's history (it scrolls: focus it with i, then up/down)."""
 METRICS_SECONDS = 2.0
 
 
@@ -78,7 +81,7 @@ def info_text(run: RunRecord, events: list[Event]) -> Text:
         text.append(f"{key:>8} ", style="bold")
         text.append(f"{value}\n")
     text.append("history\n", style="bold")
-    for event in events[-8:]:
+    for event in events[-HISTORY_EVENTS:]:
         what = event.status or event.kind
         text.append(f"  {what}", style="bold")
         text.append(f"  {event.message or ''}\n")
@@ -136,7 +139,8 @@ class RunDetailScreen(ReportsWorkerErrors, Screen):
         yield LogView(reader=engine_reader(False), is_final=self._is_final, watch=self._watch, id="log")
         yield LogView(reader=engine_reader(True), is_final=self._is_final, watch=self._watch, id="prov-log",
                       classes="hidden")
-        yield Static("", id="detail-info", classes="hidden")
+        with VerticalScroll(id="detail-info", classes="hidden"):
+            yield Static("", id="detail-info-text")
         yield Static("", id="detail-metrics")
         yield Input(placeholder="search the log", id="log-search", classes="hidden")
         yield KeyBar()
@@ -270,7 +274,7 @@ class RunDetailScreen(ReportsWorkerErrors, Screen):
         self.run = event.run
         tunnels = [t for t in self.app.tunnels.list(event.run.id) if t.is_open]
         self._show("#detail-header", header_text(event.run, self.app.clock(), tunnels))
-        self._show("#detail-info", info_text(event.run, event.events))
+        self._show("#detail-info-text", info_text(event.run, event.events))
 
     def _show(self, selector: str, text: Text) -> None:
         """Update a Static only when its text changed (an update relays out the whole screen)."""
@@ -343,7 +347,13 @@ class RunDetailScreen(ReportsWorkerErrors, Screen):
         (prov if showing else self.log_view).focus()
 
     def action_info(self) -> None:
-        self.query_one("#detail-info").toggle_class("hidden")
+        """Show the info pane and focus it (up/down scroll its history); again: hide it."""
+        info = self.query_one("#detail-info")
+        info.toggle_class("hidden")
+        if info.has_class("hidden"):
+            self.log_view.focus()
+        else:
+            info.focus()
 
     def action_stop(self) -> None:
         name = self.run.name if self.run else self.run_id

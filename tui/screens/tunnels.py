@@ -9,10 +9,11 @@
 from __future__ import annotations
 
 from rich.text import Text
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable
+from textual.widgets import DataTable, Static
 
 from tui.widgets.area_bar import AreaBar
 from tui.widgets.key_bar import KeyBar
@@ -50,6 +51,7 @@ class TunnelsScreen(Screen):
     def compose(self) -> ComposeResult:
         yield AreaBar("tunnels", id="area-bar")
         yield row_table("tunnels-table", COLUMNS, "Tunnels")
+        yield Static("", id="tunnel-line", classes="detail-line")
         yield KeyBar()
 
     def on_mount(self) -> None:
@@ -73,6 +75,16 @@ class TunnelsScreen(Screen):
             else:
                 table.add_row(*cells, key=key)
         self.query_one(AreaBar).summary = f"{sum(1 for t in tunnels.values() if t.is_open)} open"
+        self._show_current()
+
+    @on(DataTable.RowHighlighted)
+    def _show_current(self) -> None:
+        """The whole URL of the tunnel under the cursor, wrapped (the table cuts long cells)."""
+        tunnel = self._current()
+        line = self.query_one("#tunnel-line", Static)
+        text = f"{tunnel.url}  ({tunnel.state})" if tunnel is not None else ""
+        if str(line.content) != text:
+            line.update(text)
 
     def _current(self):
         table = self.query_one(DataTable)
