@@ -55,6 +55,23 @@ class FixedEngine:
     def reload_config(self) -> None:
         pass
 
+    def watch_run(self, run_id: str):
+        """The fixed log never grows: a watch that only waits."""
+        import threading
+
+        class Idle:
+            def __init__(self) -> None:
+                self.closed = threading.Event()
+
+            def wait(self, timeout: float) -> bool:
+                self.closed.wait(timeout)
+                return False
+
+            def close(self) -> None:
+                self.closed.set()
+
+        return Idle()
+
     def list_runs(self, include_finished: bool = True, **_: object) -> list[RunRecord]:
         return list(RUNS)
 
