@@ -6,6 +6,7 @@
     conn.run(cmd, stdin=b"", timeout=None) -> (exit_code, stdout, stderr)   # one exec channel
     conn.open_channel((host, port))         # a direct-tcpip channel (tunnels)
     conn.sftp()                             # a new SFTP client on the shared transport
+                                            # (SftpUnavailable: the host has no SFTP subsystem)
     conn.ensure(deadline=None)              # connect now; with a deadline, retry with backoff
     host_key_status(target) -> (state, key type, "SHA256:…");  trust_host_key(target) -> fingerprint
 
@@ -54,6 +55,10 @@ class SshError(BackendError):
     def __init__(self, message: str, retryable: bool = False):
         super().__init__(message)
         self.retryable = retryable
+
+
+class SftpUnavailable(SshError):
+    """The host answers but has no SFTP subsystem (hardened servers disable it)."""
 
 
 @dataclass(frozen=True)
@@ -263,20 +268,20 @@ class SshConnection:
     def ensure(self, deadline: float | None = None) -> None:
         """Be connected. Without `deadline`, one attempt; with it, retry "cannot reach" errors with
         backoff (0.2 s doubling to 5 s) for up to `deadline` seconds."""
-        with self._lock:
-            if self.is_alive():
-                return
-            end = time.monotonic() + (deadline or 0.0)
-            delay = 0.2
-            while True:
+        end = time.monotonic() + (deadline or 0.0)
+        delay = 0.2
+        while True:
+            with self._lock:  # held for one attempt only: a caller with a shorter deadline is never kept waiting
+                if self.is_alive():
+                    return
                 try:
                     self._connect()
                     return
                 except SshError as exc:
                     if not exc.retryable or time.monotonic() + delay > end:
                         raise
-                time.sleep(delay)
-                delay = min(delay * 2, 5.0)
+            time.sleep(delay)
+            delay = min(delay * 2, 5.0)
 
     def close(self) -> None:
         with self._lock:
@@ -353,6 +358,11 @@ class SshConnection:
 
     def run(self, command: str, stdin: bytes = b"", timeout: float | None = None) -> tuple[int, str, str]:
         """Run `command` on the host (one exec channel); `stdin` is sent then closed."""
+        code, out, err = self.run_bytes(command, stdin, timeout)
+        return code, out.decode(errors="replace"), err.decode(errors="replace")
+
+    def run_bytes(self, command: str, stdin: bytes = b"", timeout: float | None = None) -> tuple[int, bytes, bytes]:
+        """`run`, with stdout and stderr as the bytes the command wrote."""
         import paramiko
 
         try:
@@ -368,7 +378,7 @@ class SshConnection:
             channel.close()
         except (paramiko.SSHException, EOFError, OSError) as exc:
             raise self._lost(exc) from None
-        return code, out.decode(errors="replace"), err.decode(errors="replace")
+        return code, out, err
 
     def open_channel(self, target: tuple[str, int]) -> Any:
         """A direct-tcpip channel to `target` as seen from the host."""
@@ -393,6 +403,9 @@ class SshConnection:
             return paramiko.SFTPClient.from_transport(self._transport(), window_size=WINDOW_SIZE,
                                                       max_packet_size=32768)
         except (paramiko.SSHException, EOFError, OSError) as exc:
+            if self.is_alive():  # the link holds: the server refused the subsystem
+                raise SftpUnavailable(f"{self.target.hostname}:{self.target.port} has no SFTP subsystem "
+                                      "(its sshd_config has no `Subsystem sftp` line).") from None
             raise self._lost(exc) from None
 
 

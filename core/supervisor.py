@@ -45,6 +45,8 @@ RESERVE_FILE = "space.reserve"
 #: How long a new supervisor tries for the lock (a client checking liveness holds it for an instant).
 LOCK_TRIES_SECONDS = 2.0
 POLL_SECONDS = 0.1
+#: How long the output still drains after a run ended out of reach (lost, or failed by its cluster).
+STREAM_DRAIN_SECONDS = 5.0
 DEFAULT_RETRY_DURATION = 3600.0
 #: Attempts in all when `retry` sets no count (a duration alone): a run that fails at once stops here.
 DEFAULT_RETRY_LIMIT = 100
@@ -94,6 +96,7 @@ class Supervisor:
         self.queued = False  # the backend's scheduler holds the work (see report_queued)
         self.running_since: float | None = None
         self.stream_thread: threading.Thread | None = None
+        self.out_of_reach = False  # the cluster stopped answering (or could not be reached to stop)
 
     # --- setup ----------------------------------------------------------------------------
 
@@ -310,8 +313,9 @@ class Supervisor:
             info, ended = self.watch(ctx, handle, row)[1:]
         from core.data.exports import after_run
 
-        failures = after_run(self.backend, ctx, handle,
-                             lambda status, message: self.store.add_event(self.run_id, "export", status, message))
+        # the cluster went out of reach: nothing can be copied out
+        failures = [] if self.out_of_reach else after_run(
+            self.backend, ctx, handle, lambda status, message: self.store.add_event(self.run_id, "export", status, message))
         status = ended if ended != "exited" else ("succeeded" if info.exit_code == 0 else "failed")
         reason = self.failure if status == "failed" and self.failure else info.reason
         if failures and status == "succeeded":
@@ -378,6 +382,7 @@ class Supervisor:
                 info = self.backend.wait(ctx, handle, POLL_SECONDS)
             except BackendError as exc:  # the cluster stopped answering for good (said in one sentence)
                 info, ended = ExitInfo(None, str(exc)), "failed"
+                self.out_of_reach = True
                 break
             if info is not None:
                 if info.lost and ended == "exited":
@@ -396,11 +401,20 @@ class Supervisor:
                     ctx.stop_requested.set()
                     why = {"stopped": "stop requested", "terminated": "max_duration reached"}.get(ended, self.failure)
                     self.provision(f"{why}; stopping the work: SIGTERM, SIGKILL after {ctx.spec.grace_seconds:g}s")
-                    self.backend.stop(ctx, handle, ctx.spec.grace_seconds)
+                    try:
+                        self.backend.stop(ctx, handle, ctx.spec.grace_seconds)
+                    except BackendError as exc:  # the cluster cannot be reached: the work's fate is unknown
+                        info, ended = ExitInfo(None, f"asked to stop, but {exc}"), "lost"
+                        self.out_of_reach = True
+                        break
+        drained_by = time.monotonic() + STREAM_DRAIN_SECONDS  # out of reach: one bounded wait for both
         if self.stream_thread is not None:
-            self.stream_thread.join()
+            self.stream_thread.join(max(0.0, drained_by - time.monotonic()) if self.out_of_reach else None)
             self.stream_thread = None
-        self.curves.finish()
+        if self.out_of_reach:
+            self.curves.finish(max(0.0, drained_by - time.monotonic()))
+        else:
+            self.curves.finish()
         if ended == "exited" and self.log_problem():
             ended = "failed"
         return handle, info, ended

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import secrets
 import shlex
-import stat
 import threading
 import time
 from collections.abc import Iterator
@@ -57,7 +56,9 @@ from core.backends.base import (
     gpu_env,
 )
 from core.curves.files import REPORTED
-from core.sshconn import SshConnection, SshError, _pool_get, host_key_status, resolve_target, trust_host_key
+from core.backends.ssh_files import ExecFiles, close_quietly as _close, download as _download, read_at as _read_at
+from core.backends.ssh_files import q, upload as _upload
+from core.sshconn import SftpUnavailable, SshConnection, SshError, _pool_get, host_key_status, resolve_target, trust_host_key
 
 if TYPE_CHECKING:
     from core.config import ClusterConfig
@@ -67,7 +68,8 @@ if TYPE_CHECKING:
 LINK_ERRORS = (SshError, paramiko.SSHException, OSError, EOFError)
 JUPYTER_PORT = 8888
 RECONNECT_DEADLINE_S = 300.0
-_READ_CHUNK = 1 << 20
+#: The least time `stop` tries to reach the host for (else the run's grace).
+STOP_REACH_S = 5.0
 
 # `setsid` execs in place (the launching shell's children never lead a process group), so the
 # wrapper's pid is `$!` of the launch and the run's process group and session id.
@@ -78,10 +80,6 @@ trap ':' TERM INT HUP
 code=$?
 echo $code > exit_code.tmp && mv exit_code.tmp exit_code
 """
-
-
-def q(value: str | PurePosixPath) -> str:
-    return shlex.quote(str(value))
 
 
 # Run by the host's python3 with argv [run folder, first port]: prints the port it claimed.
@@ -220,6 +218,7 @@ class SshBackend(Backend, PortAccess, ShellAccess, RunMetrics, HostKeys, Reporte
         super().__init__(cluster)
         self.target = resolve_target(cluster)
         self._local = threading.local()  # one SFTP session per thread
+        self._no_sftp = False  # the host has no SFTP subsystem: files move over exec channels
 
     # --- connection ------------------------------------------------------------------------------
 
@@ -253,14 +252,21 @@ class SshBackend(Backend, PortAccess, ShellAccess, RunMetrics, HostKeys, Reporte
         return remote_run_dir(root, ctx.run_id)
 
     def _sftp(self, deadline: float = RECONNECT_DEADLINE_S) -> Any:
-        """This thread's SFTP session on the shared connection (renewed after a reconnect)."""
+        """This thread's SFTP session on the shared connection (renewed after a reconnect); on a
+        host without an SFTP subsystem, `ExecFiles` (the same reads over exec channels)."""
         conn = _pool_get(self.target)
         conn.ensure(deadline=deadline)
+        if self._no_sftp:
+            return ExecFiles(conn)
         cached = getattr(self._local, "sftp", None)
         if cached is not None and cached[0] == (id(conn), conn.connects) and conn.is_alive():
             return cached[1]
         _close(cached[1] if cached else None)
-        sftp = conn.sftp()
+        try:
+            sftp = conn.sftp()
+        except SftpUnavailable:
+            self._no_sftp = True
+            return ExecFiles(conn)
         self._local.sftp = ((id(conn), conn.connects), sftp)
         return sftp
 
@@ -326,6 +332,9 @@ class SshBackend(Backend, PortAccess, ShellAccess, RunMetrics, HostKeys, Reporte
         check = f"; command -v {q(self.jupyter_command)} >/dev/null 2>&1 && echo jupyter" if jupyter else ""
         code, out, err = self._run(f"mkdir -p {q(run_dir)}/work {' '.join(q(p) for p in exports)}{check}; true",
                                    deadline=30.0)
+        if isinstance(self._sftp(deadline=30.0), ExecFiles):
+            ctx.provision(f"{self.target.hostname} has no SFTP subsystem: the run's log and files are read and "
+                          "copied over exec channels (tail, cat, tar) instead")
         for volume in ctx.spec.volumes:
             if ctx.stop_requested.is_set():
                 return
@@ -348,11 +357,7 @@ class SshBackend(Backend, PortAccess, ShellAccess, RunMetrics, HostKeys, Reporte
             if local is None:
                 return
             ctx.provision(f"uploading {volume.source} to {dest} on {self.target.hostname}")
-            sftp = self.connection().sftp()
-            try:
-                _upload(sftp, local, dest)
-            finally:
-                sftp.close()
+            _upload(self._sftp(deadline=30.0), local, dest)
 
     def _mount(self, ctx: RunContext, run_dir: str, volume: Any) -> None:
         """Mount on the host with the same script local runs use: a link, a read-only bind mount
@@ -455,7 +460,9 @@ class SshBackend(Backend, PortAccess, ShellAccess, RunMetrics, HostKeys, Reporte
                 return _exit_info(written.decode() if written.strip() else "gone")
             except LINK_ERRORS as exc:
                 self._forget_sftp()
-                if (isinstance(exc, SshError) and not exc.retryable) or time.monotonic() >= end:
+                if isinstance(exc, SshError) and not exc.retryable:
+                    raise  # a changed host key, a refused login: final, said as it is
+                if time.monotonic() >= end:
                     raise SshError(f"lost the connection to {self.target.label} and could not get it back.",
                                    retryable=True) from None
                 time.sleep(0.2)
@@ -476,8 +483,10 @@ class SshBackend(Backend, PortAccess, ShellAccess, RunMetrics, HostKeys, Reporte
         while True:
             try:
                 data = _read_at(self._sftp(), log, offset)
-            except LINK_ERRORS:
+            except LINK_ERRORS as exc:
                 self._forget_sftp()
+                if isinstance(exc, SshError) and not exc.retryable:
+                    raise  # the host key changed, or the login is refused: nothing more will come
                 time.sleep(0.2)
                 continue
             if data:
@@ -512,7 +521,9 @@ class SshBackend(Backend, PortAccess, ShellAccess, RunMetrics, HostKeys, Reporte
             time.sleep(min(0.25, max(0.0, end - time.monotonic())))
 
     def stop(self, ctx: RunContext, handle: dict[str, Any], grace: float) -> None:
-        self._run(stop_command(handle["pid"], grace), deadline=60.0, timeout=grace + 30)
+        """SIGTERM, SIGKILL after `grace`; a host that cannot be reached within the grace (at least
+        STOP_REACH_S) is an SshError: the stop cannot be delivered."""
+        self._run(stop_command(handle["pid"], grace), deadline=max(grace, STOP_REACH_S), timeout=grace + 30)
 
     def finish(self, ctx: RunContext, handle: dict[str, Any]) -> None:
         from core.data.exports import local_copy
@@ -656,55 +667,3 @@ class SshDockerBackend(SshBackend):
 def _remote_path(run_dir: str, path: str) -> str:
     """A run path on the host: absolute as given, relative under the run's `work/` folder."""
     return path if path.startswith("/") else str(PurePosixPath(run_dir) / "work" / path)
-
-
-def _read_at(sftp: Any, path: str, offset: int, missing: bytes | None = b"") -> bytes | None:
-    """Up to 1 MiB of a remote file from `offset`; `missing` when the file does not exist."""
-    try:
-        with sftp.open(path, "rb") as f:
-            f.seek(offset)
-            return f.read(_READ_CHUNK)
-    except FileNotFoundError:
-        return missing
-
-
-def _close(sftp: Any) -> None:
-    if sftp is not None:
-        try:
-            sftp.close()
-        except Exception:  # noqa: BLE001 - a dead link may fail in any way while closing
-            pass
-
-
-def _upload(sftp: Any, local: Path, remote: str) -> None:
-    if local.is_dir():
-        try:
-            sftp.mkdir(remote)
-        except OSError:
-            pass
-        for child in local.iterdir():
-            _upload(sftp, child, f"{remote}/{child.name}")
-    else:
-        parent = str(PurePosixPath(remote).parent)
-        _mkdirs(sftp, parent)
-        sftp.put(str(local), remote)
-
-
-def _mkdirs(sftp: Any, path: str) -> None:
-    parts = PurePosixPath(path).parts
-    for i in range(1, len(parts) + 1):
-        sub = str(PurePosixPath(*parts[:i]))
-        try:
-            sftp.stat(sub)
-        except FileNotFoundError:
-            sftp.mkdir(sub)
-
-
-def _download(sftp: Any, remote: str, local: Path) -> None:
-    if stat.S_ISDIR(sftp.stat(remote).st_mode):
-        local.mkdir(parents=True, exist_ok=True)
-        for entry in sftp.listdir_attr(remote):
-            _download(sftp, f"{remote}/{entry.filename}", local / entry.filename)
-    else:
-        local.parent.mkdir(parents=True, exist_ok=True)
-        sftp.get(remote, str(local))

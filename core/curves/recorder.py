@@ -216,13 +216,14 @@ class CurveTap:
         finally:
             os.close(fd)
 
-    def finish(self) -> None:
-        """The work ended: wait for the copies and the follower to drain, then save."""
+    def finish(self, drain: float = COPY_DRAIN_SECONDS) -> None:
+        """The work ended: wait for the copies (up to `drain` seconds) and the follower to drain,
+        then save."""
         for thread in self.threads:
             if thread.name == "curves-copy":
-                thread.join(COPY_DRAIN_SECONDS)
+                thread.join(drain)
                 if thread.is_alive():
-                    self.ctx.provision(f"{ENV_VAR}: the copy did not finish in {COPY_DRAIN_SECONDS:g}s; "
+                    self.ctx.provision(f"{ENV_VAR}: the copy did not finish in {drain:g}s; "
                                        "what it brought is kept")
         self.ended.set()
         for thread in self.threads:
