@@ -71,6 +71,16 @@ def submit(tmp_path: Path, cluster: str, commands: str, extra: str = "") -> tupl
     return engine, engine.submit(spec, cluster=cluster).id
 
 
+def check_end(report, engine: Engine, run_id: str, status: str, words: str) -> None:
+    """Count the run as tried; failed unless it ended `status` with `words` in its reason."""
+    final = engine.wait(run_id, timeout=60)
+    report.tried += 1
+    if final.status != status or words not in (final.reason or ""):
+        report.failed += 1
+        report.notes.append(f"run {final.status}: {final.reason}")
+    report.check_text(engine.read_log(run_id, 0, provisioning=True)[0], "the provisioning log")
+
+
 def check_lines(report, log: str, count: int) -> None:
     numbers = [int(line.split()[1]) for line in log.splitlines() if line.startswith("line ")]
     report.lost += len(set(range(1, count + 1)) - set(numbers)) + len(numbers) - len(set(numbers))
@@ -98,12 +108,7 @@ def test_a_host_key_changed_mid_run_fails_the_run_with_the_sentence(host, config
     until(lambda: b"started\n" in engine.read_log(run_id, 0)[0], timeout=60, what="the run to start")
     host.kill()
     host.start(new_host_key=True)
-    final = engine.wait(run_id, timeout=60)
-    report.tried += 1
-    if final.status != "failed" or "has changed" not in (final.reason or ""):
-        report.failed += 1
-        report.notes.append(f"run {final.status}: {final.reason}")
-    report.check_text(engine.read_log(run_id, 0, provisioning=True)[0], "the provisioning log")
+    check_end(report, engine, run_id, "failed", "has changed")
     report.assert_clean()
 
 
@@ -151,12 +156,7 @@ def test_stop_on_a_run_whose_host_went_away_ends_it_lost_after_the_grace(host, c
     until(lambda: b"started\n" in engine.read_log(run_id, 0)[0], timeout=60, what="the run to start")
     host.kill()
     engine.stop(run_id)
-    final = engine.wait(run_id, timeout=60)
-    report.tried += 1
-    if final.status != "lost" or "asked to stop" not in (final.reason or ""):
-        report.failed += 1
-        report.notes.append(f"run {final.status}: {final.reason}")
-    report.check_text(engine.read_log(run_id, 0, provisioning=True)[0], "the provisioning log")
+    check_end(report, engine, run_id, "lost", "asked to stop")
     host.start()  # the host is back: its processes are stopped and its folder removed
     engine.remove(run_id, force=True)
     report.assert_clean()
