@@ -195,6 +195,13 @@ class Config:
             raise ConfigError(f"preset `{name}` belongs to cluster {preset.cluster}, not {cluster}.")
         return preset
 
+    def with_presets(self, extra: list[Preset]) -> "Config":
+        """A copy that also knows `extra` presets (a cluster's own: Slurm partitions); the
+        config's own presets win on a name clash."""
+        from dataclasses import replace
+
+        return replace(self, preset_map={**{p.name: p for p in extra}, **self.preset_map})
+
     def secret(self, name: str) -> str | None:
         """A named secret: the config's `secrets:` map, else the environment's VESSL_TUI_SECRET_<NAME>
         (the name as written, or upper-case with `-` and `.` as `_`: `hf-token` -> VESSL_TUI_SECRET_HF_TOKEN)."""

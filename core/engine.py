@@ -310,7 +310,7 @@ class Engine:
                               f"{check.message.rstrip('.')}.")
         capacity = check.capacity if check is not None else None
         try:
-            resolution = resolve(spec, target, self.config, capacity if asks else None)
+            resolution = resolve(spec, target, self._config_for(spec, backend), capacity if asks else None)
         except ResolveError as exc:
             raise EngineError(str(exc)) from None
         if not asks:
@@ -759,6 +759,24 @@ class Engine:
 
     def presets(self) -> list["Preset"]:
         return self.config.presets()
+
+    def cluster_presets(self, name: str) -> list["Preset"]:
+        """Presets usable on cluster `name`: the config's, then the cluster's own (Slurm partitions)."""
+        from core.backends.base import BackendError
+
+        own = getattr(self.backend(name), "presets", None)
+        try:
+            return self.config.presets_for(self._cluster(name).name) + (own() if own else [])
+        except BackendError as exc:
+            raise EngineError(str(exc)) from None
+
+    def _config_for(self, spec: "RunSpec", backend: "Backend") -> "Config":
+        """The config, with the cluster's own presets added when the spec names one of them."""
+        preset = spec.resources.preset
+        own = getattr(backend, "presets", None)
+        if not preset or preset in self.config.preset_map or own is None:
+            return self.config
+        return self.config.with_presets(own())
 
     def backend(self, name: str) -> "Backend":
         from core.backends import backend_for

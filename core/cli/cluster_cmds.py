@@ -102,7 +102,7 @@ def presets(cluster: str | None, as_json: bool) -> None:
     """List resource presets (`resources.preset: NAME` in a spec)."""
     eng = Engine()
     config = eng.config
-    found = config.presets_for(config.cluster(cluster).name) if cluster else config.presets()
+    found = eng.cluster_presets(cluster) if cluster else config.presets()
     if as_json:
         click.echo(json.dumps([p.model_dump() for p in found], indent=2))
         return

@@ -110,3 +110,21 @@ def test_clusters_test_of_a_dead_scheduler_is_one_sentence(slurm, config_file, t
     assert done.returncode == 1
     assert done.stdout.startswith("gone: unreachable: `sinfo` failed on this machine:")
     assert "Traceback" not in done.stdout + done.stderr
+
+
+def test_partitions_are_presets(hpc, tmp_path: Path) -> None:
+    listed = cli("presets", "--cluster", "hpc")
+    assert listed.returncode == 0, listed.stderr
+    assert any(line.split() == ["debug", "2", "4096Mi", "2", "hpc"] for line in listed.stdout.splitlines())
+    spec = tmp_path / "whole.yaml"
+    spec.write_text("name: whole\nimage: python:3.11\nresources: {cluster: hpc, preset: debug}\n"
+                    "run:\n  - command: echo \"gpus=$CUDA_VISIBLE_DEVICES partition=$SLURM_JOB_PARTITION\"\n")
+    plan = cli("run", str(spec), "--dry-run")
+    assert plan.returncode == 0, plan.stderr
+    assert "warning: image `python:3.11` does not apply to Slurm cluster hpc" in plan.stderr
+    for line in ("#SBATCH --partition=debug", "#SBATCH --gres=gpu:2", "#SBATCH --cpus-per-task=2",
+                 "#SBATCH --mem=4096M", "#SBATCH --nodes=1"):
+        assert line in plan.stdout
+    done = cli("run", str(spec), "--follow")
+    assert done.returncode == 0, done.stderr
+    assert cli("logs", "whole").stdout == "gpus=0,1 partition=debug\n"

@@ -35,7 +35,7 @@ from core.backends.slurm.shell import shell_for
 from core.curves.files import REPORTED
 
 if TYPE_CHECKING:
-    from core.config import ClusterConfig
+    from core.config import ClusterConfig, Preset
     from core.spec.runspec import RunSpec
 
 #: Least time between two scheduler queries about one job (squeue is a slurmctld RPC).
@@ -77,6 +77,15 @@ class SlurmBackend(Backend, PortAccess, ShellAccess, ReportedMetrics):
         nodes = self.nodes()
         unique = list({n.name: n for n in nodes}.values())
         return {"partitions": parse.partitions(nodes), "nodes": unique, "queue": self.queue()}
+
+    def presets(self) -> list["Preset"]:
+        """Each partition as a preset of one whole node (`resources.preset: NAME` runs there)."""
+        from core.config import Preset
+
+        return [Preset(name=p.name, cpu=p.cpus, memory=f"{p.memory_mb}Mi", gpu=p.gpus or None,
+                       cluster=self.cluster.name,
+                       description=f"Slurm partition: {len(p.nodes)} nodes ({p.free_nodes} idle), a whole node each")
+                for p in self.partitions()]
 
     def queue(self) -> list[parse.QueueEntry]:
         return parse.parse_queue(self._slurm("squeue", "-h", "-o", parse.QUEUE_FORMAT, timeout=30))
@@ -139,8 +148,13 @@ class SlurmBackend(Backend, PortAccess, ShellAccess, ReportedMetrics):
         from core.config import Config, load_config
         from core.resolve import ResolveError, resolve
 
+        preset = spec.resources.preset
         try:  # the config file is read only for a preset (the supervisor has no other need of it)
-            config = load_config() if spec.resources.preset else Config(path=Path("."))
+            config = load_config() if preset else Config(path=Path("."))
+            partition = None
+            if preset and preset not in config.preset_map:
+                config = config.with_presets(self.presets())
+                partition = preset
             res = resolve(spec, self.cluster, config, None)
         except ResolveError as exc:
             raise BackendError(str(exc)) from None
@@ -151,7 +165,7 @@ class SlurmBackend(Backend, PortAccess, ShellAccess, ReportedMetrics):
             gpu_type=names[0].lower() if len(names) == 1 and self.cluster.options.get("gpu_types") else None,
             cpus=math.ceil(res.cpu) if res.cpu else None,
             memory_mb=math.ceil(res.memory_gb * 1024) if res.memory_gb else None,
-            partition=self.cluster.partition,
+            partition=partition or self.cluster.partition,
             account=self.cluster.account,
             qos=self.cluster.qos,
             time_minutes=script.time_minutes(spec.max_duration + spec.grace_seconds if spec.max_duration else None),
