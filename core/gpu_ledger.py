@@ -15,24 +15,24 @@
     ledger.held(run_id), ledger.claims(host=None), ledger.queue(host=None), ledger.waiting_reason(...)
     ledger.allocation(host) -> {"host", "holders": {index: {"run_id", "name"}}, "queue": [...]}
     release_and_wake(conn, run_id, home)    release, then wake the waiters it names
-    Wakeup(run_dir) / wake(run_ids, home)   the push channel: a FIFO per waiting run
+    Wakeup(run_dir) / wake(run_ids, home)   the push channel: the run folder's watch (core.runwatch)
 
 Atomicity: `take` runs in one `BEGIN IMMEDIATE` transaction and (host, index) is the claims table's
 primary key, so no GPU is ever held twice, whichever clients and supervisors take at once.
 
-Waiting is pushed, not polled: a waiting supervisor holds its run folder's FIFO (`gpu.wake`) open
-and sleeps in `select` on it; whoever frees GPUs (a supervisor at its run's end, a client stopping
-a waiting run, `reconcile` finding a run lost) writes a byte to the FIFO of every run waiting on
-that host. The waiter also wakes at its heartbeat (5 s): that re-check only guards against a wake
-lost to a releaser that died between its commit and its wake.
+Waiting is pushed, not polled: a waiting supervisor sleeps on the project's one wait primitive, a
+`core.runwatch.RunWatch` on its run folder; whoever frees GPUs (a supervisor at its run's end or
+once it took its GPUs, a client stopping a waiting run, `reconcile` finding a run lost) appends a
+byte to the `gpu.wake` file of every run waiting on that host. The waiter also wakes at its
+heartbeat (5 s): that re-check only guards against a wake lost to a releaser that died between its
+commit and its wake. (Where inotify is missing, RunWatch itself looks every 0.25 s at most: its own
+documented fallback.)
 """
 
 from __future__ import annotations
 
-import errno
 import json
 import os
-import select
 import sqlite3
 import time
 from pathlib import Path
@@ -239,33 +239,24 @@ class GpuLedger:
 
 
 class Wakeup:
-    """A waiting run's end of the push channel: its run folder's FIFO, open for the whole wait
-    (opened before the first `take`, so no release after it can be missed)."""
+    """A waiting run's end of the push channel: a `core.runwatch.RunWatch` on its run folder, where
+    `wake` appends to the run's `gpu.wake` file. Made before the first `take`, so no release after
+    it can be missed; `close` removes the file (a run that is not waiting cannot be woken)."""
 
     def __init__(self, run_dir: Path):
-        self.path = run_dir / WAKE_FILE
+        from core.runwatch import RunWatch
+
         run_dir.mkdir(parents=True, exist_ok=True)
-        try:
-            os.mkfifo(self.path, 0o600)
-        except FileExistsError:
-            pass
-        # read-write: the FIFO always has a writer (us), so select never sees a hang-up
-        self.fd = os.open(self.path, os.O_RDWR | os.O_NONBLOCK | os.O_CLOEXEC)
+        self.path = run_dir / WAKE_FILE
+        os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o600))
+        self.watch = RunWatch(run_dir)
 
     def wait(self, timeout: float) -> bool:
-        """Sleep until woken or `timeout` seconds pass; True when woken (wakes are drained)."""
-        ready, _, _ = select.select([self.fd], [], [], max(0.0, timeout))
-        if not ready:
-            return False
-        try:
-            while os.read(self.fd, 4096):
-                pass
-        except BlockingIOError:
-            pass
-        return True
+        """Sleep until the run's folder changes (a wake, or a write of our own) or `timeout` passes."""
+        return self.watch.wait(timeout)
 
     def close(self) -> None:
-        os.close(self.fd)
+        self.watch.close()
         try:
             self.path.unlink()
         except FileNotFoundError:
@@ -278,15 +269,11 @@ def wake(run_ids: list[str], home: Path | None = None) -> None:
 
     for run_id in run_ids:
         try:
-            fd = os.open(run_dir(run_id, home) / WAKE_FILE, os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-        except OSError as exc:  # no FIFO, or no reader: that run is not waiting now
-            if exc.errno in (errno.ENOENT, errno.ENXIO, errno.ENOTDIR):
-                continue
-            raise
+            fd = os.open(run_dir(run_id, home) / WAKE_FILE, os.O_WRONLY | os.O_APPEND | os.O_CLOEXEC)
+        except (FileNotFoundError, NotADirectoryError):  # that run is not waiting now
+            continue
         try:
             os.write(fd, b"!")
-        except BlockingIOError:
-            pass  # the FIFO is full of wakes already
         finally:
             os.close(fd)
 
