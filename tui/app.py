@@ -60,19 +60,20 @@ def area_title(node: DOMNode) -> str:
 
 
 def binding_rows(screen: Screen) -> list[tuple[str, str, str]]:
-    """(key, what it does, binding id) of every key active on `screen`, for the help overlay."""
+    """(key, what it does, binding id) of every key active on `screen`, for the help overlay; an
+    action bound to several keys (`g, home`) is one row with all of them."""
     app = screen.app
-    rows = []
-    seen = set()
-    for active in screen.active_bindings.values():
+    rows: dict[tuple, tuple[list[str], str, str]] = {}
+    for key, active in screen.active_bindings.items():
         binding = active.binding
-        if binding.system or not binding.description or (binding.id, binding.action) in seen:
+        if binding.system or not binding.description:
             continue
-        seen.add((binding.id, binding.action))
-        keys = [k for k, a in screen.active_bindings.items() if a.binding is binding]
-        display = ", ".join(app.get_key_display(Binding(k, binding.action)) for k in keys) or binding.key
-        rows.append((display, binding.tooltip or binding.description, binding.id or ""))
-    return rows
+        keys, _, _ = rows.setdefault((binding.id, binding.action), ([], binding.tooltip or binding.description,
+                                                                     binding.id or ""))
+        display = app.get_key_display(Binding(key, binding.action))
+        if display not in keys:
+            keys.append(display)
+    return [(", ".join(keys), description, binding_id) for keys, description, binding_id in rows.values()]
 
 
 def new_area_screen(area: str) -> Screen:

@@ -114,3 +114,29 @@ async def test_the_info_panes_history_scrolls_at_80x24() -> None:
         assert info.scroll_y > 0
         await pilot.press("i")
         assert not info.display and app.screen.log_view.has_focus
+
+
+async def test_help_lists_every_key_of_an_action_and_ended_runs_refuse_stop_and_tunnels(engine, write_spec) -> None:
+    from tui.screens.help import HelpScreen
+    from tui.screens.run_detail import RunDetailScreen
+
+    run = engine.submit(str(write_spec("ported", local_spec("ported", "echo done", ports="  - 8080\n"))))
+    engine.wait(run.id, timeout=60)
+    app = VesslApp(engine=engine)
+    async with app.run_test(size=(100, 40)) as pilot:
+        app.push_screen(RunDetailScreen(run.id))
+        await until(pilot, lambda: isinstance(app.screen, RunDetailScreen) and app.screen.run is not None)
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        rows = {binding_id: key for key, _, binding_id in app.screen.rows}
+        assert set(rows["log.top"].split(", ")) == {"home", "g"} and set(rows["log.bottom"].split(", ")) == {"end", "G"}
+        await pilot.press("escape")
+        await pilot.press("t")
+        await until(pilot, lambda: any("there is nothing to open a tunnel to" in n for n in _notes(app)))
+        assert app.tunnels.list(run.id) == []
+        await pilot.press("s")
+        assert not isinstance(app.screen, ConfirmModal)
+        await until(pilot, lambda: any("ported is succeeded: there is nothing to stop" in n for n in _notes(app)))
+        await pilot.press("r")
+        assert isinstance(app.screen, ConfirmModal) and app.screen.question == "Rerun ported?"
+        await pilot.press("n")
