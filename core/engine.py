@@ -20,6 +20,7 @@ CONTRACT (other modules and the TUI code against these names; change only additi
     engine.read_log(run_id, offset, provisioning=False, limit=1<<20, rank=None) -> (bytes, next_offset)
                                            # rank: one rank's lines of a multi-node run
     engine.scheduler_view(name) -> {"partitions", "nodes", "queue"} | None   # Slurm clusters
+    engine.gres_hosts(cluster) -> [(HostGpus, allocation)]  # a Slurm cluster's GRES per node
     engine.follow_log(run_id, offset=0, provisioning=False, stop=None) -> Iterator[bytes]
                                            # yields chunks until the run is final and the log drained,
                                            # woken by the writes (no polling)
@@ -800,6 +801,29 @@ class Engine:
             return backend.overview()  # type: ignore[attr-defined]
         except BackendError as exc:
             raise EngineError(str(exc)) from None
+
+    def gres_hosts(self, cluster: "str | ClusterConfig") -> list[tuple[Any, dict[str, Any]]]:
+        """A Slurm cluster's GPUs as the GPU area shows hosts: per node a core.metrics.HostGpus
+        (`CLUSTER/NODE`, one GpuSample per GRES GPU, no utilization: Slurm allocates, it does not
+        sample) and its allocation ({"holders": {index: {"run_id", "name"}}, "queue": []}); one
+        unreachable HostGpus with the sentence when the scheduler does not answer."""
+        from core.backends import backend_for
+        from core.backends.base import BackendError
+        from core.metrics import GpuSample, HostGpus
+
+        target = self._cluster(cluster) if isinstance(cluster, str) else cluster
+        try:
+            nodes = backend_for(target).gres_allocation()  # type: ignore[attr-defined]
+        except BackendError as exc:
+            return [(HostGpus(host=target.name, state="unreachable", message=str(exc)), {"holders": {}, "queue": []})]
+        hosts = []
+        for node in nodes:
+            name = f"{target.name}/{node['node']}"
+            gpus = [GpuSample(index=i, name="GPU (Slurm GRES)") for i in range(node["gpus"])]
+            host = HostGpus(host=name, gpus=gpus, state="ok" if gpus else "no-gpu",
+                            message="" if gpus else f"no GPU in the node's GRES ({node['state']})")
+            hosts.append((host, {"holders": node["holders"], "queue": []}))
+        return hosts
 
     def check_cluster(self, name: str) -> "ClusterCheck":
         return self.backend(name).check()

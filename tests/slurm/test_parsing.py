@@ -52,3 +52,13 @@ def test_ranks_merge_by_whole_lines_and_resume_where_the_log_left_off() -> None:
     assert consumed_from_log(b"plain\n", 1) == [6]
     single = RankMerger(1)
     assert single.feed(0, b"as written\n") == b"as written\n"
+
+
+def test_gres_indices_of_running_jobs() -> None:
+    text = ("JobId=7 JobName=pair JobState=RUNNING NumNodes=2 Nodes=n[1-2] CPU_IDs=0 Mem=1024 GRES=gpu:1(IDX:0) "
+            "Comment=vessl-tui.run=3f2a0c11\n"
+            "JobId=8 JobName=wrap JobState=RUNNING Nodes=n3 CPU_IDs=0-1 Mem=0 GRES=gpu:a100:3(IDX:0-1,3) Comment=(null)\n"
+            "JobId=9 JobName=later JobState=PENDING Nodes= GRES=\n")
+    first, second = parse.parse_gres_jobs(text)
+    assert (first.job_id, first.name, first.run_id, first.groups) == ("7", "pair", "3f2a0c11", [("n[1-2]", [0])])
+    assert (second.run_id, second.groups) == (None, [("n3", [0, 1, 3])])

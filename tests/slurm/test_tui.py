@@ -80,3 +80,21 @@ async def test_rank_selector_shows_one_ranks_lines(engine, tmp_path: Path) -> No
         await until(pilot, lambda: shown() == ["from 1 #1", "from 1 #2", "from 1 #3"])
         await pilot.press("R")
         await until(pilot, lambda: len(shown()) == 6 and shown()[0].startswith("[rank "))
+
+
+async def test_gpu_area_shows_each_nodes_gres_and_the_run_holding_it(engine, tmp_path: Path) -> None:
+    from tui.screens.gpus import GpusScreen
+
+    run = engine.submit(task(tmp_path, "holder", ["sleep 300"], nodes=2, resources={"gpu": 1}), cluster="hpc")
+    until_running = lambda: "running on" in engine.read_log(run.id, provisioning=True)[0].decode()  # noqa: E731
+    app = VesslApp(engine=engine)
+    async with app.run_test(size=(120, 60)) as pilot:
+        await until(pilot, until_running, timeout=60)
+        await pilot.press("4")
+        await until(pilot, lambda: isinstance(app.screen, GpusScreen)
+                    and {"hpc/n1", "hpc/n2"} <= set(app.screen.panels), timeout=30)
+        for node in ("hpc/n1", "hpc/n2"):
+            panel = app.screen.panels[node]
+            await until(pilot, lambda: len(panel.meters) == 2 and panel.meters[0].holder is not None, timeout=30)
+            assert panel.meters[0].holder == f"{run.id} (holder)"  # GRES index 0 of each node, as Slurm gave it
+            assert panel.meters[1].holder is None

@@ -2,7 +2,8 @@
 ledger), utilization and memory bars with a sparkline of recent utilization, temperature, power,
 and the processes (mapped to runs where the run's process is known) — and under each host the
 runs waiting for its GPUs, first come first. "No NVIDIA GPU" and unreachable hosts are shown as
-states. Sampling pauses while the screen is hidden and reschedules itself after each sample.
+states. Slurm clusters show each node (`hpc/n1`) with its GRES GPUs and the run (or job) Slurm
+allocated each one to; Slurm allocates, it does not sample, so those meters have no utilization. Sampling pauses while the screen is hidden and reschedules itself after each sample.
 
 | Key | Id | Action |
 | --- | --- | --- |
@@ -166,6 +167,11 @@ class GpusScreen(ReportsWorkerErrors, Screen):
         clusters = [c for c in engine.clusters() if c.kind in GPU_HOST_KINDS]
         hosts = [self.sampler(cluster) for cluster in clusters]
         ledgers = [engine.gpu_allocation(cluster) for cluster in clusters]
+        for cluster in engine.clusters():  # Slurm: each node's GRES and the runs holding them
+            if cluster.kind == "slurm":
+                for host, allocation in engine.gres_hosts(cluster):
+                    hosts.append(host)
+                    ledgers.append(allocation)
         names = map_processes(hosts, engine.list_runs()) if any(h.gpus for h in hosts) else {}
         self.post_message(self.Sampled(hosts, names, ledgers))
 

@@ -87,6 +87,21 @@ class SlurmBackend(Backend, PortAccess, ShellAccess, ReportedMetrics):
                        description=f"Slurm partition: {len(p.nodes)} nodes ({p.free_nodes} idle), a whole node each")
                 for p in self.partitions()]
 
+    def gres_allocation(self) -> list[dict[str, Any]]:
+        """Per node: {"node", "state", "gpus" (GRES count), "holders": {index: {"run_id", "name"}}}
+        from the running jobs' GRES indices (a job not started by us is named by its job id)."""
+        nodes = list({n.name: n for n in self.nodes()}.values())
+        jobs = parse.parse_gres_jobs(self._slurm("scontrol", "-d", "-o", "show", "job", timeout=30))
+        held: dict[str, dict[int, dict[str, str]]] = {}
+        for job in jobs:
+            for expr, indices in job.groups:
+                for host in self._slurm("scontrol", "show", "hostnames", expr).split():
+                    for index in indices:
+                        held.setdefault(host, {})[index] = {"run_id": job.run_id or f"job {job.job_id}",
+                                                            "name": job.name}
+        return [{"node": n.name, "state": n.state, "gpus": n.gpus, "holders": held.get(n.name, {})}
+                for n in nodes]
+
     def queue(self) -> list[parse.QueueEntry]:
         return parse.parse_queue(self._slurm("squeue", "-h", "-o", parse.QUEUE_FORMAT, timeout=30))
 

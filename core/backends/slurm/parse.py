@@ -4,6 +4,7 @@
     partitions(nodes) -> list[Partition]     # per partition: nodes, CPUs / memory / GPUs per node, free nodes
     parse_job(text) -> JobState | None       # `squeue -h -t all -j ID -o SQUEUE_FORMAT` or `sacct` (-P) lines
     parse_queue(text) -> list[QueueEntry]    # `squeue -h -o QUEUE_FORMAT`
+    parse_gres_jobs(text) -> list[GresJob]   # `scontrol -d -o show job`: which GPU indices each job holds
     gres_gpus("gpu:a100:2(S:0-1),shard:4") -> 2;  exit_code("3:0") -> 3
 
 Every field is separated by `|`; a line that does not parse is skipped, never guessed at.
@@ -219,3 +220,46 @@ def parse_job_id(text: str) -> str | None:
     """`sbatch --parsable` prints `ID` or `ID;cluster`."""
     first = (text.strip().splitlines() or [""])[-1].split(";")[0].strip()
     return first if first.isdigit() else None
+
+
+@dataclass
+class GresJob:
+    """A running job's GPUs: (node list expression, GPU indices on each of those nodes) groups."""
+
+    job_id: str
+    name: str
+    run_id: str | None
+    groups: list[tuple[str, list[int]]] = field(default_factory=list)
+
+
+def _indices(text: str) -> list[int]:
+    """`0-1,3` -> [0, 1, 3]."""
+    found: list[int] = []
+    for part in text.split(","):
+        low, _, high = part.partition("-")
+        if low.isdigit():
+            found.extend(range(int(low), int(high) + 1 if high.isdigit() else int(low) + 1))
+    return found
+
+
+def parse_gres_jobs(text: str) -> list[GresJob]:
+    """Running jobs with GPUs from `scontrol -d -o show job` (one job per line)."""
+    jobs = []
+    for line in text.splitlines():
+        fields = dict(kv.split("=", 1) for kv in line.split() if "=" in kv and not kv.startswith(("Nodes=", "GRES=")))
+        if fields.get("JobState") != "RUNNING":
+            continue
+        comment = fields.get("Comment", "")
+        job = GresJob(fields.get("JobId", ""), fields.get("JobName", ""),
+                      comment.split("=", 1)[1] if comment.startswith("vessl-tui.run=") else None)
+        nodes = None
+        for kv in line.split():
+            if kv.startswith("Nodes="):
+                nodes = kv[len("Nodes="):]
+            elif kv.startswith("GRES=") and nodes:
+                match = re.search(r"gpu[^(]*\(IDX:([0-9,-]+)\)", kv)
+                if match:
+                    job.groups.append((nodes, _indices(match.group(1))))
+        if job.groups:
+            jobs.append(job)
+    return jobs
