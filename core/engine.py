@@ -147,6 +147,8 @@ class Plan:
     batch_script: str | None = None  # Slurm clusters: the job's batch script
 
 
+#: How long a client waits for a final run's metrics to be stored in full (`Engine.curves(settled=True)`).
+METRICS_SETTLE_SECONDS = 60.0
 #: A run whose supervisor has not claimed it yet is left alone this long by `reconcile`.
 STARTUP_GRACE_SECONDS = 60.0
 #: How often long-lived clients (TUI, `run --follow`, `logs -f`, the serve keeper) reconcile.
@@ -602,18 +604,40 @@ class Engine:
 
     # --- metrics (the run's own numbers: core.curves) --------------------------------------
 
-    def curves(self, ref: str, max_points: int | None = None) -> "CurveReader":
+    def curves(self, ref: str, max_points: int | None = None, settled: bool = False) -> "CurveReader":
         """A reader of the run's metric series; `poll()` it for what was added since (blocking: file
-        reads), `series()` for the bounded series by name."""
+        reads), `series()` for the bounded series by name. `settled`: for a final run, first wait
+        (up to METRICS_SETTLE_SECONDS) until its supervisor stored the last point."""
         from core.curves.series import MAX_POINTS, CurveReader
 
-        return CurveReader(run_dir(self._row(ref)["id"], self.home), max_points or MAX_POINTS)
+        row = self._row(ref)
+        if settled:
+            self._settle_metrics(row)
+        return CurveReader(run_dir(row["id"], self.home), max_points or MAX_POINTS)
 
     def metric_points(self, ref: str) -> Iterator[tuple[str, float, float]]:
-        """(metric, step, value) of every point the run reported, in order (the full series)."""
+        """(metric, step, value) of every point the run reported, in order (the full series; for
+        a final run, once its metrics are complete)."""
         from core.curves.series import raw_points
 
-        return raw_points(run_dir(self._row(ref)["id"], self.home))
+        row = self._row(ref)
+        self._settle_metrics(row)
+        return raw_points(run_dir(row["id"], self.home))
+
+    def _settle_metrics(self, row: dict[str, Any]) -> None:
+        """A final run's supervisor parses what is left of its log after the end: wait for that
+        while it lives (bounded)."""
+        if row["status"] not in FINAL_STATUSES:
+            return
+        from core.curves.files import complete
+        from core.supervisor import supervisor_alive
+
+        folder = run_dir(row["id"], self.home)
+        deadline = time.monotonic() + METRICS_SETTLE_SECONDS
+        while not complete(folder) and time.monotonic() < deadline:
+            if not supervisor_alive(row["id"], row.get("supervisor_pid"), self.home):
+                return
+            time.sleep(0.05)
 
     def last_metrics(self, run_id: str) -> dict[str, float]:
         """The last value of each of the run's metrics (one small file read; {} when none)."""

@@ -97,6 +97,8 @@ class Supervisor:
         self.running_since: float | None = None
         self.stream_thread: threading.Thread | None = None
         self.out_of_reach = False  # the cluster stopped answering (or could not be reached to stop)
+        self.curves: Any = None  # the attempt's CurveTap (core.curves.recorder)
+        self.curves_drain: float | None = None  # out of reach: how long the metrics copy may still take
 
     # --- setup ----------------------------------------------------------------------------
 
@@ -371,6 +373,7 @@ class Supervisor:
         from core.backends.base import BackendError, ExitInfo
         from core.curves.recorder import CurveTap
 
+        self.finish_curves()  # an earlier attempt's metrics are drained before this attempt's start
         self.curves = CurveTap(ctx, self.backend, handle)
         self.curves.start()
         self.follow_output(ctx, handle)
@@ -412,12 +415,21 @@ class Supervisor:
             self.stream_thread.join(max(0.0, drained_by - time.monotonic()) if self.out_of_reach else None)
             self.stream_thread = None
         if self.out_of_reach:
-            self.curves.finish(max(0.0, drained_by - time.monotonic()))
-        else:
-            self.curves.finish()
+            self.curves_drain = max(0.0, drained_by - time.monotonic())
         if ended == "exited" and self.log_problem():
             ended = "failed"
         return handle, info, ended
+
+    def finish_curves(self) -> None:
+        """Drain and store what is left of the run's metrics. Called once the run is final, so
+        parsing a backlog never holds back the run's end (clients that need every point wait for
+        the metrics to be complete: `Engine.curves(settled=True)`)."""
+        if self.curves is not None:
+            curves, self.curves = self.curves, None
+            try:
+                curves.finish() if self.curves_drain is None else curves.finish(self.curves_drain)
+            except Exception as exc:  # noqa: BLE001 - the run's outcome stands; its log is whole
+                self.provision(f"storing the run's metrics failed: {exc}")
 
     def follow_output(self, ctx: "RunContext", handle: dict[str, Any]) -> None:
         """For backends that do not write the log themselves: append their output in a thread."""
@@ -527,6 +539,7 @@ def main(run_id: str, payload: dict[str, Any]) -> int:
         raise
     finally:
         release(supervisor.run_dir / RESERVE_FILE)
+        supervisor.finish_curves()
     return 0
 
 

@@ -50,7 +50,7 @@ def metrics(run_refs: tuple[str, ...], as_json: bool, as_csv: bool) -> None:
         click.echo(json.dumps(data))
         return
     for record in records:
-        reader = eng.curves(record.id)
+        reader = eng.curves(record.id, settled=True)
         while reader.poll():
             pass
         found = reader.series()

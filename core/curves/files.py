@@ -28,6 +28,16 @@ def last_values(run_dir: Path) -> dict[str, float]:
     return dict(last) if isinstance(last, dict) else {}
 
 
+def complete(run_dir: Path) -> bool:
+    """True once the supervisor stored the last of the run's metrics (set after the run is final:
+    a large backlog is parsed after the run's end, not before it)."""
+    try:
+        state = json.loads((run_dir / STATE).read_text())
+    except (OSError, ValueError):
+        return False
+    return isinstance(state, dict) and state.get("complete") is True
+
+
 def write_state(run_dir: Path, state: dict[str, object]) -> None:
     """Replace the state file at once (a reader never sees half of it)."""
     tmp = run_dir / (STATE + ".tmp")

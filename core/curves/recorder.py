@@ -2,7 +2,7 @@
 
     tap = CurveTap(ctx, backend, handle); tap.start()   (the supervisor, once the work runs)
     tap.log(chunk)                                     (a streaming backend's pump, after writing)
-    tap.finish()                                       (after the work ended: drain, save, join)
+    tap.finish()                                       (once the run is final: drain, save, join)
 
 Where the log is written by the work itself (local processes), a thread follows `output.log` from the
 saved cursor; where a backend streams it (Docker, SSH, ...), the pump hands each chunk over as it is
@@ -73,6 +73,7 @@ class CurveRecorder:
         self.saved_at = 0.0
         self.dirty = False
         self.json_keys: dict[str, str] = {}
+        self.closed = False
 
     def log(self, data: bytes) -> None:
         """Parse log bytes that follow the ones given before (appended at `log_offset`)."""
@@ -139,11 +140,14 @@ class CurveRecorder:
                 "reported_offset": self.reported.offset - len(self.reported.partial),
                 "reported_ordinal": self.reported.ordinal,
                 "last": self.last,
+                "complete": self.closed,
             })
             self.saved_at, self.dirty = now, False
 
     def close(self) -> None:
+        """Save the state for the last time, marked complete (see `files.complete`)."""
         with self.lock:
+            self.closed = True
             self._maybe_save(force=True)
             if self.fd is not None:
                 os.close(self.fd)

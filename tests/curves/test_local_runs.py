@@ -17,7 +17,7 @@ OWN_FILE = ("python3 -c \"import json, os\nwith open(os.environ['VESSL_TUI_METRI
 def test_a_local_run_reports_parsed_and_written_metrics(engine):
     record = engine.submit_spec(spec(HF_LINES, OWN_FILE, "echo 'Python version: 3.11.7 at 10.0.0.1'"))
     assert engine.wait(record.id, timeout=60).status == "succeeded"
-    reader = engine.curves(record.id)
+    reader = engine.curves(record.id, settled=True)
     reader.poll()
     found = reader.series()
     assert set(found) == {"loss", "learning_rate", "reward"}  # epoch is the step, the version line nothing
@@ -35,6 +35,7 @@ def test_metrics_are_there_while_the_run_goes(engine, tmp_path):
     assert engine.get(record.id).status == "running"
     gate.touch()
     engine.wait(record.id, timeout=30)
+    engine.curves(record.id, settled=True)
     reader.poll()
     assert reader.series()["loss"].points() == ([1, 2], [0.5, 0.25])
 
@@ -57,3 +58,15 @@ def test_metrics_command_and_ps_json(engine, tmp_path):
     assert [r["metrics"] for r in listed if r["id"] == run_id] == [{"loss": 0.3}]
     unknown = cli("metrics", "nope")
     assert unknown.returncode == 1 and unknown.stderr.startswith("error: ") and "Traceback" not in unknown.stderr
+
+
+def test_a_backlog_is_parsed_after_the_end_and_clients_get_every_point(tmp_path):
+    """A run that dumps its log at once is final before its metrics are all stored; `metrics`
+    waits for the supervisor to store the last point."""
+    spec_file = tmp_path / "dump.yaml"
+    spec_file.write_text("type: task\nname: dump\ncommands:\n  - |\n    awk 'BEGIN { for (i = 1; i <= 200000; i++) "
+                         "{ if (i % 10 == 0) printf \"step=%d loss=%.4f\\n\", i, 1 / i; else print \"noise\", i } }'\n")
+    done = cli("run", str(spec_file), "--follow")
+    assert done.returncode == 0, done.stderr
+    rows = cli("metrics", "dump", "--csv").stdout.splitlines()
+    assert len(rows) == 1 + 20_000 and ",loss,200000," in rows[-1]

@@ -34,8 +34,8 @@ def spec_file(tmp_path: Path, gate: str, image: str = "") -> Path:
     return path
 
 
-def reward_points(engine: Engine, run_id: str) -> list[tuple[float, float]]:
-    reader = engine.curves(run_id)
+def reward_points(engine: Engine, run_id: str, settled: bool = False) -> list[tuple[float, float]]:
+    reader = engine.curves(run_id, settled=settled)
     reader.poll()
     series = reader.series().get("reward")
     return list(zip(*series.points())) if series else []
@@ -47,7 +47,7 @@ def check_live_then_final(engine: Engine, run_id: str, open_gate) -> None:
     open_gate()
     final = engine.wait(run_id, timeout=90)
     assert final.status == "succeeded", final.reason
-    assert reward_points(engine, run_id) == [(1, 0.5), (2, 0.75)]
+    assert reward_points(engine, run_id, settled=True) == [(1, 0.5), (2, 0.75)]
     reader = engine.curves(run_id)
     reader.poll()
     assert reader.series()["loss"].points() == ([1, 2], [0.9, 0.4])
@@ -99,7 +99,7 @@ def test_slurm_ranks_write_one_metrics_file_brought_back(slurm, config_file, tmp
     record = engine.submit(str(spec), cluster="hpc")
     final = engine.wait(record.id, timeout=120)
     assert final.status == "succeeded", final.reason
-    reader = engine.curves(record.id)
+    reader = engine.curves(record.id, settled=True)
     reader.poll()
     found = reader.series()
     assert sorted(zip(*found["rank_reward"].points())) == [(1, 0.5), (2, 1.5)]

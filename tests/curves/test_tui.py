@@ -70,6 +70,7 @@ async def test_compare_three_runs_names_lr_in_the_legend_and_sorts(engine, write
         ids.append(engine.submit(str(write_spec(f"sweep-{lr}", text))).id)
     for run_id in ids:
         assert engine.wait(run_id, timeout=60).status == "succeeded"
+        engine.curves(run_id, settled=True)
     app = VesslApp(engine=engine)
     async with app.run_test(size=(80, 24)) as pilot:
         table = app.screen.query_one("#runs-table")

@@ -34,10 +34,6 @@ MISSING = float("inf")  # sorts a run without the metric last
 class CompareScreen(CurvesScreen):
     """Several runs, each metric on one plot."""
 
-    DEFAULT_CSS = """
-    CompareScreen #compare-table { height: auto; max-height: 8; border: round $primary-darken-1; }
-    CompareScreen CurvePlot { height: 9; }
-    """
     BINDINGS = [
         Binding("o", "sort", "Sort", id="compare.sort", tooltip="Sort the table by the next column"),
         Binding("O", "reverse", "Reverse", id="compare.reverse", show=False, tooltip="Reverse the table's order"),

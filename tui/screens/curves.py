@@ -62,10 +62,7 @@ class CurvesScreen(ReportsWorkerErrors, Screen):
     """Plots of the metrics of `run_ids`: one plot per metric, one line per run."""
 
     AREA = "run"
-    DEFAULT_CSS = """
-    CurvesScreen #curves-plots { height: 1fr; }
-    CurvesScreen #curves-empty { padding: 1 2; color: $text-muted; }
-    """
+    CSS_PATH = "curves.tcss"
     BINDINGS = [
         Binding("escape", "back", "Back", id="curves.back", tooltip="Back"),
         Binding("l", "log_scale", "Log scale", id="curves.log_scale", tooltip="Log scale on or off"),
