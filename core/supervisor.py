@@ -442,7 +442,6 @@ class Supervisor:
             try:
                 for chunk in self.backend.stream(ctx, handle, size(self.log_path)):
                     os.write(fd, chunk)
-                    self.curves.log(chunk)
             except Exception as exc:  # the run goes on; its end is learnt from `wait`
                 if no_space(exc):
                     self.log_problem() or setattr(self, "failure", f"its log could not be written: {exc}")

@@ -1,13 +1,12 @@
 """The supervisor's side of metrics: parse a run's output as it is ingested and store the series.
 
     tap = CurveTap(ctx, backend, handle); tap.start()   (the supervisor, once the work runs)
-    tap.log(chunk)                                     (a streaming backend's pump, after writing)
     tap.finish()                                       (once the run is final: drain, save, join)
 
-Where the log is written by the work itself (local processes), a thread follows `output.log` from the
-saved cursor; where a backend streams it (Docker, SSH, ...), the pump hands each chunk over as it is
-appended. Either way every byte is parsed once: `metrics.state.json` keeps the cursor, so a
-supervisor that takes over a run continues where the last one stopped. The run's own file
+A thread follows `output.log` from the saved cursor as it is written (by the work itself on local
+processes, by the supervisor's pump for Docker, SSH and Slurm): every byte is parsed once, and
+`metrics.state.json` keeps the cursor, so a supervisor that takes over a run continues where the
+last one stopped. The run's own file
 (`$VESSL_TUI_METRICS`) is written in the run's folder (local) or copied there by a backend with
 `ReportedMetrics` (a container, a remote host); the thread follows it for the last values.
 
@@ -17,6 +16,7 @@ file is still read).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -36,6 +36,7 @@ SAVE_EVERY = 0.5  # seconds between state saves while points arrive
 READ_CHUNK = 1 << 20
 ENV_VAR = "VESSL_TUI_METRICS"
 COPY_DRAIN_SECONDS = 30.0
+NICE = 10  # the follower thread's CPU niceness (Linux: per thread)
 
 
 def _json_number(value: float) -> str:
@@ -162,13 +163,10 @@ class CurveTap:
         self.backend = backend
         self.handle = handle
         self.recorder = CurveRecorder(ctx.run_dir, parse_log=parsing_enabled())
-        self.follows_log = backend.writes_log_directly
         self.ended = threading.Event()
         self.threads: list[threading.Thread] = []
 
     def start(self) -> None:
-        if not self.follows_log:
-            self.recorder.catch_up(self.ctx.log_path)  # bytes a dead supervisor wrote but did not parse
         self._thread(self._follow, "curves-follow")
         from core.backends.base import ReportedMetrics
 
@@ -180,25 +178,21 @@ class CurveTap:
         thread.start()
         self.threads.append(thread)
 
-    def log(self, data: bytes) -> None:
-        """A streaming backend's pump: `data` was just appended to the log. Never raises: a failure
-        here turns parsing off and leaves the log alone."""
-        if not self.recorder.parse_log:
-            return
-        try:
-            self.recorder.log(data)
-        except Exception as exc:  # noqa: BLE001 - the log matters more than its curves
-            self.recorder.parse_log = False
-            self.ctx.provision(f"metrics parsing stopped: {exc}")
-
     def _follow(self) -> None:
-        """Read new bytes of the log (when the work writes it) and of the run's own file, with a
-        back-off while quiet, until the work ended and both are drained."""
+        """Read new bytes of the log and of the run's own file, with a back-off while quiet, until
+        `finish` and both are drained. The thread runs at a low CPU priority: the work and the
+        log's own ingest go first, parsing takes the time they leave."""
+        with contextlib.suppress(OSError, AttributeError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), NICE)
         delay = 0.05
         while True:
             ended = self.ended.is_set()  # read before draining: nothing written before the end is missed
-            got = self.recorder.catch_up(self.ctx.log_path) if self.follows_log else False
-            got = self.recorder.reported_appended() or got
+            try:
+                got = self.recorder.catch_up(self.ctx.log_path)
+                got = self.recorder.reported_appended() or got
+            except Exception as exc:  # noqa: BLE001 - the run and its log go on without curves
+                self.ctx.provision(f"metrics parsing stopped: {exc}")
+                return
             if got:
                 delay = 0.05
                 continue
