@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from core.backends.base import Backend, RunContext
 
 SAVE_EVERY = 0.5  # seconds between state saves while points arrive
-READ_CHUNK = 1 << 20
+READ_CHUNK = 1 << 16  # bytes parsed per call: the regex engine holds the GIL while it runs
 ENV_VAR = "VESSL_TUI_METRICS"
 COPY_DRAIN_SECONDS = 30.0
 NICE = 10  # the follower thread's CPU niceness (Linux: per thread)
