@@ -101,10 +101,10 @@ class RunDetailScreen(ReportsWorkerErrors, Screen):
         Binding("r", "rerun", "Rerun", id="detail.rerun", tooltip="Rerun this run"),
         Binding("x", "shell", "Shell", id="detail.shell", tooltip="Open a shell inside this run"),
         Binding("t", "tunnel", "Tunnel", id="detail.tunnel", tooltip="Open tunnels to this run's ports"),
-        Binding("m", "metrics", "Metrics", id="detail.metrics", tooltip="Plot the run's metrics"),
         Binding("T", "close_tunnels", "Close tunnels", id="detail.close_tunnels", show=False,
                 tooltip="Close this run's tunnels"),
         Binding("ctrl+s", "save", "Save log", id="detail.save", tooltip="Save the log to a file"),
+        Binding("m", "metrics", "Metrics", id="detail.metrics", tooltip="Plot the run's metrics"),
         Binding("R", "rank", "Rank", id="detail.rank", show=False,
                 tooltip="Multi-node runs: show all ranks' lines, or one rank's (cycles)"),
     ]
