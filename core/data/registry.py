@@ -10,7 +10,9 @@ takes the latest and an export adds the next one; `vessl-artifact://` alone is n
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -95,12 +97,39 @@ class Registry:
         data: dict[str, Any] = json.loads(self.fs.cat_file(path))
         return Entry(**{k: data.get(k) for k in Entry.__dataclass_fields__ if k in data})
 
-    def versions(self, kind: str, name: str) -> list[int]:
+    def versions(self, kind: str, name: str, suffix: str = ".json") -> list[int]:
+        """The stored versions (with `suffix=".reserve"`: those being stored right now)."""
         base = self._base(kind, name)
         if not self.fs.exists(base):
             return []
         names = [p.rstrip("/").rsplit("/", 1)[-1] for p in self.fs.ls(base, detail=False)]
-        return sorted(int(n[:-5]) for n in names if n.endswith(".json") and n[:-5].isdigit())
+        cut = len(suffix)
+        return sorted(int(n[:-cut]) for n in names if n.endswith(suffix) and n[:-cut].isdigit())
+
+    def _reserve(self, kind: str, name: str, version: int | None) -> int:
+        """Claim a version number for a publish: `version`, else the next free one. In a folder
+        registry the claim is exclusive (two runs exporting at once get two versions); in an object
+        store it is best effort."""
+        base = self._base(kind, name)
+        taken = set(self.versions(kind, name)) | set(self.versions(kind, name, ".reserve"))
+        want = version if version is not None else max(taken, default=0) + 1
+        while True:
+            if want in taken:
+                if version is not None:
+                    raise BackendError(f"{kind} `{name}` already has version {version}; export to "
+                                       f"{SCHEMES[kind]}://{name} to add the next one")
+                want += 1
+                continue
+            claim = f"{base}/{want}.reserve"
+            if self.scheme != "file":
+                self.fs.pipe_file(claim, b"")
+                return want
+            Path(base).mkdir(parents=True, exist_ok=True)
+            try:
+                os.close(os.open(claim, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
+                return want
+            except FileExistsError:
+                taken.add(want)
 
     def resolve(self, uri: str) -> Entry:
         """The entry `uri` names (its latest version when none is given)."""
@@ -132,23 +161,24 @@ class Registry:
         kind, name, version = parse(uri)
         if name is None:
             name = f"local/runs/{run_name or run_id}"
-        versions = self.versions(kind, name)
-        if version is None:
-            version = (versions[-1] + 1) if versions else 1
-        elif version in versions:
-            raise BackendError(f"{kind} `{name}` already has version {version}; export to "
-                               f"{SCHEMES[kind]}://{name} to add the next one")
+        try:
+            version = self._reserve(kind, name, version)
+        except OSError as exc:
+            raise BackendError(f"could not add to {kind} `{name}` in the registry at {self.url}: "
+                               f"{objstore.reason(exc)}.") from None
         files = objstore.local_files(src) if src.exists() else {}
         entry = Entry(kind, name, version, sum(files.values()), len(files), run_id, run_name, time.time())
         base = self._base(kind, name)
-        if files:
-            objstore.upload(src, self._url(f"{base}/{version}"), self.settings, provision)
         try:
-            if self.scheme == "file":
-                Path(base).mkdir(parents=True, exist_ok=True)
-            self.fs.pipe_file(f"{base}/{version}.json", json.dumps(asdict(entry)).encode())
-        except Exception as exc:
-            raise BackendError(f"could not record {entry.uri} in the registry: {objstore.reason(exc)}.") from None
+            if files:
+                objstore.upload(src, self._url(f"{base}/{version}"), self.settings, provision)
+            try:
+                self.fs.pipe_file(f"{base}/{version}.json", json.dumps(asdict(entry)).encode())
+            except Exception as exc:
+                raise BackendError(f"could not record {entry.uri} in the registry: {objstore.reason(exc)}.") from None
+        finally:
+            with contextlib.suppress(Exception):
+                self.fs.rm_file(f"{base}/{version}.reserve")
         return entry
 
     def remove(self, entry: Entry) -> None:

@@ -76,3 +76,26 @@ def test_importing_what_the_registry_lacks_fails_with_one_sentence(engine, tmp_p
     missing = cli("models", "show", "me/none")
     assert (missing.returncode, missing.stderr.strip()) == (
         1, f"error: the registry at {engine.home / 'registry'} has no model `me/none`.")
+
+
+def test_concurrent_exports_of_one_model_get_distinct_versions(engine, tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from core.data.registry import Registry
+    from core.data.settings import StorageSettings
+
+    sources = []
+    for n in range(6):
+        folder = tmp_path / f"ckpt{n}"
+        folder.mkdir()
+        (folder / "w.bin").write_text(f"{n}\n")
+        sources.append(folder)
+    registry = Registry(StorageSettings(), engine.home)
+    with ThreadPoolExecutor(6) as pool:
+        entries = list(pool.map(lambda src: registry.publish("vessl-model://me/m", src, src.name, None,
+                                                             lambda line: None), sources))
+    assert sorted(e.version for e in entries) == [1, 2, 3, 4, 5, 6]
+    for entry in entries:
+        assert (engine.home / "registry" / "models" / "me" / "m" / str(entry.version) / "w.bin").read_text() \
+            == entry.source_run.removeprefix("ckpt") + "\n"
+    assert not list((engine.home / "registry").rglob("*.reserve"))
