@@ -40,8 +40,10 @@ def hold_open(spec: "RunSpec") -> list[str]:
 
 def jupyter_note(spec: "RunSpec", cluster_kind: str, runtime: str | None) -> list[str]:
     """A note when the spec asks for Jupyter where this workstation does not start one (it does on
-    SSH clusters with the process runtime): never accepted in silence."""
-    if not (spec.interactive and spec.interactive.jupyter) or (cluster_kind == "ssh" and runtime != "docker"):
+    local clusters and SSH clusters with the process runtime): never accepted in silence."""
+    if not (spec.interactive and spec.interactive.jupyter) or cluster_kind == "local" or (
+            cluster_kind == "ssh" and runtime != "docker"):
         return []
-    return [f"interactive.jupyter is started on SSH clusters only, not on this {cluster_kind} cluster: "
-            "the run has no notebook (run `jupyter lab` in it yourself, and open a tunnel to its port)"]
+    return [f"interactive.jupyter is started on local and SSH (process runtime) clusters, not on this "
+            f"{cluster_kind} cluster: the run has no notebook (run `jupyter lab` in it yourself, and open a "
+            "tunnel to its port)"]

@@ -272,10 +272,18 @@ class LocalBackend(Backend, PortAccess, ShellAccess, RunMetrics):
             subprocess.run(["bash", "-c", mounts.unmount_script(targets)], capture_output=True,
                            stdin=subprocess.DEVNULL, timeout=60)
 
-    def script(self, ctx: RunContext) -> str:
-        """The bash script of one attempt: each command by `bash -c` in its workdir, in order."""
+    def script(self, ctx: RunContext, jupyter_port: int | None = None) -> str:
+        """The bash script of one attempt: each command by `bash -c` in its workdir, in order; with
+        `jupyter_port`, Jupyter first, in the background, stopped when the script ends."""
         work = work_dir(ctx.run_dir)
         lines = [f"# run {ctx.run_id}, attempt {ctx.attempt}", "set -e"]
+        if jupyter_port is not None:
+            from core.jupyter import launch_line
+
+            idle = ctx.spec.interactive.idle_timeout if ctx.spec.interactive else None
+            command = str(self.cluster.options.get("jupyter_command") or "jupyter")
+            lines.append(launch_line(command, jupyter_port, idle, shlex.quote(str(ctx.run_dir / "jupyter.log"))))
+            lines.append("JUPYTER_PID=$!; trap 'kill $JUPYTER_PID 2>/dev/null' EXIT")
         default = ctx.spec.working_dir
         for command in ctx.spec.commands:
             if command.wait:
@@ -297,10 +305,36 @@ class LocalBackend(Backend, PortAccess, ShellAccess, RunMetrics):
         env.update(gpu_env(ctx))
         return env
 
+    def _jupyter_port(self, ctx: RunContext) -> int | None:
+        """A free port on 127.0.0.1 for the run's Jupyter (from the cluster's `options.jupyter_port`,
+        default 8888), or None when the spec asks for none."""
+        if not (ctx.spec.interactive and ctx.spec.interactive.jupyter):
+            return None
+        import socket
+
+        from core.jupyter import JUPYTER_PORT
+
+        port = int(self.cluster.options.get("jupyter_port") or JUPYTER_PORT)
+        for candidate in range(port, port + 100):
+            with socket.socket() as probe:
+                try:
+                    probe.bind(("127.0.0.1", candidate))
+                except OSError:
+                    continue
+                return candidate
+        raise BackendError(f"no free port for Jupyter in {port}..{port + 99} on this machine.")
+
     def start(self, ctx: RunContext) -> dict[str, Any]:
         prefix = ctx.run_dir / f"attempt-{ctx.attempt}"
         script, pid_file, exit_file = (prefix.with_suffix(s) for s in (".sh", ".pid", ".exit"))
-        script.write_text(self.script(ctx))
+        jupyter_port = self._jupyter_port(ctx)
+        env = self.environment(ctx)
+        if jupyter_port is not None:
+            from core.jupyter import jupyter_token
+
+            env["JUPYTER_TOKEN"] = jupyter_token(ctx.run_id)  # the environment only: never argv or a file
+            ctx.provision(f"Jupyter will listen on 127.0.0.1:{jupyter_port}")
+        script.write_text(self.script(ctx, jupyter_port))
         for stale in (pid_file, exit_file):
             stale.unlink(missing_ok=True)
         log_fd = os.open(ctx.log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
@@ -312,7 +346,7 @@ class LocalBackend(Backend, PortAccess, ShellAccess, RunMetrics):
                 stdout=log_fd,
                 stderr=log_fd,
                 cwd=work_dir(ctx.run_dir),
-                env=self.environment(ctx),
+                env=env,
                 start_new_session=True,
             )
         finally:
@@ -324,7 +358,7 @@ class LocalBackend(Backend, PortAccess, ShellAccess, RunMetrics):
                 raise BackendError(f"the run's processes did not start (wrapper exit {wrapper.returncode}).")
             time.sleep(0.002)
         pid = int(pid_file.read_text())
-        return {
+        return ({"jupyter_port": jupyter_port} if jupyter_port is not None else {}) | {
             "backend": "local",
             "wrapper_pid": wrapper.pid,
             "pid": pid,

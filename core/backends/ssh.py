@@ -140,11 +140,10 @@ def run_script(spec: "RunSpec", jupyter: bool, jupyter_port: int = JUPYTER_PORT,
     else:
         lines.append("if command -v bash >/dev/null 2>&1; then RUN_SHELL=bash; else RUN_SHELL=sh; fi")
     if jupyter:
+        from core.jupyter import launch_line
+
         idle = spec.interactive.idle_timeout if spec.interactive else None
-        cull = f" --ServerApp.shutdown_no_activity_timeout={int(idle)}" if idle else ""
-        lines.append(f"if command -v {q(jupyter_command)} >/dev/null 2>&1; then {q(jupyter_command)} lab --no-browser --allow-root "
-                     f"--ip=127.0.0.1 --port={int(jupyter_port)} --ServerApp.port_retries=0{cull} "
-                     "> ../jupyter.log 2>&1 & fi")
+        lines.append(launch_line(jupyter_command, jupyter_port, idle, "../jupyter.log"))
     default_dir = spec.working_dir
     for step, command in enumerate(spec.commands):
         if command.wait is not None:

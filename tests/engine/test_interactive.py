@@ -34,11 +34,10 @@ def test_a_dev_environment_validates_runs_and_stays_up_until_stopped(tmp_path) -
     assert json.loads(cli("stop", run["id"], "--json").stdout)[0]["status"] == "stopped"
 
 
-def test_an_interactive_vessl_run_ends_at_its_max_runtime_and_says_jupyter_is_not_started(tmp_path) -> None:
+def test_an_interactive_vessl_run_ends_at_its_max_runtime_and_says_where_jupyter_is_missing(tmp_path) -> None:
     spec = _write(tmp_path, "nb", INTERACTIVE)
     plan = cli("run", spec, "--dry-run")
     assert "max_duration (2s)" in plan.stderr
-    assert "interactive.jupyter is started on SSH clusters only, not on this local cluster" in plan.stderr
     run_id = cli("run", spec).stdout.split()[-1]
     deadline = time.monotonic() + 60
     while _status(run_id) not in ("terminated", "failed", "succeeded", "stopped"):
@@ -46,3 +45,4 @@ def test_an_interactive_vessl_run_ends_at_its_max_runtime_and_says_jupyter_is_no
         time.sleep(0.3)
     shown = json.loads(cli("show", run_id, "--json").stdout)
     assert shown["status"] == "terminated" and "max_duration" in shown["reason"]
+    assert "jupyter is not installed here: the run has no notebook" in cli("logs", run_id).stdout
