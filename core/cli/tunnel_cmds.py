@@ -4,7 +4,8 @@ Docker runs report their directly reachable port the same way."""
 
 from __future__ import annotations
 
-import time
+import signal
+import threading
 
 import click
 
@@ -31,9 +32,9 @@ def tunnel(run: str, remote_port: int, local_port: int | None) -> None:
     what = "Jupyter" if opened.path else f"port {remote_port}"
     click.echo(f"{opened.url}  ->  {record.name} {what} ({via}); Ctrl-C to stop")
     shown = opened.state
+    stop = stop_on_signals()
     try:
-        while opened.is_open:
-            time.sleep(0.5)
+        while opened.is_open and not stop.wait(0.5):
             if opened.state != shown:
                 shown = opened.state
                 click.echo(f"tunnel {shown}" + (f": {opened.message}" if opened.message else ""), err=True)
@@ -44,3 +45,14 @@ def tunnel(run: str, remote_port: int, local_port: int | None) -> None:
         pass
     finally:
         manager.close_all()
+
+
+def stop_on_signals() -> threading.Event:
+    """An event set by SIGINT (Ctrl-C), SIGTERM or SIGHUP. The handlers are installed explicitly:
+    Python raises KeyboardInterrupt only where SIGINT was not ignored when it started, and every
+    command a non-interactive shell starts in the background (`cmd &`) starts with SIGINT ignored,
+    so a tunnel started that way would never stop on `kill -INT`."""
+    stop = threading.Event()
+    for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(number, lambda *_: stop.set())
+    return stop

@@ -27,12 +27,15 @@ pytestmark = pytest.mark.ssh
 def tunnel_to_running_run(spec: Path, port: int) -> Iterator[tuple[subprocess.Popen, str, str]]:
     """Submit `spec` to cluster `box`, wait until it runs, and open `vessl-tui tunnel RUN PORT`:
     yields (the tunnel process, the line it printed first, the run id). The tunnel is killed if still
-    up, and the run stopped and awaited, on the way out."""
+    up, and the run stopped and awaited, on the way out. It starts with SIGINT ignored, as every
+    command a non-interactive shell starts in the background does (a suite run with `&`): a
+    Ctrl-C (SIGINT) must stop it all the same."""
     engine = Engine()
     record = engine.submit(spec, cluster="box")
     wait_for(lambda: engine.get(record.id).status == "running", what="the run to start")
     proc = subprocess.Popen([sys.executable, "-m", "core.cli.main", "tunnel", record.id, str(port)],
-                            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
     try:
         yield proc, proc.stdout.readline(), record.id
     finally:
