@@ -127,9 +127,13 @@ class Registry:
             Path(base).mkdir(parents=True, exist_ok=True)
             try:
                 os.close(os.open(claim, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
-                return want
             except FileExistsError:
                 taken.add(want)
+                continue
+            if not Path(f"{base}/{want}.json").exists():  # a publish writes its record before it
+                return want                                # drops its claim: no record, no owner
+            os.unlink(claim)
+            taken.add(want)
 
     def resolve(self, uri: str) -> Entry:
         """The entry `uri` names (its latest version when none is given)."""
