@@ -4,35 +4,18 @@ with the run."""
 
 from __future__ import annotations
 
-import sys
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 from core.engine import Engine
 from core.jupyter import jupyter_token
 from core.tunnels import TunnelManager
 from tests.fixtures.sshd import free_port
-from tests.ssh.test_jupyter import STAND_IN
-
-
-def _status(url: str) -> int | None:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:
-            return response.status
-    except urllib.error.HTTPError as exc:
-        return exc.code
-    except OSError:
-        return None
+from tests.ssh.test_jupyter import _status, jupyter_shim
 
 
 def test_a_local_interactive_run_serves_its_notebook_with_its_token(config_file, tmp_path: Path) -> None:
-    shim = tmp_path / "bin" / "jupyter"
-    shim.parent.mkdir()
-    shim.write_text(f"#!/bin/sh\nfor a in \"$@\"; do case $a in --port=*) port=${{a#--port=}};; esac; done\n"
-                    f"exec {sys.executable} {STAND_IN} $port\n")
-    shim.chmod(0o755)
+    shim = jupyter_shim(tmp_path)
     first = free_port()
     config_file.write_text(f"clusters:\n  local:\n    kind: local\n    options: {{jupyter_port: {first}, "
                            f"jupyter_command: {shim}}}\n")

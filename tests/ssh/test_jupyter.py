@@ -23,6 +23,16 @@ pytestmark = pytest.mark.ssh
 STAND_IN = Path(__file__).with_name("jupyter_stand_in.py")
 
 
+def jupyter_shim(folder: Path) -> Path:
+    """A `jupyter` program in `folder/bin` that runs the stand-in on the `--port` it is given."""
+    shim = folder / "bin" / "jupyter"
+    shim.parent.mkdir()
+    shim.write_text(f"#!/bin/sh\nfor a in \"$@\"; do case $a in --port=*) port=${{a#--port=}};; esac; done\n"
+                    f"exec {sys.executable} {STAND_IN} $port\n")
+    shim.chmod(0o755)
+    return shim
+
+
 def _status(url: str) -> int | None:
     try:
         with urllib.request.urlopen(url, timeout=5) as response:
@@ -60,11 +70,7 @@ def test_jupyter_url_carries_the_token_and_the_token_is_stored_nowhere(sshd, con
 def test_two_notebooks_on_one_host_get_a_port_each(sshd, config_file, tmp_path) -> None:
     """Jupyter named by `jupyter_command` (here a stand-in that reads `--port` as Jupyter does);
     the second run's Jupyter takes the next free port, and each answers only its own run's token."""
-    shim = tmp_path / "bin" / "jupyter"
-    shim.parent.mkdir()
-    shim.write_text(f"#!/bin/sh\nfor a in \"$@\"; do case $a in --port=*) port=${{a#--port=}};; esac; done\n"
-                    f"exec {sys.executable} {STAND_IN} $port\n")
-    shim.chmod(0o755)
+    shim = jupyter_shim(tmp_path)
     first = free_port()
     write_config(config_file, sshd, options={"jupyter_port": first, "jupyter_command": str(shim)})
     engine = Engine()
