@@ -144,6 +144,14 @@ def decode(data: bytes) -> tuple[str | None, tuple | None]:
 
 # ---------------------------------------------------------------- nodes to values
 
+class _DuplicateKey(Exception):
+    """A mapping names the same key twice: (line, column) of the second, and the sentence."""
+
+    def __init__(self, line: int, column: int, message: str) -> None:
+        super().__init__(message)
+        self.line, self.column = line, column
+
+
 class _TooBig(Exception):
     pass
 
@@ -199,6 +207,7 @@ def _plain(root: yaml.Node) -> Any:
             return [build(item, depth) for item in node.value]
         result: dict = {}
         merged: dict = {}
+        seen: set = set()
         for key_node, value_node in node.value:
             if key_node.__class__ is scalar_node:
                 if key_node.tag == _MERGE:
@@ -212,6 +221,11 @@ def _plain(root: yaml.Node) -> Any:
                 key = key_node.value if key_node.tag == _STR else _scalar(key_node)
             else:
                 key = str(build(key_node, depth))
+            if (key.__class__, key) in seen:
+                mark = key_node.start_mark
+                raise _DuplicateKey(mark.line + 1, mark.column + 1, f"`{key}` is given twice in this mapping; "
+                                    "YAML keeps only the last one: remove one of them")
+            seen.add((key.__class__, key))  # by type too: `1` and `true` are two keys (equal in Python)
             result[key] = build(value_node, depth)
         for k, v in merged.items():
             result.setdefault(k, v)
@@ -273,6 +287,8 @@ def _document(index: int, node: yaml.Node, lines: list[str]) -> ParsedDocument:
         doc.value = _plain(node)
     except _TooBig as exc:
         doc.error = (*doc.start, str(exc))
+    except _DuplicateKey as exc:
+        doc.error = (exc.line, exc.column, str(exc))
     except RecursionError:
         doc.error = (*doc.start, "the document nests too deeply; flatten it")
     if doc.error:

@@ -254,7 +254,8 @@ def test_vessl_revision():
     ("name: s\nimage: x\nservice: {expose: 80, autoscaling: {min: 3, max: 2, metric: cpu, target: 50}}\n",
      "min (3) is larger than max (2)"),
     ("name: s\nimage: x\nservice: {expose: 80, autoscaling: {metric: disk, target: 50}}\n", "must be 'cpu'"),
-    (V + "run: echo\nresources: {cluster: c, requests: {nvidia.com/gpu: {device_type: A100}}}\n",
+    (V.replace("resources: {cluster: local}\n", "")
+     + "run: echo\nresources: {cluster: c, requests: {nvidia.com/gpu: {device_type: A100}}}\n",
      "missing required field `quantity`"),
     (V + "run: [1, {command: [a]}]\n", "expected a string"),
 ])

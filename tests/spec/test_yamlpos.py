@@ -9,7 +9,6 @@ from core.spec import yamlpos
 from tests.conftest import CORPUS
 
 TRICKY = [
-    "name: x\nrun: echo\nname: y\n",  # a repeated key: the last one wins
     "a: 0x1f\nb: 1_000\nc: [0o17, 017, 1:20, .inf, -.INF, 1e3, yes, No, ~, null, '']\n",
     "x: !!int '12'\ny: !!str 12\nw: ! 12\n",
     "1: one\ntrue: yes\nnull: nothing\n3.5: float key\n",
@@ -28,6 +27,22 @@ def values(text: str) -> list:
     docs = yamlpos.parse(text)
     assert not any(d.error for d in docs), [d.error for d in docs]
     return [d.value for d in docs]
+
+
+@pytest.mark.parametrize("text, line, column", [
+    ("name: x\nrun: echo\nname: y\n", 3, 1),
+    ("resources:\n  cpu: 1\n  gpu: 1\n  cpu: 2\n", 4, 3),
+    ("run:\n  - command: a\n    command: b\n", 3, 5),
+])
+def test_a_key_given_twice_is_an_error_at_the_second(text: str, line: int, column: int):
+    """PyYAML keeps the last of two equal keys in silence; a spec reader must not."""
+    (doc,) = yamlpos.parse(text)
+    assert doc.error is not None and doc.error[:2] == (line, column)
+    assert "is given twice in this mapping" in doc.error[2]
+
+
+def test_keys_equal_in_python_but_not_in_yaml_are_two_keys():
+    assert yamlpos.parse("1: one\ntrue: yes\n1.0: float\n")[0].error is None
 
 
 @pytest.mark.parametrize("text", TRICKY)

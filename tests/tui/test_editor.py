@@ -95,3 +95,13 @@ async def test_dry_run_plan_and_field_help(engine, write_spec) -> None:
         await pilot.pause()
         help_text = str(screen.query_one("#field-help").render())
         assert "resources.cluster" in help_text
+
+
+async def test_a_key_given_twice_is_a_problem_at_the_second(engine) -> None:
+    app = VesslApp(engine=engine)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await _editor(app, pilot, EditorScreen(text=local_spec("one", "echo one") + "name: two\n"))
+        problems = screen.query_one(ProblemsList)
+        await until(pilot, lambda: bool(problems.problems))
+        problem = problems.problems[0]
+        assert (problem.line, problem.column) == (7, 1) and "`name` is given twice" in problem.message
