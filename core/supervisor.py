@@ -201,8 +201,15 @@ class Supervisor:
             return
         ctx = self.context(row)
         if mode == "reattach":
+            from core.backends.base import BackendError
+
             handle = row.get("handle")
-            if not handle or not self.backend.attach(ctx, handle):
+            try:
+                attached = bool(handle) and self.backend.attach(ctx, handle)
+            except BackendError as exc:  # the cluster cannot tell (out of reach): said as it is
+                self.set_status("failed", f"could not reattach: {exc}", reason=f"could not reattach: {exc}")
+                return
+            if not attached:
                 why = "its supervisor died and the work is gone" if handle else "its supervisor died before the work started"
                 self.set_status("lost", why, reason=why)
                 return

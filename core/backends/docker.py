@@ -444,7 +444,15 @@ class DockerBackend(Backend, PortAccess, ShellAccess, RunMetrics, ReportedMetric
             return max(found, key=lambda c: int(c.labels.get(docker_spec.ATTEMPT_LABEL, "0")))
 
     def attach(self, ctx: RunContext, handle: dict[str, Any]) -> bool:
-        container = self._container(ctx, handle)
+        """True when the engine still has the run's container (by id, else by label); an engine
+        that is away is waited for (`await_engine`) before that is decided."""
+        try:
+            container = self._container(ctx, handle)
+        except BackendError as exc:
+            if str(exc) != str(self.unreachable()):
+                raise
+            self.await_engine(ctx)
+            container = self._container(ctx, handle)
         if container is None:
             return False
         handle.update(container_id=container.id, name=container.name)

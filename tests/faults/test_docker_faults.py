@@ -112,9 +112,12 @@ LINES = 400
 COUNTING = f"for i in $(seq 1 {LINES}); do echo line $i; sleep 0.01; done"
 
 
-@pytest.mark.parametrize("live_restore", [False, True], ids=["plain", "live-restore"])
-def test_dockerd_killed_and_started_again_mid_run_loses_no_line(live_restore, config_file, tmp_path, fault):
-    report = fault(f"dockerd killed and restarted mid-run ({'--live-restore' if live_restore else 'plain'})")
+@pytest.mark.parametrize("live_restore,supervisor_too", [(False, False), (True, False), (True, True)],
+                         ids=["plain", "live-restore", "live-restore, supervisor killed too"])
+def test_dockerd_killed_and_started_again_mid_run_loses_no_line(live_restore, supervisor_too, config_file, tmp_path,
+                                                                fault):
+    how = ("--live-restore" if live_restore else "plain") + (", supervisor killed too" if supervisor_too else "")
+    report = fault(f"dockerd killed and restarted mid-run ({how})")
     with restartable_engine(*(["--live-restore"] if live_restore else [])) as dockerd_:
         cluster = docker_cluster(config_file, dockerd_.url)
         spec = tmp_path / "count.yaml"
@@ -123,6 +126,11 @@ def test_dockerd_killed_and_started_again_mid_run_loses_no_line(live_restore, co
         record = engine.submit(spec, cluster=cluster)
         until(lambda: b"line 20\n" in engine.read_log(record.id, 0)[0], timeout=60, what="the first lines")
         dockerd_.kill()
+        if supervisor_too:  # a new supervisor takes over while the engine is away, and waits for it
+            pid = engine.get(record.id).supervisor_pid
+            os.kill(pid, signal.SIGKILL)
+            until(lambda: engine.reconcile() or engine.get(record.id).supervisor_pid not in (pid, None),
+                  timeout=30, what="a new supervisor")
         time.sleep(1.0)
         dockerd_.start()
         final = engine.wait(record.id, timeout=120)
