@@ -323,3 +323,19 @@ def test_killed_haproxy_is_started_again_with_the_same_replicas(spec_file, monke
     seen = Counter(get(url)[1].split()[1] for _ in range(20))
     assert set(seen) == {"replica=0", "replica=1"}
     assert endpoint_of("echo") == url
+
+
+def test_the_built_in_revision_template_scales_past_one_replica(tmp_path) -> None:
+    import core.spec as spec_api
+
+    template = spec_api.templates()["vessl-revision"]
+    path = tmp_path / "hello.yaml"
+    path.write_text(template.replace("max: 2", "max: 3"))
+    actions = ServeActions()
+    rev = actions.create(str(path), start=True)
+    ref = f"{rev.service}:{rev.number}"
+    wait_until(running(ref, 1), what="one replica of the template ready", timeout=60)
+    actions.scale(ref, 2)
+    wait_until(running(ref, 2), what="two replicas of the template ready", timeout=60)
+    ports = {r.port for r in actions.store.replicas(rev.service) if r.revision == rev.number}
+    assert len(ports) == 2  # each on its own $PORT
