@@ -366,7 +366,10 @@ def _nvml_sample(pynvml: Any, index: int) -> GpuSample:
     name = pynvml.nvmlDeviceGetName(handle)
     name = name.decode() if isinstance(name, bytes) else name
     util = _nvml(lambda: pynvml.nvmlDeviceGetUtilizationRates(handle))
-    mem = _nvml(lambda: pynvml.nvmlDeviceGetMemoryInfo(handle))
+    # v2 counts the driver's reserved memory apart from `used`, as nvidia-smi does (v1's `used` holds it)
+    mem = _nvml(lambda: pynvml.nvmlDeviceGetMemoryInfo(handle, version=pynvml.nvmlMemory_v2)) \
+        if hasattr(pynvml, "nvmlMemory_v2") else None
+    mem = mem if mem is not None else _nvml(lambda: pynvml.nvmlDeviceGetMemoryInfo(handle))
     temp = _nvml(lambda: pynvml.nvmlDeviceGetTemperature(handle, pynvml.NVML_TEMPERATURE_GPU))
     power = _nvml(lambda: pynvml.nvmlDeviceGetPowerUsage(handle))
     uuid = _nvml(lambda: pynvml.nvmlDeviceGetUUID(handle))
