@@ -65,19 +65,43 @@ class LogCursor:
         for chunk in chunks:
             buffer += chunk
             out = bytearray()
-            pos = 0
-            while len(buffer) - pos >= 8:
-                (_, length) = _HEADER.unpack_from(buffer, pos)
-                if len(buffer) - pos - 8 < length:
-                    break
-                frame = bytes(buffer[pos + 8:pos + 8 + length])
-                pos += 8 + length
-                message = self._take(frame)
-                if message:
-                    out += message
+            pos, size = 0, len(buffer)
+            plain: list[int] = []  # where frames taken as they are start (their stamps noted after)
+            view = memoryview(buffer)
+            try:
+                while size - pos >= 8:
+                    (_, length) = _HEADER.unpack_from(buffer, pos)
+                    end = pos + 8 + length
+                    if end > size:
+                        break
+                    if self.skip or self._resume_ns is not None:  # catching up: frame by frame
+                        message = self._take(bytes(view[pos + 8:end]))
+                        if message:
+                            out += message
+                    else:
+                        out += view[buffer.find(b" ", pos + 8, end) + 1:end]
+                        plain.append(pos)
+                    pos = end
+                if plain:
+                    self._note(buffer, plain)
+            finally:
+                view.release()
             del buffer[:pos]
             if out:
                 yield bytes(out)
+
+    def _note(self, buffer: bytearray, starts: list[int]) -> None:
+        """Remember the stamp of the last of the frames at `starts` and how many carry it."""
+
+        def stamp(pos: int) -> bytes:
+            return bytes(buffer[pos + 8:buffer.find(b" ", pos + 8)])
+
+        last, count, index = stamp(starts[-1]), 1, len(starts) - 2
+        while index >= 0 and stamp(starts[index]) == last:
+            count, index = count + 1, index - 1
+        if index < 0 and last == self.last:
+            count += self.at_last
+        self.last, self.at_last = last, count
 
     def _take(self, frame: bytes) -> bytes:
         stamp, _, message = frame.partition(b" ")

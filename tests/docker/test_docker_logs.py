@@ -47,3 +47,11 @@ def test_a_chunked_body_cut_before_its_end_is_a_stream_cut():
     assert list(dechunk([b"3\r\nabc\r\n", b"0\r\n\r\n"])) == [b"abc"]
     with pytest.raises(StreamCut):
         list(dechunk([b"3\r\nabc\r\n"]))
+
+
+def test_frames_of_one_time_across_reads_are_all_counted():
+    cursor = LogCursor()
+    assert b"".join(cursor.messages([frames(LOG[0], LOG[1]), frames(LOG[2])])) == b"a\nb\nc\n"
+    assert (cursor.last, cursor.at_last) == (b"2026-12-04T17:50:01.2Z", 2)
+    cursor.since()
+    assert b"".join(cursor.messages([frames(*LOG[1:])])) == b"d\n"
