@@ -6,9 +6,11 @@
 A thread follows `output.log` from the saved cursor as it is written (by the work itself on local
 processes, by the supervisor's pump for Docker, SSH and Slurm): every byte is parsed once, and
 `metrics.state.json` keeps the cursor, so a supervisor that takes over a run continues where the
-last one stopped. The run's own file
-(`$VESSL_TUI_METRICS`) is written in the run's folder (local) or copied there by a backend with
-`ReportedMetrics` (a container, a remote host); the thread follows it for the last values.
+last one stopped. The run's own file (`$VESSL_TUI_METRICS`) is written in the run's folder (local)
+or copied there by a backend with `ReportedMetrics` (a container, a remote host, Slurm's shared
+folder); the thread follows it for the last values. `finish` is called once the run is final, so a
+backlog is parsed after the run's end rather than holding it back; the state file then says
+`complete`.
 
 `VESSL_TUI_LOG_METRICS=0` in the supervisor's environment turns log parsing off (the run's own
 file is still read).

@@ -106,7 +106,8 @@ class FixedEngine:
             run_dir = folder / run_id
             run_dir.mkdir()
             lines = [json.dumps({"step": s, "loss": round(2.5 / (1 + lr * s) + 0.05 * ((s * 7) % 5), 4),
-                                 "accuracy": round(min(0.99, 0.3 + lr * s / 60), 4)}) for s in range(1, 121)]
+                                 "accuracy": round(min(0.99, 0.3 + lr * s / 60), 4),
+                                 "lr": round(lr * 0.99 ** s, 6)}) for s in range(1, 121)]
             (run_dir / REPORTED).write_text("\n".join(lines[: 120 - 40 * index]) + "\n")
         self.settings = {"a1": {"LR": "0.1", "$cmd": "python train.py"},
                          "b2": {"LR": "0.5", "$cmd": "python train.py"}}
@@ -141,17 +142,29 @@ def _app(tmp_path) -> VesslApp:
 def test_metrics_view_snapshot(snap_compare, tmp_path, size) -> None:
     async def open_metrics(pilot) -> None:
         pilot.app.push_screen(MetricsScreen("a1"))
-        await until(pilot, lambda: len(plots(pilot.app)) == 2)
+        await until(pilot, lambda: len(plots(pilot.app)) == 3)
         await pilot.pause()
 
     assert snap_compare(_app(tmp_path), terminal_size=size, run_before=open_metrics)
+
+
+async def test_a_plot_out_of_view_is_drawn_when_scrolled_to(tmp_path) -> None:
+    app = _app(tmp_path)
+    async with app.run_test(size=(80, 18)) as pilot:  # room for two plots
+        app.push_screen(MetricsScreen("a1"))
+        await until(pilot, lambda: len(plots(app)) == 3 and plots(app)["accuracy"].picture)
+        lowest = plots(app)["lr"]
+        assert not lowest.in_view() and not lowest.picture  # nothing built for what nobody sees
+        await pilot.press("end")
+        await until(pilot, lambda: lowest.in_view() and bool(lowest.picture))
+        assert "last 0.02994" in str(lowest.border_subtitle)
 
 
 @pytest.mark.parametrize("size", [(80, 24)])
 def test_compare_snapshot(snap_compare, tmp_path, size) -> None:
     async def open_compare(pilot) -> None:
         pilot.app.push_screen(CompareScreen(["a1", "b2"]))
-        await until(pilot, lambda: len(plots(pilot.app)) == 2 and pilot.app.screen.query_one("#compare-table").row_count == 2)
+        await until(pilot, lambda: len(plots(pilot.app)) == 3 and pilot.app.screen.query_one("#compare-table").row_count == 2)
         await pilot.pause()
 
     assert snap_compare(_app(tmp_path), terminal_size=size, run_before=open_compare)

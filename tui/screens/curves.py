@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from core.curves.series import CurveReader
     from core.engine import Engine
 
-REFRESH_SECONDS = 0.5
+REFRESH_SECONDS = 1.0
 EMPTY = ("No metrics yet. They come from lines the run prints, like `loss=0.3 step=10` or "
          "{'loss': 0.3, 'epoch': 1.0}, and from the JSON lines it writes to $VESSL_TUI_METRICS.")
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from rich.text import Text
 from textual import work
 from textual.strip import Strip
+from textual.widget import Widget
 from textual_plotext import PlotextPlot
 
 from core.curves.compare import smooth, thin
@@ -68,6 +69,7 @@ class CurvePlot(PlotextPlot):
         self.log_scale = False
         self.smoothing = False
         self.picture: list[Strip] = []
+        self.stale = False  # changed while scrolled out of view: built when painted next
 
     def show(self, curves: list[Curve], *, log_scale: bool, smoothing: bool) -> None:
         """Plot `curves` (replacing what was shown); redraws only when something changed."""
@@ -90,9 +92,20 @@ class CurvePlot(PlotextPlot):
             title.append("log")
         self.border_title = " ─ ".join(title)
         width, height = self.content_size
-        if width and height:
-            self._build(width, height, self.curves, self.log_scale, self.smoothing,
-                        self._get_plotext_theme_name(self.app.theme))
+        if not (width and height):
+            return
+        if not self.in_view():
+            self.stale = True  # no build for a plot nobody sees: render_line asks when it shows
+            self.refresh()
+            return
+        self._build(width, height, self.curves, self.log_scale, self.smoothing,
+                    self._get_plotext_theme_name(self.app.theme))
+
+    def in_view(self) -> bool:
+        """Whether any of the plot is inside its scrolling parent's visible region."""
+        parent = self.parent
+        region = self.region
+        return bool(region) and (not isinstance(parent, Widget) or region.overlaps(parent.region))
 
     @work(thread=True, exclusive=True, group="curve-build", exit_on_error=False)
     def _build(self, width: int, height: int, curves: tuple[Curve, ...], log_scale: bool, smoothing: bool,
@@ -133,6 +146,9 @@ class CurvePlot(PlotextPlot):
 
     def render_line(self, y: int) -> Strip:
         """The built picture's line `y` (Strips made in the worker: painting costs no layout)."""
+        if self.stale:
+            self.stale = False
+            self.call_after_refresh(self._draw)
         width = self.content_size.width
         strip = self.picture[y] if y < len(self.picture) else Strip.blank(width)
         return strip.crop_extend(0, width, self.rich_style)
