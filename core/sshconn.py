@@ -139,6 +139,18 @@ def _target(name: str, alias: str, *, port: int | None = None, user: str | None 
     )
 
 
+def ssh_argv(target: SshTarget, remote_command: str) -> list[str]:
+    """The OpenSSH client's argv for `remote_command` on `target` with a terminal, verifying the
+    host against the target's known_hosts and logging in with its keys and jump host."""
+    argv = ["ssh", "-t", "-p", str(target.port), "-o", f"UserKnownHostsFile={target.known_hosts}",
+            "-o", "StrictHostKeyChecking=yes"]
+    for key in target.key_files:
+        argv += ["-i", key]
+    if target.proxy_jump:
+        argv += ["-J", target.proxy_jump]
+    return argv + [f"{target.user}@{target.hostname}", remote_command]
+
+
 def _jump_target(outer: SshTarget, spec: str) -> SshTarget:
     """The first hop of a ProxyJump value `[user@]host[:port][,next…]`."""
     hop = spec.split(",")[0].strip()

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import shlex
 import shutil
 import tarfile
 import tempfile
@@ -613,6 +614,14 @@ class DockerBackend(Backend, PortAccess, ShellAccess, RunMetrics, ReportedMetric
     def needs_tunnel(self) -> bool:
         return self.url.startswith("ssh://")
 
+    def connection(self):
+        """The SSH connection to an engine at ssh:// (what tunnels ride), connected; SshError."""
+        from core.sshconn import _pool_get, target_from_url
+
+        conn = _pool_get(target_from_url(self.cluster, self.url))
+        conn.ensure()
+        return conn
+
     def port_target(self, ctx: RunContext, handle: dict[str, Any], container_port: int) -> tuple[str, int]:
         with self.errors("report the container's ports"):
             info = self.client().api.inspect_container(handle["container_id"])
@@ -631,20 +640,39 @@ class DockerBackend(Backend, PortAccess, ShellAccess, RunMetrics, ReportedMetric
         return "127.0.0.1"
 
     def shell_argv(self, ctx: RunContext, handle: dict[str, Any]) -> list[str]:
+        if self.url.startswith("ssh://"):
+            return self._ssh_shell(ctx, handle, {})
         docker_cli = shutil.which("docker")
         if docker_cli is None:
             raise BackendError("the docker command is not installed on this machine: install docker.io "
                                "(or docker-ce-cli) to open a shell in a container.")
+        return [docker_cli, *self.cli_flags(), *self._exec_words(ctx, handle)]
+
+    def _exec_words(self, ctx: RunContext, handle: dict[str, Any], env_names: Iterable[str] = ()) -> list[str]:
+        """`exec -it [-e NAME…] CONTAINER sh…` of the docker CLI for a shell in the running container."""
         container = self._container(ctx, handle)
         if container is None or container.status != "running":
             raise BackendError(f"run {ctx.run_id} has no running container: a shell needs a running run.")
-        return [docker_cli, *self.cli_flags(), "exec", "-it", container.id,
+        flags = [flag for name in env_names for flag in ("-e", name)]
+        return ["exec", "-it", *flags, container.id,
                 "/bin/sh", "-c", "command -v bash >/dev/null 2>&1 && exec bash || exec sh"]
+
+    def _ssh_shell(self, ctx: RunContext, handle: dict[str, Any], env: dict[str, str]) -> list[str]:
+        """For an engine at ssh://: the docker CLI run on that host over ssh, with the cluster's own
+        keys and known_hosts (the local docker CLI's ssh would use ~/.ssh only); `env` is exported
+        there first (no secrets in it)."""
+        from core.sshconn import ssh_argv, target_from_url
+
+        exports = "".join(f"export {name}={shlex.quote(value)}; " for name, value in env.items())
+        return ssh_argv(target_from_url(self.cluster, self.url),
+                        exports + shlex.join(["docker", *self._exec_words(ctx, handle, env)]))
 
     def shell_command(self, ctx: RunContext, handle: dict[str, Any], env: dict[str, str]) -> tuple[list[str], dict[str, str]]:
         """`docker exec -e NAME …`: the values come from the docker CLI's environment, not argv."""
         import os
 
+        if self.url.startswith("ssh://"):
+            return self._ssh_shell(ctx, handle, env), dict(os.environ)
         argv = self.shell_argv(ctx, handle)
         at = argv.index("exec") + 1
         flags = [flag for name in env for flag in ("-e", name)]

@@ -58,7 +58,8 @@ from core.backends.base import (
 from core.curves.files import REPORTED
 from core.backends.ssh_files import ExecFiles, close_quietly as _close, download as _download, read_at as _read_at
 from core.backends.ssh_files import q, upload as _upload
-from core.sshconn import SftpUnavailable, SshConnection, SshError, _pool_get, host_key_status, resolve_target, trust_host_key
+from core.sshconn import (SftpUnavailable, SshConnection, SshError, _pool_get, host_key_status, resolve_target,
+                          ssh_argv, trust_host_key)
 
 if TYPE_CHECKING:
     from core.config import ClusterConfig
@@ -557,15 +558,8 @@ class SshBackend(Backend, PortAccess, ShellAccess, RunMetrics, HostKeys, Reporte
         return True
 
     def shell_argv(self, ctx: RunContext, handle: dict[str, Any]) -> list[str]:
-        t = self.target
-        argv = ["ssh", "-t", "-p", str(t.port), "-o", f"UserKnownHostsFile={t.known_hosts}",
-                "-o", "StrictHostKeyChecking=yes"]
-        for key in t.key_files:
-            argv += ["-i", key]
-        if t.proxy_jump:
-            argv += ["-J", t.proxy_jump]
         workdir = f"{self._dir(ctx, handle)}/work"
-        return argv + [f"{t.user}@{t.hostname}", f"cd {q(workdir)} && exec \"${{SHELL:-sh}}\" -l"]
+        return ssh_argv(self.target, f"cd {q(workdir)} && exec \"${{SHELL:-sh}}\" -l")
 
     def shell_command(self, ctx: RunContext, handle: dict[str, Any], env: dict[str, str]) -> tuple[list[str], dict[str, str]]:
         """The login shell on the host, with `env` exported before it (no secrets in `env`)."""

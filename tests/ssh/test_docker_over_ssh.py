@@ -13,7 +13,7 @@ from core.config import ClusterConfig
 from core.engine import Engine
 from tests.fixtures.dockerd import dockerd  # noqa: F401  (the engine the host's docker CLI reaches)
 from tests.fixtures.sshd import Sshd, keygen, running_sshd
-from tests.support import cli
+from tests.support import cli, until
 
 pytestmark = pytest.mark.docker
 
@@ -76,3 +76,25 @@ def test_clusters_test_of_a_refused_host_is_one_sentence(docker_host, config_fil
         assert words in done.stdout + done.stderr, done.stdout + done.stderr
     check = backend_for(ClusterConfig(name="wrongkey", **docker_cluster(docker_host, identity_file=str(stranger)))).check()
     assert not check.reachable and check.message.count(".") >= 1 and "\n" not in check.message
+
+
+def test_a_shell_in_the_container_goes_over_ssh_with_the_clusters_key(docker_host, config_file, tmp_path):
+    import subprocess
+
+    write_config(config_file, {"remote": docker_cluster(docker_host)})
+    spec = tmp_path / "wait.yaml"
+    spec.write_text("type: task\nname: waits\nimage: test/busybox\nenv: [LR=0.5]\ncommands: [echo up, sleep 60]\n")
+    engine = Engine()
+    record = engine.submit(spec, cluster="remote")
+    try:
+        until(lambda: engine.read_log(record.id, 0)[0] == b"up\n", what="the container to run")
+        argv, env = engine.shell_command(record.id)
+        assert argv[0] == "ssh" and str(docker_host.key) in argv and f"UserKnownHostsFile={docker_host.known_hosts}" in argv
+        argv = [a for a in argv if a != "-t"]
+        argv[-1] = argv[-1].replace(" -it ", " -i ")  # no terminal here: the shell reads stdin
+        done = subprocess.run(argv, env=env, input="echo LR=$LR ID=$VESSL_TUI_RUN_ID\nexit\n", capture_output=True,
+                              text=True, timeout=60)
+        assert f"LR=0.5 ID={record.id}" in done.stdout, done.stderr
+    finally:
+        engine.stop(record.id)
+        engine.wait(record.id, timeout=60)
