@@ -146,6 +146,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--latency-requests", type=int, default=2000)
+    parser.add_argument("--rounds", type=int, default=1, help="measure each plane this many times (a busy machine drifts)")
     args = parser.parse_args()
 
     env = dict(os.environ, PYTHONPATH=str(ROOT))
@@ -159,8 +160,8 @@ def main() -> None:
         for kind in kinds:  # each plane right after a direct run of its own: a noisy machine drifts
             proc, port, worker = start_plane(kind, replica_port, env)
             procs.append(proc)
-            rows[kind] = (measure(f"http://127.0.0.1:{replica_port}/", args, [replica.pid]),
-                          measure(f"http://127.0.0.1:{port}/", args, [replica.pid, worker]))
+            rows[kind] = [(measure(f"http://127.0.0.1:{replica_port}/", args, [replica.pid]),
+                           measure(f"http://127.0.0.1:{port}/", args, [replica.pid, worker])) for _ in range(args.rounds)]
             proc.terminate()
             proc.wait()
     finally:
@@ -168,18 +169,28 @@ def main() -> None:
             proc.terminate()
             proc.wait()
     print(f"cpus: {os.cpu_count()}  concurrency: {args.concurrency}  seconds: {args.seconds:g}")
-    for kind, (direct, plane) in rows.items():
-        d50, d99, drps, _ = direct
-        e50, e99, erps, (client_us, replica_us, endpoint_us) = plane
-        print(f"{'direct':<12} latency p50 {d50:.3f} ms  p99 {d99:.3f} ms  throughput {drps:,.0f} req/s")
-        ceiling = (client_us + replica_us) / (client_us + replica_us + endpoint_us)
-        print(f"{kind:<12} latency p50 {e50:.3f} ms (added {e50 - d50:+.3f} ms, target < 1 ms)  "
-              f"p99 {e99:.3f} ms ({e99 / d99:.2f}x)")
-        print(f"{'':<12} throughput {erps:,.0f} req/s = {erps / drps:.2f}x direct (target >= 0.8x)")
-        print(f"{'':<12} cpu/request client {client_us:.0f} us  replica {replica_us:.0f} us  endpoint "
-              f"{endpoint_us:.0f} us -> shared-cores ceiling {ceiling:.2f}x; endpoint alone "
-              f"{1e6 / endpoint_us:,.0f} req/s per core = {1e6 / endpoint_us / drps:.2f}x the direct figure")
+    for kind, measured in rows.items():
+        for direct, plane in measured:
+            report(kind, direct, plane)
+        if len(measured) > 1:
+            ratios = sorted(plane[2] / direct[2] for direct, plane in measured)
+            cpu = sorted(plane[3][2] for _, plane in measured)
+            print(f"{kind:<12} throughput ratio over {len(measured)} rounds (min / median / max): "
+                  f"{ratios[0]:.2f} / {statistics.median(ratios):.2f} / {ratios[-1]:.2f}x; endpoint CPU per request "
+                  f"{cpu[0]:.0f} / {statistics.median(cpu):.0f} / {cpu[-1]:.0f} us")
 
+
+def report(kind: str, direct, plane) -> None:
+    d50, d99, drps, _ = direct
+    e50, e99, erps, (client_us, replica_us, endpoint_us) = plane
+    print(f"{'direct':<12} latency p50 {d50:.3f} ms  p99 {d99:.3f} ms  throughput {drps:,.0f} req/s")
+    ceiling = (client_us + replica_us) / (client_us + replica_us + endpoint_us)
+    print(f"{kind:<12} latency p50 {e50:.3f} ms (added {e50 - d50:+.3f} ms, target < 1 ms)  "
+          f"p99 {e99:.3f} ms ({e99 / d99:.2f}x)")
+    print(f"{'':<12} throughput {erps:,.0f} req/s = {erps / drps:.2f}x direct (target >= 0.8x)")
+    print(f"{'':<12} cpu/request client {client_us:.0f} us  replica {replica_us:.0f} us  endpoint "
+          f"{endpoint_us:.0f} us -> shared-cores ceiling {ceiling:.2f}x; endpoint alone "
+          f"{1e6 / endpoint_us:,.0f} req/s per core = {1e6 / endpoint_us / drps:.2f}x the direct figure")
 
 if __name__ == "__main__":
     main()

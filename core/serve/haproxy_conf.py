@@ -1,6 +1,7 @@
 """The HAProxy data plane as pure data: its configuration text, its routing and its statistics.
 
-Shape of the configuration (one HAProxy process per service):
+Shape of the configuration (one HAProxy process per service; `nbthread` sized to the machine,
+keep-alive to clients, idle connections to replicas reused by any request: `http-reuse always`):
 
     frontend endpoint      bind fd@N (the keeper's listening socket); the backend named by the
                            route map's `route` entry: `b<k>` (one revision), `split` or `none`
@@ -18,8 +19,11 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 from dataclasses import dataclass, field
 
+CPUS_PER_THREAD = 4
+MAX_THREADS = 16
 MAX_WEIGHT = 256  # HAProxy's server weights are integers 1..256 (0 = no traffic)
 NO_REPLICA = "no ready replica for this service; try again shortly"
 
@@ -124,12 +128,24 @@ def route_for(backend_weights: dict[int, int]) -> str:
     return "split"
 
 
-def render(layout: Layout, table: Table, *, listen_fd: int, internal: str) -> str:
-    """The whole configuration. `internal` prefixes the abstract socket names (unique per process)."""
+def data_plane_threads(cpus: int | None = None) -> int:
+    """HAProxy threads for a machine with `cpus` usable CPUs (default: this one's): one per
+    CPUS_PER_THREAD, at least 1, at most MAX_THREADS. The replicas run on the same machine and need
+    most of it: HAProxy spends ~30 us of CPU on a small request, a replica several times that, so a
+    second thread only pays off when there are cores to spare (on 2 CPUs it costs ~15% more CPU per
+    request and gains nothing, see bench/serve_endpoint.py)."""
+    if cpus is None:
+        cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, min(MAX_THREADS, cpus // CPUS_PER_THREAD))
+
+
+def render(layout: Layout, table: Table, *, listen_fd: int, internal: str, threads: int | None = None) -> str:
+    """The whole configuration. `internal` prefixes the abstract socket names (unique per process);
+    `threads`: HAProxy's threads (default: sized to this machine, `data_plane_threads`)."""
     lines = [
         "global",
         "  maxconn 4096",
-        "  nbthread 1",
+        f"  nbthread {threads or data_plane_threads()}",
         "  stats socket unix@api.sock mode 600 level admin",
         "defaults",
         "  mode http",

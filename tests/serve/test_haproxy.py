@@ -17,7 +17,8 @@ from core.serve.dataplane import DATAPLANE_ENV, requested_plane, start_dataplane
 from core.serve.endpoint import Endpoint, Upstream
 from core.serve.haproxy import HaproxyEndpoint, HaproxyError
 from core.serve.haproxy_conf import (
-    Layout, RequestCounts, Server, Slots, Table, commands, effective_weights, integer_weights, route_for,
+    Layout, RequestCounts, Server, Slots, Table, commands, data_plane_threads, effective_weights, integer_weights,
+    render, route_for,
 )
 from core.serve.models import ServeError
 
@@ -88,6 +89,12 @@ def test_request_rates_survive_a_restarted_counter() -> None:
     assert set(counts.total) == {7}
 
 
+def test_threads_are_sized_to_the_machine() -> None:
+    assert [data_plane_threads(cpus) for cpus in (1, 2, 4, 8, 16, 64, 256)] == [1, 1, 1, 2, 4, 16, 16]
+    text = render(Layout(1, 1), Table(), listen_fd=3, internal="x", threads=3)
+    assert "  nbthread 3\n" in text and "  http-reuse always\n" in text
+
+
 def test_unknown_plane_is_one_sentence(monkeypatch) -> None:
     monkeypatch.setenv(DATAPLANE_ENV, "nginx")
     with pytest.raises(ServeError, match=r"^VESSL_TUI_DATAPLANE=nginx is not a data plane; set it to auto, "
@@ -148,6 +155,22 @@ async def test_outgrowing_the_slots_swaps_processes_without_a_failed_request(rep
     finally:
         await ep.stop()
     assert not (tmp_path / "endpoint" / "haproxy.pid").exists()
+
+
+@needs_haproxy
+async def test_requests_on_new_client_connections_reuse_the_connection_to_the_replica(replica_procs, tmp_path) -> None:
+    port = replica_procs(1, 0)[1]
+    ep = HaproxyEndpoint(tmp_path / "endpoint")
+    await ep.start()
+    try:
+        ep.publish([Upstream(1, 0, "127.0.0.1", port)], {1: 1})
+        for _ in range(30):  # each on a connection of its own, as many short-lived clients do
+            async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True)) as session:
+                assert (await session.get(ep.url)).status == 200
+        row = next(r for (proxy, server), r in ep._stat(4).items() if proxy.startswith("b") and server == "s0")
+        assert int(row["reuse"]) >= 25 and int(row["connect"]) <= 5, row  # one replica connection, reused
+    finally:
+        await ep.stop()
 
 
 @needs_haproxy
