@@ -412,7 +412,7 @@ class DockerBackend(Backend, PortAccess, ShellAccess, RunMetrics, ReportedMetric
                 client.containers.get(kwargs["name"]).remove(force=True)  # left by an interrupted start
                 container = client.containers.create(**kwargs)
             if secrets is not None:  # read and removed by the container's first command
-                container.put_archive("/", secrets)
+                self._give_secrets(container, spec.image, secrets)
             container.start()
         ctx.provision(f"started container {kwargs['name']} ({container.short_id}), network {mode}")
         # The log file may hold earlier attempts' output: `stream` offsets count from here.
@@ -420,6 +420,18 @@ class DockerBackend(Backend, PortAccess, ShellAccess, RunMetrics, ReportedMetric
         reported = ctx.run_dir / REPORTED  # likewise the copy of $VESSL_TUI_METRICS
         return {"container_id": container.id, "name": kwargs["name"], "network_mode": mode, "log_base": log_base,
                 "metrics_base": reported.stat().st_size if reported.exists() else 0}
+
+    @staticmethod
+    def _give_secrets(container, image: str, secrets: bytes) -> None:
+        """Put the secrets file into the created container, whose shell reads it first thing."""
+        api = container.client.api
+        found = api.head(api._url("/containers/{0}/archive", container.id), params={"path": "/bin/sh"})
+        if found.status_code == 404:  # the stat of the path, no content
+            container.remove(force=True)
+            raise BackendError(
+                f"image {image} has no /bin/sh, which this run's secret env vars need (they reach the container "
+                "through a file its shell reads, never its configuration): use an image with a shell.") from None
+        container.put_archive("/", secrets)
 
     def gpu_device_ids(self, ctx: RunContext) -> list[str] | None:
         """Device ids for the run's GPU request: the engine's placement, else the cluster's

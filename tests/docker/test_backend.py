@@ -326,3 +326,30 @@ def test_labels_check_metrics_and_ports_of_a_running_container(dockerd, tmp_path
     finally:
         backend.stop(ctx, handle, 0)
         backend.cleanup(ctx, handle)
+
+
+def test_secrets_on_an_image_without_a_shell_are_one_sentence(dockerd, tmp_path):
+    import io
+    import os
+    import shutil
+    import tarfile
+
+    import docker
+
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        tar.add(os.path.realpath(shutil.which("busybox")), arcname="bin/busybox")
+    client = docker.DockerClient(base_url=dockerd)
+    client.api.import_image_from_data(buffer.getvalue(), repository="test/noshell", tag="latest",
+                                      changes=['CMD ["/bin/busybox", "echo", "hi"]'])
+    client.close()
+    backend = backend_at(dockerd)
+    spec = spec_of("name: noshell\nimage: test/noshell\nenv:\n  TOKEN: {value: s3cr3t-value, secret: true}\n")
+    ctx = context(spec, tmp_path, backend)
+    try:
+        backend.prepare(ctx)
+        with pytest.raises(BackendError) as err:
+            backend.start(ctx)
+    finally:
+        backend.cleanup(ctx, None)
+    assert str(err.value).startswith("image test/noshell has no /bin/sh, which this run's secret env vars need")
