@@ -57,32 +57,16 @@ class Series:
             return self.steps, self.values
         return self.steps + [self.last_step], self.values + [self.last]  # type: ignore[list-item]
 
-    def as_json(self) -> dict[str, object]:
-        return {"name": self.name, "count": self.count, "last": self.last, "min": self.min, "max": self.max,
-                "steps": self.points()[0], "values": self.points()[1]}
-
 
 def numbers(obj: object) -> tuple[float | None, dict[str, float]]:
-    """(step, metrics) of one JSON line: numbers only (bools and text are not metrics)."""
+    """(step, metrics) of one JSON line: numbers only (bools and text are not metrics); the step is
+    `step`, else `global_step`, `iteration`, `iter`, `epoch`, as in the log parser."""
     if not isinstance(obj, dict):
         return None, {}
-    step = None
-    values: dict[str, float] = {}
-    for key, value in obj.items():
-        if not isinstance(value, (int, float)) or isinstance(value, bool):
-            continue
-        if key in STEP_KEYS and step is None:
-            step = value
-            continue
-        if key in STEP_KEYS:
-            continue
-        values[str(key)] = float(value)
-    if step is None:
-        for key in STEP_KEYS:
-            if key in values:
-                step = values.pop(key)
-                break
-    return step, values
+    found = {key: value for key, value in obj.items()
+             if isinstance(value, (int, float)) and not isinstance(value, bool)}
+    step = next((found[key] for key in STEP_KEYS if key in found), None)
+    return step, {str(key): float(value) for key, value in found.items() if key not in STEP_KEYS}
 
 
 class JsonLines:

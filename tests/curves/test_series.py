@@ -87,3 +87,11 @@ def test_stored_lines_are_what_json_dumps_writes(tmp_path):
     for record in (Record(1, {"loss": 0.5, "gap": float("nan"), "low": float("-inf"), "n": 3}),
                    Record(0.25, {'odd "name"': 1e-05, "big": 1e300})):
         assert recorder.encode(record) == json.dumps({"step": record.step, **record.values}) + "\n"
+
+
+def test_a_json_line_takes_its_step_as_the_log_parser_does():
+    from core.curves.series import numbers
+
+    assert numbers({"epoch": 0.5, "step": 10, "loss": 1, "ok": True, "note": "x"}) == (10, {"loss": 1.0})
+    assert numbers({"epoch": 2, "acc": 0.5}) == (2, {"acc": 0.5})
+    assert numbers(["not", "a", "dict"]) == (None, {})
