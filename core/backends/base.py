@@ -134,8 +134,11 @@ class Backend(ABC):
         return []
 
     def warnings(self, spec: "RunSpec") -> list[str]:
-        """Sentences for fields that mean nothing here (e.g. `image` on local processes)."""
-        return []
+        """Sentences for fields that mean nothing here (e.g. `image` on local processes), and for
+        mounts served as copies (every backend: see core.data.sources)."""
+        from core.data.sources import copy_notes
+
+        return copy_notes(spec.volumes)
 
     @abstractmethod
     def prepare(self, ctx: RunContext) -> None:

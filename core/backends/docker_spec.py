@@ -189,16 +189,16 @@ def volume_plan(spec: RunSpec, run_id: str, base_dir: Path | None = None, cluste
         elif volume.kind == "named":
             plan.create.append({"name": volume.source, "labels": {**labels, KEEP_LABEL: "true"}})
             plan.binds[volume.source] = {"bind": volume.path, "mode": mode}
-        elif volume.kind == "mount":
+        elif volume.kind == "mount" and not sources.copied_mount(volume):
             _plan_mount(plan, volume, index, prefix, labels, base_dir, cluster)
-        elif volume.kind == "import":
+        elif volume.kind in ("import", "mount"):  # a mount here is a copy (object store, registry)
             name = f"{prefix}-import-{index}"
             plan.imports.append(StagedImport(name, volume.path, volume.source, volume.ref, volume.optional))
             plan.create.append({"name": name, "labels": dict(labels)})
-            plan.binds[name] = {"bind": volume.path, "mode": "rw"}
+            plan.binds[name] = {"bind": volume.path, "mode": "rw" if volume.kind == "import" else "ro"}
         elif volume.kind == "export":
             plan.exports.append(volume.path)
-        if volume.kind in ("import", "export"):
+        if volume.kind in ("import", "export") or sources.copied_mount(volume):
             problem = sources.problem(volume, cluster)
             if problem:
                 plan.problems.append(problem)

@@ -229,7 +229,7 @@ class LocalBackend(Backend, PortAccess, ShellAccess, RunMetrics):
             notes.append(f"image `{spec.image}` does not apply to local processes: commands run on this machine.")
         if spec.python:
             notes.append(f"python `{spec.python}` does not apply to local processes: the machine's python is used.")
-        return notes
+        return notes + super().warnings(spec)
 
     # --- lifecycle ----------------------------------------------------------------------------
 
@@ -239,13 +239,13 @@ class LocalBackend(Backend, PortAccess, ShellAccess, RunMetrics):
         for note in self.warnings(ctx.spec):
             ctx.provision(note)
         base = Path(ctx.spec.source_file).parent if ctx.spec.source_file else None
-        from core.data import imports
+        from core.data import imports, sources
 
         for volume in ctx.spec.volumes:
             if ctx.stop_requested.is_set():
                 return
             target = inside(work, volume.path)
-            if volume.kind == "import":
+            if volume.kind == "import" or sources.copied_mount(volume):
                 if target.exists() and (not target.is_dir() or any(target.iterdir())):
                     ctx.provision(f"import {volume.source} already at {volume.path}")
                     continue

@@ -319,12 +319,15 @@ class SshBackend(Backend, PortAccess, ShellAccess, RunMetrics, HostKeys, Reporte
         return problems
 
     def warnings(self, spec: "RunSpec") -> list[str]:
+        notes = super().warnings(spec)
         if spec.image:
             return [f"`image` is ignored on cluster {self.cluster.name} (runtime: process); "
-                    "set `runtime: docker` on the cluster to run in containers."]
-        return []
+                    "set `runtime: docker` on the cluster to run in containers.", *notes]
+        return notes
 
     def prepare(self, ctx: RunContext) -> None:
+        from core.data.sources import copied_mount
+
         ctx.provision(f"connecting to {self.target.label}")
         run_dir = self._dir(ctx)
         exports = [_remote_path(run_dir, v.path) for v in ctx.spec.volumes if v.kind == "export"]
@@ -338,7 +341,7 @@ class SshBackend(Backend, PortAccess, ShellAccess, RunMetrics, HostKeys, Reporte
         for volume in ctx.spec.volumes:
             if ctx.stop_requested.is_set():
                 return
-            if volume.kind == "import":
+            if volume.kind == "import" or copied_mount(volume):
                 self._import(ctx, run_dir, volume)
             elif volume.kind in ("mount", "bind"):
                 self._mount(ctx, run_dir, volume)

@@ -84,13 +84,25 @@ def git_url(uri: str) -> str | None:
 
 
 IMPORT_KINDS = ("local", "git", "object", "registry")
+COPIED_MOUNT_KINDS = ("object", "registry")  # a mount of these is a read-only copy made before the run
+
+
+def copied_mount(volume: "Volume") -> bool:
+    """True for a mount served as a copy fetched before the run (object stores, the registry)."""
+    return volume.kind == "mount" and parse(volume.source).kind in COPIED_MOUNT_KINDS
+
+
+def copy_notes(volumes: list["Volume"]) -> list[str]:
+    """A warning per mount served as a copy: what the run sees and what it does not."""
+    return [f"mount `{v.source}` at {v.path} is a copy fetched before the run (read-only data): changes to "
+            "the source during the run are not seen, and writes are not sent back." for v in volumes if copied_mount(v)]
 EXPORT_KINDS = ("local", "object", "registry", "volume")
 
 
 def problem(volume: "Volume", cluster: str, mount_kinds: tuple[str, ...] = ("local", "nfs")) -> str | None:
     """One sentence when `volume` cannot be served on `cluster` (whose backend mounts
-    `mount_kinds`), else None. Imports and exports go through this machine, so every backend
-    serves the same ones."""
+    `mount_kinds` itself), else None. Imports, exports and copied mounts go through this machine,
+    so every backend serves the same ones."""
     source = parse(volume.source, volume.ref)
     where = f"{volume.kind} `{volume.source}` at {volume.path}"
     if volume.kind == "import" and source.kind not in IMPORT_KINDS:
@@ -99,8 +111,7 @@ def problem(volume: "Volume", cluster: str, mount_kinds: tuple[str, ...] = ("loc
     if volume.kind == "export" and source.kind not in EXPORT_KINDS:
         return (f"{where} is not supported on cluster {cluster}: exports go to local paths, s3://, gs:// "
                 "or vessl-dataset/model/artifact://.")
-    if volume.kind == "mount" and source.kind not in mount_kinds:
-        hint = " (import it instead: it is copied in before the run)" if source.kind in ("object", "registry") else ""
-        return (f"{where} is not supported on cluster {cluster}: mounts here are "
-                f"{' and '.join(k.replace('local', 'hostpath://').replace('nfs', 'nfs://') for k in mount_kinds)}{hint}.")
+    if volume.kind == "mount" and source.kind not in mount_kinds + COPIED_MOUNT_KINDS:
+        return (f"{where} is not supported on cluster {cluster}: mounts here are hostpath://, nfs://, and copies "
+                "of s3://, gs://, hf:// and vessl-dataset:// (fetched before the run).")
     return None

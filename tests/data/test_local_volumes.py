@@ -77,14 +77,25 @@ run:
         "the NFS mount of nfs://127.0.0.1/exports/x failed on cluster local.")
 
 
-def test_mounting_an_object_store_is_refused_at_submit(engine, tmp_path):
+def test_a_dataset_mount_is_a_copy_with_a_warning_and_a_volume_mount_is_refused(engine, tmp_path):
     import pytest
 
     from core.engine import EngineError
 
-    with pytest.raises(EngineError, match=r"mount `s3://b/p` at /m is not supported on cluster local: mounts here are "
-                                          r"hostpath:// and nfs:// \(import it instead"):
-        submit(engine, tmp_path, "name: m\nresources: {cluster: local}\nmount:\n  /m: s3://b/p\nrun:\n  - command: ls\n")
+    train = submit(engine, tmp_path, "name: prep\nresources: {cluster: local}\nexport:\n  /out: vessl-dataset://me/digits\n"
+                                     "run:\n  - command: mkdir -p out && echo 0,1 > out/d.csv\n")
+    assert train.status == "succeeded"
+    path = tmp_path / "use.yaml"
+    path.write_text("name: use\nresources: {cluster: local}\nmount:\n  /data: vessl-dataset://me/digits\n"
+                    "run:\n  - command: cat data/d.csv\n")
+    plan = engine.plan(path)
+    assert plan.warnings == ["mount `vessl-dataset://me/digits` at /data is a copy fetched before the run (read-only "
+                             "data): changes to the source during the run are not seen, and writes are not sent back."]
+    final = engine.wait(engine.submit(path).id, timeout=60)
+    assert final.status == "succeeded" and engine.read_log(final.id)[0].decode() == "0,1\n"
+    with pytest.raises(EngineError, match=r"mount `volume://storage/v` at /m is not supported on cluster local"):
+        submit(engine, tmp_path, "name: m\nresources: {cluster: local}\nmount:\n  /m: volume://storage/v\n"
+                                 "run:\n  - command: ls\n")
 
 
 def test_dstack_instance_volumes_are_mounted_and_named_ones_refused(engine, tmp_path):

@@ -26,12 +26,15 @@ name: s3
 image: test/busybox
 import:
   /data: s3://{s3.bucket}/ds
+mount:
+  /ro: s3://{s3.bucket}/ds
 export:
   /out: s3://{s3.bucket}/out
 run:
-  - command: cat /data/a.txt /data/sub/b.txt && mkdir -p /out/ckpt && echo w > /out/ckpt/w.bin
+  - command: cat /data/a.txt /data/sub/b.txt /ro/a.txt && mkdir -p /out/ckpt && echo w > /out/ckpt/w.bin
+  - command: touch /ro/x 2>/dev/null || echo the mounted copy is read-only
 """)
-    assert (info.exit_code, log) == (0, "alpha\nbeta\n"), ctx.provision.text
+    assert (info.exit_code, log) == (0, "alpha\nbeta\nalpha\nthe mounted copy is read-only\n"), ctx.provision.text
     assert s3.fs.cat(f"{s3.bucket}/out/ckpt/w.bin") == b"w\n"
     assert f"done: export /out -> s3://{s3.bucket}/out (2B = 2 bytes in 1 file)" in ctx.provision.text
 

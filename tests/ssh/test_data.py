@@ -52,9 +52,9 @@ def test_an_nfs_mount_the_host_cannot_make_is_refused_with_a_sentence(start_run,
 
 def test_sources_no_backend_serves_are_refused_at_submit(backend, cluster) -> None:
     problems = backend.validate(spec_of("true", volumes=[
-        Volume(kind="mount", path="m", source="s3://b/p"), Volume(kind="named", path="/v", source="vol")]))
+        Volume(kind="mount", path="m", source="volume://storage/v"), Volume(kind="named", path="/v", source="vol")]))
     assert problems == [
-        f"mount `s3://b/p` at m is not supported on cluster {cluster.name}: mounts here are hostpath:// and nfs:// "
-        "(import it instead: it is copied in before the run).",
+        f"mount `volume://storage/v` at m is not supported on cluster {cluster.name}: mounts here are hostpath://, "
+        "nfs://, and copies of s3://, gs://, hf:// and vessl-dataset:// (fetched before the run).",
         f"named volume `vol` at /v is not supported on cluster {cluster.name} (an SSH host); use an instance path "
         "(`/host/path:/v`)."]
