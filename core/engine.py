@@ -151,6 +151,9 @@ class Plan:
 METRICS_SETTLE_SECONDS = 60.0
 #: A run whose supervisor has not claimed it yet is left alone this long by `reconcile`.
 STARTUP_GRACE_SECONDS = 60.0
+#: A run no supervisor took this long after submit, and whose supervisor never even started (its
+#: client was killed in between), gets one from `reconcile`.
+ORPHAN_SECONDS = 10.0
 #: How often long-lived clients (TUI, `run --follow`, `logs -f`, the serve keeper) reconcile.
 RECONCILE_SECONDS = 3.0
 #: What a stop may take beyond the run's grace (SIGTERM -> SIGKILL) before `stop` gives up waiting
@@ -667,20 +670,57 @@ class Engine:
         from core.backends.local import work_state
         from core.supervisor import supervisor_alive
 
+        from core.supervisor import LOCK_FILE
+
         for row in active:
             pid = row["supervisor_pid"]
-            if pid is None and time.time() - row["created_at"] < STARTUP_GRACE_SECONDS:
+            waited = time.time() - row["created_at"]
+            never_started = not (run_dir(row["id"], self.home) / LOCK_FILE).exists()
+            if pid is None and (waited < ORPHAN_SECONDS or (waited < STARTUP_GRACE_SECONDS and not never_started)):
                 continue
             if supervisor_alive(row["id"], pid, self.home):
                 continue
             try:
-                self._repair(row, pid, work_state)
+                if pid is None and never_started:
+                    self._adopt_orphan(row)
+                else:
+                    self._repair(row, pid, work_state)
             except Exception as exc:
                 if not no_space(exc):
                     raise
                 continue  # a full disk: left as it is for a client that can write (reading goes on)
             changed.append(self.get(row["id"]))
         return changed
+
+    def _adopt_orphan(self, row: dict[str, Any]) -> None:
+        """Start the supervisor of a run whose submitting client was killed before it could (the
+        secrets it held come again from the config, the environment or the spec file), or fail the
+        run with the reason when they cannot. A supervisor that shows up late loses the claim."""
+        from core.spec import load_spec
+        from core.spec.errors import SpecError
+        from core.spec.runspec import SECRET_PLACEHOLDER, RunSpec
+
+        spec = RunSpec.model_validate_json(self.store.run(row["id"], with_spec=True)["spec_json"])  # type: ignore[index]
+        try:
+            if any(v.secret and v.value == SECRET_PLACEHOLDER for v in spec.env) and spec.source_file:
+                inline = {v.name: v.value for v in load_spec(spec.source_file, spec.document_index).env if v.secret}
+                for var in spec.env:
+                    if inline.get(var.name) is not None:
+                        var.value = inline[var.name]
+            for var in spec.env:
+                if var.from_client_env and var.value == SECRET_PLACEHOLDER:
+                    var.value = None  # from this client's environment, if it has it
+            secrets = self._secret_values(spec)
+        except (EngineError, SpecError, OSError) as exc:
+            why = f"the client that submitted it was killed before starting it, and {exc}"
+            self._set_final(row, None, "failed", None, why)
+            return
+        from core.supervisor import LOCK_FILE
+
+        (private_dir(run_dir(row["id"], self.home)) / LOCK_FILE).touch(mode=0o600)  # other clients now leave it be
+        logs.ProvisionLog(logs.provision_log(row["id"], self.home))(
+            "the client that submitted this run was killed before starting its supervisor: started by reconcile")
+        self._spawn_supervisor(row["id"], {"mode": "start", "secrets": secrets, "expected_pid": None})
 
     def _repair(self, row: dict[str, Any], pid: int | None, work_state: Callable[..., Any]) -> None:
         """Reattach, finalize or mark lost one active run whose supervisor is dead."""

@@ -190,7 +190,6 @@ class Supervisor:
 
             self.failure = (f"no space left on device in VESSL_TUI_HOME ({home_path()}): the run's log could not "
                             "be written; what was written is kept")
-            release(self.run_dir / RESERVE_FILE)  # room for what the supervisor still has to write
         return self.failure
 
     # --- the run --------------------------------------------------------------------------

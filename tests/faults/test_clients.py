@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from tests.conftest import REPO
+from tests.support import until
 
 CLIENTS = 4
 RUNS_PER_CLIENT = 3
@@ -60,4 +61,45 @@ def test_several_clients_submit_list_and_stop_at_once(engine, tmp_path, fault):
             report.notes.append(f"{final.id}: {final.status} {final.reason}")
         report.lost += missing_lines(engine.read_log(run_id)[0].decode(), final.name)
     report.lost += CLIENTS * RUNS_PER_CLIENT - len(run_ids)
+    report.assert_clean()
+
+
+def test_kill_9_of_clients_during_20_runs(engine, tmp_path, fault):
+    """20 runs, each with a `run --follow` client and a `logs -f` client killed with -9 part-way:
+    every run succeeds and every numbered line is in its log once, in order."""
+    import os
+    import random
+    import signal
+    import time
+
+    report = fault("kill -9 of clients during 20 runs")
+    rng = random.Random(14)
+    run_ids: list[str] = []
+    killed = []
+    for n in range(20):
+        name = f"k{n}"
+        follower = subprocess.Popen([sys.executable, "-m", "core.cli.main", "run", str(counting(tmp_path, name, 40, 0.02)),
+                                     "--follow"], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        others = [subprocess.Popen([sys.executable, "-m", "core.cli.main", "logs", "-f", run_ids[-1]], cwd=REPO,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)] if run_ids else []
+        until(lambda: [r for r in engine.list_runs() if r.name == name] or follower.poll() is not None,
+              timeout=60, what="the client to submit")
+        time.sleep(rng.uniform(0.0, 0.6))  # then killed at some moment of submitting, starting or following
+        for client in (follower, *others):
+            os.kill(client.pid, signal.SIGKILL)
+            killed.append(client)
+        found = [r.id for r in engine.list_runs() if r.name == name]
+        if found:
+            run_ids.append(found[0])
+    for client in killed:
+        client.wait(timeout=30)
+        report.check_text(client.stderr.read() if client.stderr else None, "a killed client's stderr")
+    report.lost += 20 - len(run_ids)  # a run the killed client never submitted counts as lost work
+    for run_id in run_ids:
+        report.tried += 1
+        final = engine.wait(run_id, timeout=60)
+        if final.status != "succeeded":
+            report.failed += 1
+            report.notes.append(f"{run_id}: {final.status} {final.reason}")
+        report.lost += missing_lines(engine.read_log(run_id)[0].decode(), final.name, 40)
     report.assert_clean()
