@@ -43,6 +43,8 @@ AREA_SCREENS: dict[str, str] = {
     "data": "tui.screens.data:DataScreen",
 }
 """Area -> "module:class" of its screen; each area's module is imported when it is first shown."""
+KEYMAP_CHECK_DELAY = 1.0
+"""Seconds after start when the config's keys are checked (it imports every screen: not before the first frame)."""
 
 
 def area_screen(area: str) -> type[Screen]:
@@ -217,8 +219,8 @@ class VesslApp(App):
 
     @work(thread=True, exclusive=True, group="app-keymap", exit_on_error=False)
     def _load_keymap(self) -> None:
-        """Read the config's keys off the event loop (loading the config costs a few hundred ms);
-        apply the sound entries and say what is wrong with the others."""
+        """Read the config's keys off the event loop (loading the config costs a few hundred ms) and
+        apply them; they are checked (every screen's bindings imported) after the first frames."""
         try:
             keymap = config_keymap()
         except Exception as exc:  # noqa: BLE001 - a broken config must not stop the workstation
@@ -226,15 +228,19 @@ class VesslApp(App):
                 self.notify, f"Key bindings from the config were not applied: {describe_error(exc)}", severity="warning"
             )
             return
-        if not keymap:
-            return
+        if keymap:
+            self.call_from_thread(self.set_keymap, keymap)
+            self.call_from_thread(self.set_timer, KEYMAP_CHECK_DELAY, partial(self._check_keymap, keymap))
+
+    @work(thread=True, exclusive=True, group="app-keymap", exit_on_error=False)
+    def _check_keymap(self, keymap: dict[str, str]) -> None:
+        """Say what is wrong with the config's keys, and keep only the sound ones."""
         from tui.keycheck import check_keymap
 
         sound, problems = check_keymap(keymap)
         if problems:
             more = f" (and {len(problems) - 1} more: `vessl-tui keys --check`)" if len(problems) > 1 else ""
             self.call_from_thread(self.notify, problems[0] + more, title="Key bindings", severity="warning", timeout=12)
-        if sound:
             self.call_from_thread(self.set_keymap, sound)
 
     @work(thread=True, exclusive=True, group="app-reconcile", exit_on_error=False)

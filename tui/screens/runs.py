@@ -184,7 +184,7 @@ class RunsScreen(ReportsWorkerErrors, Screen):
         run = table.runs.get(table.cursor_id or "")
         line = self.query_one("#runs-line", Static)
         if run is None:
-            line.update("")
+            line.update("", layout=False)
             return
         parts = [run.id, run.name, run.shown_status]
         ended = exit_reason(run.exit_code, run.reason, run.final)
@@ -194,7 +194,7 @@ class RunsScreen(ReportsWorkerErrors, Screen):
             parts.append(run.reason)
         if table.variants.get(run.id):
             parts.append(table.variants[run.id])
-        line.update(Text(" " + " · ".join(parts), no_wrap=True, overflow="ellipsis"))
+        line.update(Text(" " + " · ".join(parts), no_wrap=True, overflow="ellipsis"), layout=False)  # one line, always
 
     def _tick(self) -> None:
         """Ages and durations move: redraw the rows in view every second (active runs) or 10 s."""
