@@ -5,7 +5,7 @@ Both JSON-lines files hold `{"step": 10, "loss": 0.3, ...}` per line; a line wit
 its order in the file. A metric named in `reported.jsonl` wins over one of the same name parsed from
 the log. `Series` keeps every point's exact last/min/max but at most `max_points` points (every
 k-th, k doubling as the series grows): plots stay bounded whatever a run prints; `raw_points`
-yields the full series.
+yields the full series. At most MAX_METRICS names per source are held (`left_out` counts the rest).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from core.curves.files import LOG_METRICS, REPORTED
 from core.curves.parse import STEP_KEYS
 
 MAX_POINTS = 2000
+MAX_METRICS = 100  # series per source held for plotting; a log naming more is not a training curve
 READ_LIMIT = 4 << 20  # bytes read per file per poll: a huge backlog is taken in steps
 
 
@@ -110,6 +111,7 @@ class CurveReader:
         self.max_points = max_points
         self.sources = {"log": JsonLines(run_dir / LOG_METRICS), "file": JsonLines(run_dir / REPORTED)}
         self.by_source: dict[str, dict[str, Series]] = {"log": {}, "file": {}}
+        self.left_out: set[str] = set()  # names beyond MAX_METRICS per source (kept on disk, not here)
 
     def poll(self) -> bool:
         """Read what was appended since the last poll; True when any point was added."""
@@ -121,6 +123,9 @@ class CurveReader:
                 for name, value in values.items():
                     series = table.get(name)
                     if series is None:
+                        if len(table) >= MAX_METRICS:
+                            self.left_out.add(name)
+                            continue
                         series = table[name] = Series(name, self.max_points)
                     series.add(step, value)
         return changed

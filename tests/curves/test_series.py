@@ -95,3 +95,13 @@ def test_a_json_line_takes_its_step_as_the_log_parser_does():
     assert numbers({"epoch": 0.5, "step": 10, "loss": 1, "ok": True, "note": "x"}) == (10, {"loss": 1.0})
     assert numbers({"epoch": 2, "acc": 0.5}) == (2, {"acc": 0.5})
     assert numbers(["not", "a", "dict"]) == (None, {})
+
+
+def test_a_log_naming_endless_keys_holds_a_bounded_number_of_series(tmp_path):
+    from core.curves.series import MAX_METRICS
+
+    (tmp_path / LOG_METRICS).write_text("".join(json.dumps({f"k{i}": i}) + "\n" for i in range(MAX_METRICS + 50)))
+    reader = CurveReader(tmp_path)
+    reader.poll()
+    assert len(reader.series()) == MAX_METRICS and len(reader.left_out) == 50
+    assert len(list(raw_points(tmp_path))) == MAX_METRICS + 50  # all of it stays on disk

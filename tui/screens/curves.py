@@ -72,10 +72,11 @@ class CurvesScreen(ReportsWorkerErrors, Screen):
     class Loaded(Message):
         """What the runs reported so far: metric -> one Curve per run (in run order)."""
 
-        def __init__(self, curves: dict[str, list[Curve]], names: dict[str, str]) -> None:
+        def __init__(self, curves: dict[str, list[Curve]], names: dict[str, str], left_out: int = 0) -> None:
             super().__init__()
             self.curves = curves
             self.names = names
+            self.left_out = left_out
 
     def __init__(self, run_ids: list[str]) -> None:
         super().__init__()
@@ -86,6 +87,7 @@ class CurvesScreen(ReportsWorkerErrors, Screen):
         self.names: dict[str, str] = {}
         self.log_scale = False
         self.smoothing = False
+        self.left_out = 0  # metric names past the reader's limit (not plotted)
         self._reading = False
 
     def compose(self) -> ComposeResult:
@@ -136,13 +138,15 @@ class CurvesScreen(ReportsWorkerErrors, Screen):
                     curves.setdefault(name, []).append(Curve(
                         run_id, self.labels.get(run_id, run_id), tuple(steps), tuple(values),
                         series.last, series.min, series.max, series.count))
-            self.post_message(self.Loaded(curves, self.names))
+            left_out = len(set().union(*(reader.left_out for reader in self.readers.values())))
+            self.post_message(self.Loaded(curves, self.names, left_out))
         finally:
             self._reading = False
 
     @on(Loaded)
     def _loaded(self, event: Loaded) -> None:
         self.curves = event.curves
+        self.left_out = event.left_out
         self.draw()
 
     # --- drawing ------------------------------------------------------------------------------
@@ -169,6 +173,8 @@ class CurvesScreen(ReportsWorkerErrors, Screen):
             who += f" ({len(self.names)} runs)" if len(unique) <= 3 else ""
         text = Text(f" {who or self.run_ids}", style="bold")
         text.append(f"  {len(self.curves)} metric{'' if len(self.curves) == 1 else 's'}")
+        if self.left_out:
+            text.append(f" ({self.left_out} more not plotted: see `vessl-tui metrics`)")
         text.append(f"  log scale {'on' if self.log_scale else 'off'}  smoothing {'on' if self.smoothing else 'off'}")
         return text
 
