@@ -23,7 +23,7 @@ import time
 for step in range(1, 10001):
     print({'loss': round(3.0 / (1 + step / 500), 5), 'learning_rate': 5e-05, 'epoch': step / 1000}, flush=True)
     if step % 500 == 0:
-        time.sleep(0.15)
+        time.sleep(0.3)
 PY
 """
 
