@@ -219,6 +219,11 @@ class SshBackend(Backend, PortAccess, ShellAccess, RunMetrics, HostKeys, Reporte
         self.target = resolve_target(cluster)
         self._local = threading.local()  # one SFTP session per thread
         self._no_sftp = False  # the host has no SFTP subsystem: files move over exec channels
+        self._ended: dict[str, threading.Event] = {}  # run folder -> set once `wait` saw the run end
+
+    def _ended_event(self, handle: dict[str, Any]) -> threading.Event:
+        """Set by `wait` when the run has ended: wakes a log stream idling on that run at once."""
+        return self._ended.setdefault(handle["dir"], threading.Event())
 
     # --- connection ------------------------------------------------------------------------------
 
@@ -507,7 +512,8 @@ class SshBackend(Backend, PortAccess, ShellAccess, RunMetrics, HostKeys, Reporte
                     pass
                 if ended:
                     continue
-            time.sleep(idle)
+            # idle until the next read, or until `wait` (the supervisor's) sees the end: drain once more
+            ended = self._ended_event(handle).wait(idle)
             idle = min(idle * 2, 0.5)
 
     def wait(self, ctx: RunContext, handle: dict[str, Any], timeout: float) -> ExitInfo | None:
@@ -519,7 +525,10 @@ class SshBackend(Backend, PortAccess, ShellAccess, RunMetrics, HostKeys, Reporte
                 if not exc.retryable:
                     raise
                 info = None
-            if info is not None or time.monotonic() >= end:
+            if info is not None:
+                self._ended_event(handle).set()
+                return info
+            if time.monotonic() >= end:
                 return info
             time.sleep(min(0.25, max(0.0, end - time.monotonic())))
 
