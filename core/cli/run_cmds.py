@@ -71,17 +71,36 @@ def options(table: tuple[Option, ...]) -> Callable[[Callable[..., Any]], Callabl
     return decorate
 
 
-def stream(eng: Engine, run_id: str, provisioning: bool = False) -> None:
+def stream(eng: Engine, run_id: str, provisioning: bool = False,
+           while_streaming: Callable[[], bool] | None = None) -> None:
     out = sys.stdout.buffer
-    for chunk in eng.follow_log(run_id, provisioning=provisioning):
+    for chunk in eng.follow_log(run_id, provisioning=provisioning, stop=while_streaming):
         out.write(chunk)
         out.flush()
+
+
+def pending_reasons(eng: Engine, run_id: str) -> Callable[[], bool]:
+    """A `stop` hook for `follow_log` that never stops it: it says on stderr why the run is still
+    pending (waiting for GPUs: for how many, held by whom), once per reason, until the run starts."""
+    said: list[str | None] = [None]
+    started = [False]
+
+    def say() -> bool:
+        if not started[0]:
+            record = eng.get(run_id)
+            started[0] = record.status != "pending"
+            if not started[0] and record.reason and record.reason != said[0]:
+                said[0] = record.reason
+                click.echo(record.reason, err=True)
+        return False
+
+    return say
 
 
 def follow_to_end(eng: Engine, record: RunRecord) -> None:
     """Stream the run's log, then exit with its exit code (Ctrl-C detaches: the run goes on)."""
     try:
-        stream(eng, record.id)
+        stream(eng, record.id, while_streaming=pending_reasons(eng, record.id))
         final = eng.wait(record.id)
     except KeyboardInterrupt:
         click.echo(f"\ndetached; run {record.id} goes on (vessl-tui logs {record.id} -f).", err=True)

@@ -136,6 +136,24 @@ def test_first_submitted_first_served_even_when_a_later_run_would_fit(engine, tm
     assert engine.wait(small.id, timeout=60).status == "succeeded"
 
 
+def test_run_follow_says_why_it_waits_then_streams(engine, tmp_path) -> None:
+    holders = [engine.submit_spec(gpu_run(f"h{i}", tmp_path / f"h{i}")) for i in range(2)]
+    for record in holders:
+        until(lambda: engine.get(record.id).status == "running", what="the holders to run")
+    path = tmp_path / "follow.yaml"
+    path.write_text("type: task\nname: follower\nresources: {gpu: A100:1}\ncommands: [echo hello]\n")
+    follower = subprocess.Popen([sys.executable, "-m", "core.cli.main", "run", str(path), "--follow"], cwd=REPO,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    first = follower.stderr.readline()
+    assert first.startswith("run ") and "(follower) on local" in first
+    said = follower.stderr.readline()
+    assert said.startswith("waiting for 1 GPU on local: held by run ")
+    assert all(f"{h.id} (h{i})" in said for i, h in enumerate(holders))
+    (tmp_path / "h0").touch()
+    out, err = follower.communicate(timeout=120)
+    assert (follower.returncode, out) == (0, "hello\n")
+
+
 def test_retry_on_no_capacity_bounds_the_wait(engine, tmp_path) -> None:
     holders = [engine.submit_spec(gpu_run(f"h{i}", tmp_path / "never")) for i in range(2)]
     for record in holders:
@@ -172,6 +190,22 @@ def test_reconcile_releases_a_gpu_only_when_the_work_is_gone(engine, tmp_path) -
     assert engine.get(holder.id).final
     until(lambda: engine.get(waiter.id).status == "running", what="the waiter to get a GPU")
     assert [c["run_id"] for c in GpuLedger(engine.store.conn).claims()] == [waiter.id]
+
+
+def test_a_waiter_whose_supervisor_died_leaves_the_queue_at_reconcile(engine, tmp_path) -> None:
+    holders = [engine.submit_spec(gpu_run(f"h{i}", tmp_path / f"h{i}")) for i in range(2)]
+    for record in holders:
+        until(lambda: engine.get(record.id).status == "running", what="the holders to run")
+    dead, next_one = engine.submit_spec(gpu_run("dead")), engine.submit_spec(gpu_run("next"))
+    until(lambda: engine.get(next_one.id).reason, what="the second waiter's reason")
+    pid = until(lambda: engine.get(dead.id).supervisor_pid, what="the first waiter's supervisor")
+    os.kill(pid, signal.SIGKILL)
+    until(lambda: not supervisor_alive(dead.id, pid), what="the waiter's supervisor to die")
+    engine.reconcile()
+    assert (engine.get(dead.id).status, engine.get(dead.id).reason) == ("lost", "its supervisor died before the work started")
+    assert [w["run_id"] for w in GpuLedger(engine.store.conn).queue()] == [next_one.id]
+    (tmp_path / "h0").touch()
+    assert engine.wait(next_one.id, timeout=60).status == "succeeded"
 
 
 def test_twenty_concurrent_submits_share_two_gpus(engine, tmp_path) -> None:
