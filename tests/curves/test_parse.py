@@ -110,3 +110,10 @@ def test_an_endless_line_is_dropped_not_kept():
 
 def test_resuming_continues_the_order():
     assert LogParser(ordinal=41).feed(b"loss=0.1\n")[0].step == 42
+
+
+@pytest.mark.parametrize(("source", "line", "expected"), METRIC_LINES, ids=[c[0] for c in METRIC_LINES])
+def test_the_stream_parser_reads_each_line_as_the_line_parser_does(source, line, expected):
+    records = LogParser().feed(line.encode() + b"\n")
+    step = expected.get("step", 1)
+    assert [(r.step, r.values) for r in records] == [(step, {k: v for k, v in expected.items() if k != "step"})]
