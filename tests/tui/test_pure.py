@@ -11,7 +11,7 @@ from tui.screens.editor import template_choices, yaml_path_at
 from tui.widgets.runs_table import matches_filter
 from core.humanize import age, run_duration, short_duration, size
 from tui.widgets.gpu_meter import bar, sparkline
-from tui.widgets.log_view import LineFeeder, display_text, search_lines
+from tui.widgets.log_index import LineFeeder, display_text, search_lines
 
 
 def _reader(data: bytes):
