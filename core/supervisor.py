@@ -299,7 +299,7 @@ class Supervisor:
             if self.failure:
                 break  # its log cannot be written: another attempt would lose its output too
             delay = retry_delay(ctx.attempt, time.time() - began)
-            retry = self.retry_allowed(ctx, row, status, delay)
+            retry = self.retry_allowed(ctx, row, status, delay, info.event)
             if retry is None:
                 break
             next_at = time.strftime("%H:%M:%S", time.localtime(time.time() + delay))
@@ -347,10 +347,12 @@ class Supervisor:
             self.beat()
             time.sleep(min(POLL_SECONDS, remaining))
 
-    def retry_allowed(self, ctx: "RunContext", row: dict[str, Any], status: str, delay: float = 0.0) -> str | None:
-        """A sentence when another attempt should run (after `delay` seconds), else None."""
+    def retry_allowed(self, ctx: "RunContext", row: dict[str, Any], status: str, delay: float = 0.0,
+                      event: str = "error") -> str | None:
+        """A sentence when another attempt should run (after `delay` seconds), else None. `event`:
+        what the failure counts as in `retry.on_events` ("error" or "interruption")."""
         retry = ctx.spec.retry
-        if status != "failed" or retry is None or "error" not in retry.on_events:
+        if status != "failed" or retry is None or event not in retry.on_events:
             return None
         if retry.limit is not None and ctx.attempt >= retry.limit:
             return None

@@ -93,6 +93,9 @@ class ExitInfo:
     exit_code: int | None
     reason: str | None = None
     lost: bool = False
+    #: The retry event a failure counts as (`retry.on_events`): "error", or "interruption" when
+    #: the machines failed the work (a scheduler's node failure or preemption), not its commands.
+    event: str = "error"
 
 
 @dataclass

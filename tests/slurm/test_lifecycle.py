@@ -94,3 +94,24 @@ def test_a_job_slurm_holds_shows_the_schedulers_reason(engine, hpc, tmp_path: Pa
     final = engine.wait(run_id, timeout=90)
     assert final.status == "succeeded" and final.reason is None
     assert log(engine, run_id).count("finally") == 2
+
+
+def test_a_node_failure_is_an_interruption_that_retry_covers(engine, hpc) -> None:
+    import subprocess
+
+    record = engine.submit_spec(two_nodes(
+        'if [ "$VESSL_TUI_ATTEMPT" = 1 ]; then echo first; sleep 300; else echo "second attempt on rank $NODE_RANK"; fi',
+        name="resilient", retry={"on_events": ["interruption"], "limit": 2}), cluster="hpc")
+    until(lambda: log(engine, record.id).count("first") == 2, what="the first attempt to run", timeout=60)
+    try:
+        hpc.run("scontrol", "update", "nodename=n2", "state=down", "reason=vessl-test")
+        until(lambda: engine.get(record.id).attempt == 2, what="a second attempt", timeout=60)
+    finally:
+        subprocess.run(["scontrol", "update", "nodename=n2", "state=resume"], env=hpc.env, capture_output=True)
+        until(lambda: hpc.run("sinfo", "-h", "-N", "-o", "%N %t").split() == ["n1", "idle", "n2", "idle"]
+              or hpc.jobs(), what="n2 back", timeout=60)
+    final = engine.wait(record.id, timeout=120)
+    assert (final.status, final.attempt) == ("succeeded", 2)
+    text = log(engine, record.id)
+    assert "[rank 0] second attempt on rank 0" in text and "[rank 1] second attempt on rank 1" in text
+    assert any("NODE_FAIL" in (e.message or "") for e in engine.events(record.id))

@@ -41,6 +41,10 @@ if TYPE_CHECKING:
 #: Least time between two scheduler queries about one job (squeue is a slurmctld RPC).
 STATE_EVERY_S = 1.0
 FILE_POLL_S = 0.1
+#: How long a failed job's final state is waited for, to tell a node failure from a failing command.
+SETTLE_S = 10.0
+#: Empty reads (0.1 s apart) of the rank files after the job ended before the log is complete.
+DRAIN_READS = 3
 METRICS_FILE = "metrics.jsonl"  # $VESSL_TUI_METRICS in the attempt's folder
 
 
@@ -290,6 +294,10 @@ class SlurmBackend(Backend, PortAccess, ShellAccess, ReportedMetrics):
     def _ended(self, ctx: RunContext, handle: dict[str, Any], max_age: float = STATE_EVERY_S) -> ExitInfo | None:
         code = self._exit_file(handle)
         if code is not None:
+            if code != 0:  # a rank taken down by a failing node is the node's fault, not the commands'
+                state = self._settled(handle["job_id"])
+                if state is not None and state.state in parse.INTERRUPTIONS:
+                    return _final_info(state)
             return _exit_info(code)
         state = self.job_state(handle["job_id"], max_age)
         if state is None:
@@ -301,6 +309,16 @@ class SlurmBackend(Backend, PortAccess, ShellAccess, ReportedMetrics):
         if code is not None:
             return _exit_info(code)
         return _final_info(state)
+
+    def _settled(self, job_id: str, within: float = SETTLE_S) -> parse.JobState | None:
+        """The job's state once Slurm has recorded how it ended (its batch script may write its exit
+        status a moment before the job leaves RUNNING / COMPLETING); the last seen after `within` s."""
+        end = time.monotonic() + within
+        while True:
+            state = self.job_state(job_id, 0)
+            if state is None or state.final or time.monotonic() >= end:
+                return state
+            time.sleep(0.2)
 
     def wait(self, ctx: RunContext, handle: dict[str, Any], timeout: float) -> ExitInfo | None:
         deadline = time.monotonic() + timeout
@@ -318,7 +336,7 @@ class SlurmBackend(Backend, PortAccess, ShellAccess, ReportedMetrics):
         base = int(handle.get("log_base") or 0)
         written, _ = read(ctx.log_path, base, max(0, offset - base)) if offset > base else (b"", 0)
         merger = RankMerger(nodes, consumed_from_log(written, nodes))
-        idle, ended = 0.02, False
+        idle, ended, quiet = 0.02, False, 0
         while True:
             got = False
             for rank in range(nodes):
@@ -329,9 +347,13 @@ class SlurmBackend(Backend, PortAccess, ShellAccess, ReportedMetrics):
                     if out:
                         yield out
             if got:
-                idle = 0.02
+                idle, quiet = 0.02, 0
                 continue
             if ended:
+                quiet += 1
+                if quiet < DRAIN_READS:  # a node may write a rank's last lines just after the job ended
+                    time.sleep(0.1)
+                    continue
                 rest = merger.flush()
                 if rest:
                     yield rest
@@ -457,4 +479,7 @@ def _final_info(state: parse.JobState) -> ExitInfo:
     code = state.exit_code if state.exit_code is not None else (0 if state.state == "COMPLETED" else None)
     if state.signal:
         code = 128 + state.signal
-    return ExitInfo(code, reasons.get(state.state) or (None if code == 0 else f"Slurm job {state.state.lower()}"))
+    if state.state not in ("COMPLETED", "FAILED"):
+        code = None  # accounting says 0:0 for a job Slurm ended itself: no exit status of ours
+    return ExitInfo(code, reasons.get(state.state) or (None if code == 0 else f"Slurm job {state.state.lower()}"),
+                    event="interruption" if state.state in parse.INTERRUPTIONS else "error")

@@ -105,6 +105,7 @@ export DSTACK_NODE_RANK="$SLURM_NODEID" NODE_RANK="$SLURM_NODEID"
 bash {commands}
 code=$?
 echo $code > {folder}/rank-$SLURM_NODEID.exit.tmp && mv {folder}/rank-$SLURM_NODEID.exit.tmp {folder}/rank-$SLURM_NODEID.exit
+[ -e {folder}/stopping ] && exit 0  # stopping: srun must not kill the other ranks' SIGTERM handlers
 exit $code
 """
 
@@ -144,8 +145,8 @@ exit $code
 def batch_script(run_id: str, attempt: int, request: Request, folder: str, work: str) -> str:
     """The job's batch script (shown by `run --dry-run`, kept in the attempt folder)."""
     header = ["#!/bin/bash", f"# vessl-tui run {run_id}, attempt {attempt}"]
-    options = request.sbatch_options() + [
-        f"--output={folder}/batch.log", "--open-mode=append", f"--comment=vessl-tui.run={run_id}",
+    options = request.sbatch_options() + [  # no requeue by Slurm: the spec's `retry` is the one policy
+        "--no-requeue", f"--output={folder}/batch.log", "--open-mode=append", f"--comment=vessl-tui.run={run_id}",
     ]
     header += [f"#SBATCH {opt}" for opt in options]
     body = BATCH_BODY.format(folder=q(folder), work=q(work), gpus=int(request.gpus_per_node))
