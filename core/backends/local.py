@@ -262,6 +262,9 @@ class LocalBackend(Backend, PortAccess, ShellAccess, RunMetrics):
                               timeout=120)
         if done.returncode != 0:
             raise BackendError((done.stderr.strip().splitlines() or [f"mounting {volume.source} failed"])[-1])
+        if done.stdout.strip() == "skipped":
+            ctx.provision(f"optional mount {source.location} does not exist; {volume.path} left out")
+            return
         ctx.provision(f"mounted {source.location} at {volume.path}{' (read-only)' if volume.readonly else ''}")
 
     def _unmount(self, ctx: RunContext, work: Path) -> None:

@@ -379,6 +379,9 @@ class SshBackend(Backend, PortAccess, ShellAccess, RunMetrics, HostKeys, Reporte
         if code != 0:
             raise BackendError((err or out).strip().splitlines()[-1] if (err or out).strip()
                                else f"mounting {volume.source} on {self.target.hostname} failed (exit {code}).")
+        if out.strip() == "skipped":
+            ctx.provision(f"optional mount {uri} does not exist on {self.target.hostname}; {volume.path} left out")
+            return
         ctx.provision(f"mounted {uri} at {target} on {self.target.hostname}"
                       f"{' (read-only)' if volume.readonly else ''}")
 

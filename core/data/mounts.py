@@ -1,6 +1,7 @@
 """Mounts on a host (this machine for local runs, the remote host over SSH): one shell script,
 run by `bash` locally or by `sh` over SSH, so both mean the same.
 
+An optional source that is missing prints `skipped` and succeeds.
 A writable host path is a symbolic link at the run's path; a read-only one (the default of VESSL's
 `hostpath`) is a read-only bind mount, which needs root; `nfs://` goes through the host's
 `mount -t nfs`. When the host cannot, the script exits non-zero with one sentence on stderr.
@@ -39,7 +40,7 @@ def mount_script(source: Source, target: str, readonly: bool, optional: bool = F
         ]
         return "\n".join(lines) + "\n"
     s = q(source.location)
-    missing = "exit 0" if optional else _fail(f"mount source {source.location} does not exist; create it or fix `{source.uri}`.")
+    missing = "{ echo skipped; exit 0; }" if optional else _fail(f"mount source {source.location} does not exist; create it or fix `{source.uri}`.")
     lines.append(f"[ -e {s} ] || {missing}")
     if not readonly:
         lines.append(f"[ -e {t} ] || [ -L {t} ] || ln -s {s} {t}")

@@ -115,3 +115,14 @@ def test_dstack_instance_volumes_are_mounted_and_named_ones_refused(engine, tmp_
     path.write_text("type: task\nvolumes:\n  - name: my-vol\n    path: /data\ncommands:\n  - ls /data\n")
     with pytest.raises(EngineError, match=r"named volume `my-vol` is not supported on cluster local"):
         engine.submit(path)
+
+
+def test_an_optional_instance_volume_that_is_missing_is_left_out_and_said(engine, tmp_path):
+    path = tmp_path / "task.dstack.yml"
+    path.write_text(f"type: task\nvolumes:\n  - instance_path: {tmp_path / 'absent'}\n    path: /cache\n"
+                    "    optional: true\ncommands:\n  - test ! -e cache && echo no cache\n")
+    final = engine.wait(engine.submit(path).id, timeout=60)
+    assert final.status == "succeeded", engine.read_log(final.id, provisioning=True)[0].decode()
+    assert engine.read_log(final.id)[0].decode() == "no cache\n"
+    assert (f"optional mount {tmp_path / 'absent'} does not exist; /cache left out"
+            in engine.read_log(final.id, provisioning=True)[0].decode())
