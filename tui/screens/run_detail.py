@@ -34,58 +34,15 @@ from textual.widgets import Input, Static
 from tui.workers import ReportsWorkerErrors
 
 from core.engine import Event, RunRecord
+from tui.widgets.run_text import header_text, info_text
 from tui.save_target import write_after_asking
 from tui.screens.modals import ConfirmModal, PromptModal
-from core.humanize import age, run_duration, size
+from core.humanize import size
 from tui.widgets.key_bar import KeyBar
 from tui.widgets.log_view import LogView, Watch
-from tui.widgets.status import status_text
 
 POLL_SECONDS = 1.0
-HISTORY_EVENTS = 200
-"""Events shown in the info pane's history (it scrolls: focus it with i, then up/down)."""
 METRICS_SECONDS = 2.0
-
-
-def header_text(run: RunRecord, now: float, tunnels: list) -> Text:
-    """`name  status  12m  cluster  GPU  ports 6006→127.0.0.1:6006 (open)`."""
-    text = Text(f" {run.name} ", style="bold")
-    text.append_text(status_text(run.shown_status))
-    text.append(f"  age {age(run.created_at, now)}  dur {run_duration(run.started_at, run.ended_at, now)}")
-    text.append(f"  {run.cluster}")
-    if run.gpus and run.gpus != "-":
-        text.append(f"  {run.gpus}")
-    if run.exit_code is not None:
-        text.append(f"  exit {run.exit_code}", style="bold" if run.exit_code else "")
-    if run.reason and (run.final or run.status == "pending"):
-        text.append(f" ({run.reason})")
-    if run.ports:
-        open_ports = {t.remote_port: t for t in tunnels}
-        shown = []
-        for port in run.ports:
-            tunnel = open_ports.get(port)
-            shown.append(f"{port}→127.0.0.1:{tunnel.local_port} ({tunnel.state})" if tunnel else f"{port} (no tunnel)")
-        text.append("  ports " + ", ".join(shown))
-    return text
-
-
-def info_text(run: RunRecord, events: list[Event]) -> Text:
-    """The run's spec summary and history, for the info pane."""
-    text = Text()
-    rows = [("id", run.id), ("kind", run.kind or "-"), ("cluster", run.cluster), ("preset", run.preset or "-"),
-            ("gpus", run.gpus or "-"), ("ports", ", ".join(map(str, run.ports)) or "-"),
-            ("file", run.source_file or "-"), ("attempt", str(run.attempt)),
-            ("tags", ", ".join(run.tags) or "-"),
-            ("labels", ", ".join(f"{k}={v}" for k, v in sorted(run.labels.items())) or "-")]
-    for key, value in rows:
-        text.append(f"{key:>8} ", style="bold")
-        text.append(f"{value}\n")
-    text.append("history\n", style="bold")
-    for event in events[-HISTORY_EVENTS:]:
-        what = event.status or event.kind
-        text.append(f"  {what}", style="bold")
-        text.append(f"  {event.message or ''}\n")
-    return text
 
 
 class RunDetailScreen(ReportsWorkerErrors, Screen):
