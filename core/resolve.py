@@ -145,8 +145,11 @@ def _unchecked(gpu: "GpuSpec", offers: list[dict[str, Any]], cluster: str) -> li
     """Warnings for asked properties the host does not report."""
     asked = [("memory_gb", "GPU memory", gpu.memory_gb or gpu.total_memory_gb),
              ("compute_capability", "compute capability", gpu.compute_capability)]
-    return [f"cluster {cluster} does not report the {what} of its GPUs: the spec's {what} is not checked"
-            for key, what, wanted in asked if wanted and any(o.get(key) is None for o in offers)]
+    notes = [f"cluster {cluster} does not report the {what} of its GPUs: the spec's {what} is not checked"
+             for key, what, wanted in asked if wanted and any(o.get(key) is None for o in offers)]
+    if gpu.mig:
+        notes.append(f"MIG profile `{gpu.mig}` is not allocated as a slice here: the run gets whole GPUs")
+    return notes
 
 
 def _fit_gpus(gpu: "GpuSpec", count: int, capacity: "Capacity", cluster: str) -> list[dict[str, Any]]:

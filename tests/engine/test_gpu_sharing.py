@@ -101,6 +101,14 @@ def test_every_field_of_the_gpu_request_is_matched(engine, gpu, fits) -> None:
             engine.plan_spec(run_spec)
 
 
+def test_a_mig_profile_is_said_to_get_whole_gpus(engine) -> None:
+    from core.spec.runspec import GpuSpec, Range
+
+    gpu = GpuSpec(vendor="nvidia", count=Range.exactly(1), mig="1g.10gb")
+    plan = engine.plan_spec(spec("true", resources=Resources(gpu=gpu)))
+    assert "MIG profile `1g.10gb` is not allocated as a slice here: the run gets whole GPUs" in plan.warnings
+
+
 def test_stopping_a_holder_starts_the_next_and_stopping_a_waiter_is_immediate(engine, tmp_path) -> None:
     holders = [engine.submit_spec(gpu_run(f"h{i}", tmp_path / "never")) for i in range(2)]
     for record in holders:
