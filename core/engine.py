@@ -310,7 +310,7 @@ class Engine:
             raise EngineError(problems[0] if len(problems) == 1 else " ".join(problems))
         res = spec.resources
         asks = res.preset or res.cpu or res.memory_gb or res.gpu.wanted
-        check = backend.check() if asks or (reach and target.kind != "local") else None
+        check = backend.check() if asks else (backend.reach() if reach and target.kind != "local" else None)
         if reach and check is not None and not check.reachable:
             raise EngineError(f"cluster {target.name} cannot be reached, so nothing was submitted: "
                               f"{check.message.rstrip('.')}.")

@@ -132,6 +132,11 @@ class Backend(ABC):
     def check(self) -> ClusterCheck:
         """Is the cluster reachable, and what capacity does it have? Never raises."""
 
+    def reach(self) -> ClusterCheck:
+        """Does the cluster answer (a submit's check before anything is stored)? No capacity needed,
+        so backends may answer with less work than `check`. Never raises. Default: `check`."""
+        return self.check()
+
     def validate(self, spec: "RunSpec") -> list[str]:
         """Sentences for what this backend cannot do with `spec` (checked at submit). Default: none."""
         return []

@@ -282,6 +282,14 @@ class SshBackend(Backend, PortAccess, ShellAccess, RunMetrics, HostKeys, Reporte
 
     # --- Backend ---------------------------------------------------------------------------------
 
+    def reach(self) -> ClusterCheck:
+        """The login alone (host key verified, authenticated): no remote command is run."""
+        try:
+            self.connection()
+        except SshError as exc:
+            return ClusterCheck(False, str(exc))
+        return ClusterCheck(True, f"{self.target.label} reachable")
+
     def check(self) -> ClusterCheck:
         from core.metrics import (COMPUTE_CAP_COMMAND, NVIDIA_SMI_COMMAND, apply_compute_caps, gpu_offers,
                                   parse_sampler_output)
@@ -622,6 +630,9 @@ class SshDockerBackend(SshBackend):
             return ClusterCheck(False, f"the host key of {self.target.hostname} is {state} ({kind} {fp}); "
                                        f"run `vessl-tui clusters trust {self.cluster.name}` if it is right.")
         return self.docker.check()
+
+    def reach(self) -> ClusterCheck:
+        return self.check()
 
     def validate(self, spec: "RunSpec") -> list[str]:
         return self.docker.validate(spec)
