@@ -31,7 +31,9 @@ def clusters(ctx: click.Context, as_json: bool) -> None:
         return
     click.echo(f"{'NAME':16} {'KIND':7} {'WHERE':32} DEFAULT")
     for c in found:
-        where = c.host or ("this machine" if c.kind == "local" else "-")
+        where = c.host or ("this machine" if c.kind in ("local", "slurm") else "-")
+        if c.kind == "slurm" and c.login:
+            where = f"login {c.login}"
         if c.kind == "ssh" and c.user:
             where = f"{c.user}@{where}"
         click.echo(f"{c.name:16} {c.kind:7} {where[:32]:32} {'*' if c.name == default else ''}".rstrip())

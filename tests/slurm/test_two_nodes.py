@@ -93,6 +93,8 @@ def test_multi_node_is_refused_off_slurm_naming_the_slurm_clusters(hpc, tmp_path
 
 
 def test_clusters_test_says_what_sinfo_sees(hpc) -> None:
+    listed = cli("clusters")
+    assert any(line.split() == ["hpc", "slurm", "this", "machine"] for line in listed.stdout.splitlines())
     done = cli("clusters", "test", "hpc")
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("hpc: reachable: sinfo answers on this machine: partition debug (default): "
