@@ -321,7 +321,7 @@ class Engine:
             raise EngineError(str(exc)) from None
         if not asks:
             resolution.warnings.clear()
-        notes += jupyter_note(spec, target.kind, getattr(target, "runtime", None))
+        notes += jupyter_note(spec, target.kind)
         resolution.warnings[:0] = notes + backend.warnings(spec)
         if resolution.gpu_candidates:
             from core.gpu_ledger import ledger_host

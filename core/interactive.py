@@ -38,12 +38,10 @@ def hold_open(spec: "RunSpec") -> list[str]:
     return notes
 
 
-def jupyter_note(spec: "RunSpec", cluster_kind: str, runtime: str | None) -> list[str]:
+def jupyter_note(spec: "RunSpec", cluster_kind: str) -> list[str]:
     """A note when the spec asks for Jupyter where this workstation does not start one (it does on
-    local clusters and SSH clusters with the process runtime): never accepted in silence."""
-    if not (spec.interactive and spec.interactive.jupyter) or cluster_kind == "local" or (
-            cluster_kind == "ssh" and runtime != "docker"):
+    local, Docker and SSH clusters): never accepted in silence."""
+    if not (spec.interactive and spec.interactive.jupyter) or cluster_kind in ("local", "docker", "ssh"):
         return []
-    return [f"interactive.jupyter is started on local and SSH (process runtime) clusters, not on this "
-            f"{cluster_kind} cluster: the run has no notebook (run `jupyter lab` in it yourself, and open a "
-            "tunnel to its port)"]
+    return [f"interactive.jupyter is started on local, Docker and SSH clusters, not on this {cluster_kind} "
+            "cluster: the run has no notebook (run `jupyter lab` in it yourself, and open a tunnel to its port)"]

@@ -62,13 +62,13 @@ JUPYTER_PORT = 8888
 """The first port a run's Jupyter may take (a cluster's `options.jupyter_port` moves it)."""
 
 
-def launch_line(command: str, port: int, idle_timeout: float | None, log: str) -> str:
-    """POSIX sh that starts `command lab` in the background on 127.0.0.1:`port` (its token comes
+def launch_line(command: str, port: int, idle_timeout: float | None, log: str, ip: str = "127.0.0.1") -> str:
+    """POSIX sh that starts `command lab` in the background on `ip`:`port` (its token comes
     from JUPYTER_TOKEN in the environment, never argv), shut down after `idle_timeout` seconds without
     activity, output to `log`; says so in the run's log when `command` is not installed."""
     from shlex import quote
 
     cull = f" --ServerApp.shutdown_no_activity_timeout={int(idle_timeout)}" if idle_timeout else ""
     return (f"if command -v {quote(command)} >/dev/null 2>&1; then {quote(command)} lab --no-browser --allow-root "
-            f"--ip=127.0.0.1 --port={int(port)} --ServerApp.port_retries=0{cull} > {log} 2>&1 & "
+            f"--ip={ip} --port={int(port)} --ServerApp.port_retries=0{cull} > {log} 2>&1 & "
             f"else echo 'vessl-tui: {command} is not installed here: the run has no notebook' >&2; fi")

@@ -392,6 +392,7 @@ class DockerBackend(Backend, PortAccess, ShellAccess, RunMetrics, ReportedMetric
 
         spec = ctx.spec.model_copy(update={"image": self.image_of(ctx.spec)})
         mode = self.network_mode(spec)
+        spec, jupyter_port = self._with_jupyter(ctx, spec, mode)
         client = self.client()
         secrets = docker_spec.secrets_archive(spec)
         image_config = None
@@ -419,7 +420,33 @@ class DockerBackend(Backend, PortAccess, ShellAccess, RunMetrics, ReportedMetric
         log_base = ctx.log_path.stat().st_size if ctx.log_path.exists() else 0
         reported = ctx.run_dir / REPORTED  # likewise the copy of $VESSL_TUI_METRICS
         return {"container_id": container.id, "name": kwargs["name"], "network_mode": mode, "log_base": log_base,
-                "metrics_base": reported.stat().st_size if reported.exists() else 0}
+                "metrics_base": reported.stat().st_size if reported.exists() else 0} | (
+                    {"jupyter_port": jupyter_port} if jupyter_port is not None else {})
+
+    def _with_jupyter(self, ctx: RunContext, spec: "RunSpec", mode: str) -> tuple["RunSpec", int | None]:
+        """With `interactive.jupyter`: the spec with Jupyter started first in the container (its
+        token a secret variable: never in the container's configuration), and the port it listens
+        on inside the container (published like the spec's ports; with host networking, the
+        cluster's `options.jupyter_port`, default 8888)."""
+        if not (spec.interactive and spec.interactive.jupyter):
+            return spec, None
+        if spec.entrypoint:  # the commands are the entrypoint's arguments: nothing can run before them
+            ctx.provision("Jupyter is not started: the spec's entrypoint takes its commands as arguments")
+            return spec, None
+        from core.jupyter import JUPYTER_PORT, jupyter_token, launch_line
+        from core.spec.runspec import Command, EnvVar, Port
+
+        port = int(self.cluster.options.get("jupyter_port") or JUPYTER_PORT)
+        command = str(self.cluster.options.get("jupyter_command") or "jupyter")
+        ip = "127.0.0.1" if mode == "host" else "0.0.0.0"  # published on the host's 127.0.0.1 only
+        start = launch_line(command, port, spec.interactive.idle_timeout, "/tmp/jupyter.log", ip)
+        ports = spec.ports if any(p.container_port == port for p in spec.ports) else [*spec.ports, Port(container_port=port)]
+        ctx.provision(f"Jupyter will listen on port {port} of the container")
+        return spec.model_copy(update={
+            "env": [*spec.env, EnvVar(name="JUPYTER_TOKEN", value=jupyter_token(ctx.run_id), secret=True)],
+            "commands": [Command(command=start), *spec.commands],
+            "ports": ports if mode != "host" else spec.ports,
+        }), port
 
     @staticmethod
     def _give_secrets(container, image: str, secrets: bytes) -> None:

@@ -167,3 +167,53 @@ def test_a_dev_environment_stays_up_in_its_container_until_stopped(cluster, tmp_
     assert engine.get(record.id).status == "running"  # nothing to run, and still up
     engine.stop(record.id)
     assert engine.wait(record.id, timeout=60).status == "stopped"
+
+
+def test_jupyter_in_a_container_gets_the_runs_token_and_a_tunnel_url(dockerd, config_file, tmp_path):
+    """Jupyter (a stand-in of busybox httpd that serves a file named after $JUPYTER_TOKEN, so only
+    the run's token finds it) starts in the container; the token is not in its configuration."""
+    import urllib.error
+    import urllib.request
+
+    from core.jupyter import jupyter_token
+    from core.tunnels import TunnelManager
+    from tests.fixtures.sshd import free_port
+
+    shim = tmp_path / "shim"
+    shim.mkdir()
+    (shim / "jupyter").write_text('#!/bin/sh\nfor a in "$@"; do case $a in --port=*) port=${a#--port=};; esac; done\n'
+                                  'mkdir -p /www && echo notebook > "/www/$JUPYTER_TOKEN"\n'
+                                  'exec httpd -f -p "127.0.0.1:$port" -h /www\n')
+    (shim / "jupyter").chmod(0o755)
+    port = free_port()
+    config_file.write_text(f"clusters:\n  dk: {{kind: docker, host: '{dockerd}', options: {{network: host, "
+                           f"jupyter_port: {port}, jupyter_command: /shim/jupyter}}}}\n")
+    spec = write_spec(tmp_path, f"name: nb\nimage: test/busybox\nresources:\n  cluster: dk\nimport:\n  /shim/: file://{shim}\n"
+                                "interactive:\n  max_runtime: 1h\n  jupyter:\n    idle_timeout: 30m\nrun: []\n")
+    engine = Engine()
+    record = engine.submit(spec, cluster="dk")
+    tunnels = TunnelManager()
+    try:
+        wait_for(lambda: engine.get(record.id).status == "running", what="the notebook's run to start")
+        assert engine.get(record.id).handle["jupyter_port"] == port
+        token = jupyter_token(record.id)
+        url = tunnels.open_for_run(engine, record.id, port).url
+        assert url.endswith(f"/?token={token}")
+
+        def answer(path: str):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/{path}", timeout=2) as response:
+                    return response.status
+            except urllib.error.HTTPError as exc:
+                return exc.code
+            except OSError:
+                return None
+
+        assert wait_for(lambda: answer(token) == 200, what="the notebook to answer with the run's token")
+        assert answer("not-the-token") == 404
+        info = docker.DockerClient(base_url=dockerd).api.inspect_container(engine.get(record.id).handle["container_id"])
+        assert token not in str(info["Config"])  # neither env nor command
+    finally:
+        tunnels.close_all()
+        engine.stop(record.id)
+        engine.wait(record.id, timeout=60)
