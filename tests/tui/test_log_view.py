@@ -117,3 +117,18 @@ async def test_lines_that_arrive_in_view_are_shown_and_a_partial_line_completes(
     finally:
         writer.kill()
         writer.wait()
+
+
+async def test_a_log_larger_than_a_batch_is_read_whole_in_merged_batches(tmp_path: Path) -> None:
+    lines = 1_000_000  # ~14 MB: several BATCH_BYTES reads merged into one post
+    path = tmp_path / "output.log"
+    path.write_bytes(b"".join(b"row %07d\n" % i for i in range(lines)))
+    app = OneLog(path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        log = app.query_one(LogView)
+        await until(pilot, lambda: log.ended, timeout=60)
+        assert log.line_count == lines and log.size_bytes == path.stat().st_size
+        await pilot.press("G")
+        await until(pilot, lambda: screen_text(app).splitlines()[-1].startswith(f"row {lines - 1:07d}"))
+        log.scroll_to(y=500_000, animate=False, immediate=True)
+        await until(pilot, lambda: screen_text(app).startswith("row 0500000"))

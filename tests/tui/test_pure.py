@@ -122,3 +122,13 @@ def test_formats() -> None:
     assert bar(0.5, 4) == "██░░"
     assert bar(None, 3) == "···"
     assert sparkline([0, 50, 100, None]) == "▁▅█ "
+
+
+def test_batches_merged_equal_one_batch_of_the_same_bytes() -> None:
+    data = b"".join(b"line %d\n" % i for i in range(1000)) + b"part"
+    whole = LineFeeder(stride=8, keep_blocks=3).feed(data)
+    feeder = LineFeeder(stride=8, keep_blocks=3)
+    merged = feeder.feed(data[:3001]).merged(feeder.feed(data[3001:6002])).merged(feeder.feed(data[6002:]))
+    assert merged.checkpoints == whole.checkpoints
+    assert (merged.line_count, merged.size, merged.partial, merged.complete) == (1000, len(data), "part", len(data) - 4)
+    assert all(merged.blocks[b] == lines for b, lines in whole.blocks.items())

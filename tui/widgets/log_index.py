@@ -43,6 +43,11 @@ class LogBatch:
     blocks: dict[int, list[str]] = field(default_factory=dict)
     widest: int = 0
 
+    def merged(self, later: "LogBatch") -> "LogBatch":
+        """This batch and `later` (fed right after it) as one: what both changed, the newest text."""
+        return LogBatch(self.checkpoints + later.checkpoints, later.line_count, later.size, later.partial,
+                        later.complete, {**self.blocks, **later.blocks}, max(self.widest, later.widest))
+
 
 class LineFeeder:
     """Indexes an append-only byte stream fed in order (runs in the tail worker, not the UI).

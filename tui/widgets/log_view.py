@@ -38,6 +38,8 @@ from tui.widgets.log_index import (CACHE_BLOCKS, MAX_MATCHES, READ_LIMIT, STRIDE
 from tui.workers import ReportsWorkerErrors
 
 BATCH_BYTES = 4 << 20
+POST_BYTES = 64 << 20
+"""A batch is indexed BATCH_BYTES at a time; while more is waiting, up to POST_BYTES go in one post."""
 BATCH_SECONDS = 0.1
 FLOOD_LINES = 2000
 FLOOD_SECONDS = 0.25
@@ -58,6 +60,18 @@ class Watch(Protocol):
     def wait(self, timeout: float) -> bool: ...
 
     def close(self) -> None: ...
+
+
+def _read_up_to(reader: LogReader, offset: int, limit: int) -> tuple[bytes, int]:
+    """Up to `limit` bytes from `offset` (fewer at the log's end), and the offset after them."""
+    chunks, size = [], 0
+    while size < limit:
+        data, offset = reader(offset, min(READ_LIMIT, limit - size))
+        if not data:
+            break
+        chunks.append(data)
+        size += len(data)
+    return b"".join(chunks), offset
 
 
 class _Sleep:
@@ -258,17 +272,14 @@ class LogView(ReportsWorkerErrors, ScrollView, can_focus=True):
                 wait = last_post + pause - time.monotonic()
                 if wait > 0:
                     time.sleep(wait)  # pacing: at most one batch per `pause`, whatever the flood
-                pending, size = [], 0
-                while size < BATCH_BYTES:
-                    data, offset = reader(offset, READ_LIMIT)
-                    if not data:
-                        break
-                    pending.append(data)
-                    size += len(data)
-                if pending:
+                data, offset = _read_up_to(reader, offset, BATCH_BYTES)
+                if data:
                     before = feeder.line_count
-                    feeder.keep_blocks = TAIL_BLOCKS if size > FLOOD_BYTES else CACHE_BLOCKS
-                    batch = feeder.feed(b"".join(pending))
+                    feeder.keep_blocks = TAIL_BLOCKS if len(data) > FLOOD_BYTES else CACHE_BLOCKS
+                    batch, taken = feeder.feed(data), len(data)
+                    while len(data) == BATCH_BYTES and taken < POST_BYTES and not worker.is_cancelled:
+                        data, offset = _read_up_to(reader, offset, BATCH_BYTES)  # more waits: read on at full speed
+                        batch, taken = batch.merged(feeder.feed(data)), taken + len(data)
                     if not self._post_when_taken(batch, worker):
                         return
                     last_post = time.monotonic()
