@@ -65,16 +65,22 @@ async def test_rows_scale_prompt_and_delete_confirm(tmp_path: Path) -> None:
     assert actions.store.revisions() == []
 
 
+async def reproduce_dialog(pilot) -> tuple[RevisionsScreen, EditSpecModal]:
+    """The Revisions screen with its one revision, and `p`'s dialog open on it."""
+    screen = await open_revisions(pilot)
+    await until(pilot, lambda: screen.revisions_table.row_count == 1)
+    await pilot.press("p")
+    assert isinstance(pilot.app.screen, EditSpecModal)
+    return screen, pilot.app.screen
+
+
 async def test_reproduce_edits_before_saving(tmp_path: Path) -> None:
     actions = ServeActions()
     actions.create(service_file(tmp_path, "smoke"))
     app = VesslApp()
     async with app.run_test(size=(100, 30)) as pilot:
-        screen = await open_revisions(pilot)
-        await until(pilot, lambda: screen.revisions_table.row_count == 1)
-        await pilot.press("p")
-        assert isinstance(app.screen, EditSpecModal)
-        area = app.screen.query_one("#reproduce-text")
+        screen, modal = await reproduce_dialog(pilot)
+        area = modal.query_one("#reproduce-text")
         area.text = area.text.replace("message: smoke", "message: bigger batch")
         await pilot.press("ctrl+s")
         await until(pilot, lambda: screen.revisions_table.row_count == 2)
@@ -112,11 +118,7 @@ async def test_reproduce_with_problems_keeps_the_edits_and_points_at_their_lines
     actions.create(service_file(tmp_path, "smoke"))
     app = VesslApp()
     async with app.run_test(size=(100, 30)) as pilot:
-        screen = await open_revisions(pilot)
-        await until(pilot, lambda: screen.revisions_table.row_count == 1)
-        await pilot.press("p")
-        modal = app.screen
-        assert isinstance(modal, EditSpecModal)
+        screen, modal = await reproduce_dialog(pilot)
         area = modal.query_one("#reproduce-text")
         edited = "# three lines\n# added above\n# the spec\n" + area.text.replace("message: smoke", "message: [broken")
         area.text = edited
