@@ -629,7 +629,7 @@ class Engine:
 
     def _settle_metrics(self, row: dict[str, Any]) -> None:
         """A final run's supervisor parses what is left of its log after the end: wait for that
-        while it lives (bounded)."""
+        while it lives (bounded); when it died first, store the rest here."""
         if row["status"] not in FINAL_STATUSES:
             return
         from core.curves.files import complete
@@ -639,6 +639,9 @@ class Engine:
         deadline = time.monotonic() + METRICS_SETTLE_SECONDS
         while not complete(folder) and time.monotonic() < deadline:
             if not supervisor_alive(row["id"], row.get("supervisor_pid"), self.home):
+                from core.curves.recorder import settle
+
+                settle(folder, self._log_path(row["id"], False))  # it died before storing them all
                 return
             time.sleep(0.05)
 

@@ -19,6 +19,7 @@ file is still read).
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import math
 import os
@@ -28,7 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from core.curves.parse import MAX_KEYS, LogParser, Record
-from core.curves.files import LOG_METRICS, REPORTED, STATE, write_state
+from core.curves.files import LOG_METRICS, REPORTED, STATE, complete, write_state
 from core.curves.series import JsonLines
 
 if TYPE_CHECKING:
@@ -66,6 +67,7 @@ class CurveRecorder:
         except (OSError, ValueError):
             state = {}
         self.log_offset = int(state.get("log_offset", 0))
+        self.metrics_size = self._cut_beyond_cursor(state)
         self.parser = LogParser(ordinal=int(state.get("ordinal", 0)))
         self.reported = JsonLines(run_dir / REPORTED)
         self.reported.offset = int(state.get("reported_offset", 0))
@@ -78,6 +80,22 @@ class CurveRecorder:
         self.json_keys: dict[str, str] = {}
         self.closed = False
 
+    def _cut_beyond_cursor(self, state: dict[str, Any]) -> int:
+        """Records written after the last state save belong to log bytes past the saved cursor,
+        which are parsed again: cut them off so that no point is stored twice. Returns the size."""
+        path = self.run_dir / LOG_METRICS
+        try:
+            size = path.stat().st_size
+        except FileNotFoundError:
+            return 0
+        if "log_offset" in state and "log_metrics_size" not in state:
+            return size  # a state file that predates the size: kept as it is
+        saved = int(state.get("log_metrics_size", 0))
+        if size > saved:
+            os.truncate(path, saved)
+            return saved
+        return size
+
     def log(self, data: bytes) -> None:
         """Parse log bytes that follow the ones given before (appended at `log_offset`)."""
         if not data:
@@ -88,7 +106,7 @@ class CurveRecorder:
             if records:
                 if self.fd is None:
                     self.fd = os.open(self.run_dir / LOG_METRICS, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-                os.write(self.fd, "".join(map(self.encode, records)).encode())
+                self.metrics_size += os.write(self.fd, "".join(map(self.encode, records)).encode())
                 for record in records:
                     self.last.update(record.values)
                 self.dirty = True
@@ -139,6 +157,7 @@ class CurveRecorder:
         if force or (self.dirty and now - self.saved_at >= SAVE_EVERY):
             write_state(self.run_dir, {
                 "log_offset": self.log_offset - len(self.parser.partial),
+                "log_metrics_size": self.metrics_size,
                 "ordinal": self.parser.ordinal,
                 "reported_offset": self.reported.offset - len(self.reported.partial),
                 "reported_ordinal": self.reported.ordinal,
@@ -155,6 +174,23 @@ class CurveRecorder:
             if self.fd is not None:
                 os.close(self.fd)
                 self.fd = None
+
+
+def settle(run_dir: Path, log_path: Path) -> None:
+    """Store what a final run's log and file hold past the saved cursor, for a run whose supervisor
+    died before it stored its last point (a client calls it: nothing else would). One caller at a
+    time; the state file says `complete` afterwards."""
+    lock = os.open(run_dir / (STATE + ".lock"), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if complete(run_dir):
+            return
+        recorder = CurveRecorder(run_dir, parse_log=parsing_enabled())
+        recorder.catch_up(log_path)
+        recorder.reported_appended()
+        recorder.close()
+    finally:
+        os.close(lock)
 
 
 class CurveTap:

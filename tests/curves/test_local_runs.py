@@ -70,3 +70,19 @@ def test_a_backlog_is_parsed_after_the_end_and_clients_get_every_point(tmp_path)
     assert done.returncode == 0, done.stderr
     rows = cli("metrics", "dump", "--csv").stdout.splitlines()
     assert len(rows) == 1 + 20_000 and ",loss,200000," in rows[-1]
+
+
+def test_a_client_stores_the_metrics_a_dead_supervisor_left_unparsed(engine, vessl_home, tmp_path):
+    """The supervisor died after the run was final but before it parsed the log: the next client
+    that reads the metrics parses the rest, so no point is lost."""
+    spec_file = tmp_path / "short.yaml"
+    spec_file.write_text("type: task\nname: short\ncommands:\n  - for i in 1 2 3; do echo \"step=$i loss=0.$i\"; done\n")
+    assert cli("run", str(spec_file), "--follow").returncode == 0
+    run_id = engine.list_runs()[0].id
+    engine.curves(run_id, settled=True)
+    folder = vessl_home / "runs" / run_id
+    (folder / "metrics.jsonl").unlink()  # as if the supervisor had been killed before parsing any of it
+    (folder / "metrics.state.json").write_text(json.dumps({"log_offset": 0, "complete": False}))
+    rows = list(csv.reader(io.StringIO(cli("metrics", run_id, "--csv").stdout)))
+    assert rows[1:] == [[run_id, "loss", "1", "0.1"], [run_id, "loss", "2", "0.2"], [run_id, "loss", "3", "0.3"]]
+    assert json.loads((folder / "metrics.state.json").read_text())["complete"] is True

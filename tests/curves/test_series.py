@@ -71,6 +71,19 @@ def test_the_recorder_resumes_where_it_stopped_and_keeps_last_values(tmp_path):
     assert last_values(tmp_path) == {"loss": 0.6, "acc": 0.5}
 
 
+def test_a_recorder_that_died_between_saves_is_resumed_without_storing_a_point_twice(tmp_path):
+    log = tmp_path / "output.log"
+    log.write_bytes(b"step=1 loss=0.9\nstep=2 loss=0.8\n")
+    died = CurveRecorder(tmp_path)
+    died.log(b"step=1 loss=0.9\n")  # saved at once (the first save)
+    died.log(b"step=2 loss=0.8\n")  # stored, but the state still points before it: then killed
+    again = CurveRecorder(tmp_path)
+    again.catch_up(log)
+    again.close()
+    lines = [json.loads(line) for line in (tmp_path / LOG_METRICS).read_text().splitlines()]
+    assert lines == [{"step": 1, "loss": 0.9}, {"step": 2, "loss": 0.8}]
+
+
 def test_parsing_off_stores_no_log_series(tmp_path):
     log = tmp_path / "output.log"
     log.write_bytes(b"step=1 loss=0.9\n")
