@@ -766,8 +766,12 @@ class Engine:
                          lambda status, message: self.store.add_event(row["id"], "export", status, message))
 
     def _set_final(self, row: dict[str, Any], pid: int | None, status: str, code: int | None, reason: str) -> None:
+        """The run's end, and (in the same transaction: the work is gone) its GPUs given back."""
+        from core.gpu_ledger import GpuLedger, wake
         from core.store import transaction
 
+        waiting: list[str] = []
+        GpuLedger(self.store.conn)  # its tables exist before the transaction
         with transaction(self.store.conn) as conn:
             updated = conn.execute(
                 "UPDATE runs SET status = ?, exit_code = ?, reason = ?, ended_at = ? "
@@ -776,11 +780,9 @@ class Engine:
             ).rowcount
             if updated:
                 Store._event(conn, row["id"], "status", status, reason)
+                waiting = GpuLedger.release_in(conn, row["id"])
         logs.ProvisionLog(logs.provision_log(row["id"], self.home))(f"status {status}: {reason}")
-        if updated:  # the work is gone: its GPUs go to the next in line
-            from core.gpu_ledger import release_and_wake
-
-            release_and_wake(self.store.conn, row["id"], self.home)
+        wake(waiting, self.home)  # the next in line starts
 
     # --- the registry of datasets, models and artifacts -------------------------------------
 

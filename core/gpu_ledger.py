@@ -152,16 +152,21 @@ class GpuLedger:
     def release(self, run_id: str) -> list[str]:
         """Drop the run's GPUs and its place in the queue; the runs waiting on the hosts it left."""
         with transaction(self.conn) as conn:
-            hosts = {r[0] for r in conn.execute(
-                "SELECT host FROM gpu_claims WHERE run_id = ? UNION SELECT host FROM gpu_waiters WHERE run_id = ?",
-                (run_id, run_id))}
-            if not hosts:
-                return []
-            conn.execute("DELETE FROM gpu_claims WHERE run_id = ?", (run_id,))
-            conn.execute("DELETE FROM gpu_waiters WHERE run_id = ?", (run_id,))
-            marks = ", ".join("?" for _ in hosts)
-            return [r[0] for r in conn.execute(
-                f"SELECT run_id FROM gpu_waiters WHERE host IN ({marks}) ORDER BY seq", tuple(hosts))]
+            return self.release_in(conn, run_id)
+
+    @staticmethod
+    def release_in(conn: sqlite3.Connection, run_id: str) -> list[str]:
+        """`release` inside the caller's transaction (one that also records the run's end)."""
+        hosts = {r[0] for r in conn.execute(
+            "SELECT host FROM gpu_claims WHERE run_id = ? UNION SELECT host FROM gpu_waiters WHERE run_id = ?",
+            (run_id, run_id))}
+        if not hosts:
+            return []
+        conn.execute("DELETE FROM gpu_claims WHERE run_id = ?", (run_id,))
+        conn.execute("DELETE FROM gpu_waiters WHERE run_id = ?", (run_id,))
+        marks = ", ".join("?" for _ in hosts)
+        return [r[0] for r in conn.execute(
+            f"SELECT run_id FROM gpu_waiters WHERE host IN ({marks}) ORDER BY seq", tuple(hosts))]
 
     # --- reading -------------------------------------------------------------------------------
 

@@ -152,17 +152,16 @@ class Supervisor:
                               **fields)
 
     def set_status(self, status: str, message: str | None = None, **fields: Any) -> None:
-        """Record a status; a final one also gives the run's GPUs back (waking the next in line)."""
-        final = status in ("succeeded", "failed", "stopped", "terminated", "lost")
-        if final:
+        """Record a status; a final one gives the run's GPUs back first (waking the next in line),
+        so that whoever sees the run ended sees its GPUs free."""
+        if status in ("succeeded", "failed", "stopped", "terminated", "lost"):
             fields.setdefault("ended_at", time.time())
             release(self.run_dir / RESERVE_FILE)  # the room kept for writing the end on a full disk
-        self.store.update_run(self.run_id, status=status, event=message, **fields)
-        self.provision(f"status {status}" + (f": {message}" if message else ""))
-        if final:
             from core.gpu_ledger import release_and_wake
 
             release_and_wake(self.store.conn, self.run_id)
+        self.store.update_run(self.run_id, status=status, event=message, **fields)
+        self.provision(f"status {status}" + (f": {message}" if message else ""))
 
     def stop_wanted(self) -> str | None:
         """"stopped" or "terminated" when asked to stop (by a client, or by `max_duration`)."""
@@ -537,10 +536,10 @@ def main(run_id: str, payload: dict[str, Any]) -> int:
         else:
             reason = f"the supervisor failed: {type(exc).__name__}: {exc}"
         supervisor.provision(reason)
-        store.update_run(run_id, status="failed", reason=reason, ended_at=time.time(), event=reason, only_if_active=True)
         from core.gpu_ledger import release_and_wake
 
         release_and_wake(store.conn, run_id)
+        store.update_run(run_id, status="failed", reason=reason, ended_at=time.time(), event=reason, only_if_active=True)
         if no_space(exc):
             return 1  # said in the run's reason: no traceback for a full disk
         raise
