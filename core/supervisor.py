@@ -444,11 +444,16 @@ class Supervisor:
             return
         from core.logs import open_append, size
 
+        from core.logmask import Masker
+
+        masker = Masker(self.secrets.values(), keep_length=True)  # the stream resumes at the log's size
+
         def pump() -> None:
             fd = open_append(self.log_path)
             try:
                 for chunk in self.backend.stream(ctx, handle, size(self.log_path)):
-                    os.write(fd, chunk)
+                    os.write(fd, masker.feed(chunk))
+                os.write(fd, masker.flush())
             except Exception as exc:  # the run goes on; its end is learnt from `wait`
                 if no_space(exc):
                     self.log_problem() or setattr(self, "failure", f"its log could not be written: {exc}")

@@ -20,6 +20,7 @@ import shlex
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
@@ -51,6 +52,24 @@ WRAPPER = (
     'echo $? > "$3.tmp" && mv "$3.tmp" "$3"\n'
     'exit 0\n'  # a builtin last, so that bash does not exec `mv` in place of the wrapper (its pid
 )               # would lose the marker while the exit file is not yet in place)
+#: WRAPPER for a run with secrets: the script's output goes through `core/logmask.py` by a FIFO;
+#: the filter has a process group of its own (a stop does not cut it short), its pid goes to
+#: "$4.mask", and it ends when the last writer is gone (`finish` waits for that). $4: the FIFO,
+#: $5: python, $6: logmask.py, $7…: the names of the secret variables (values: the environment only).
+MASKED_WRAPPER = (
+    'set -m\n'
+    'exec 3>&2 2>/dev/null\n'
+    'rm -f "$4"; mkfifo -m 600 "$4" || exit 1\n'
+    '"$5" -I -S "$6" "${@:7}" <"$4" 2>&3 3>&- &\n'
+    'echo $! > "$4.mask"\n'
+    'bash "$1" </dev/null >"$4" 2>&1 3>&- &\n'
+    'echo $! > "$2.tmp" && mv "$2.tmp" "$2"\n'
+    'wait $!\n'
+    'echo $? > "$3.tmp" && mv "$3.tmp" "$3"\n'
+    'exit 0\n'
+)
+#: How long `finish` waits for the masking filter to write the last output once the work is gone.
+MASK_DRAIN_SECONDS = 10.0
 def work_dir(run_dir: Path) -> Path:
     return run_dir / "work"
 
@@ -174,6 +193,20 @@ def _signal_group(handle: dict[str, Any], sig: int) -> None:
         os.killpg(handle["pgid"], sig)
     except ProcessLookupError:
         pass
+
+
+def _drain_mask(ctx: RunContext, handle: dict[str, Any]) -> None:
+    """Wait until the masking filter has written the work's last output (it exits when the last
+    writer is gone); one still there after MASK_DRAIN_SECONDS (a daemon the work left in another
+    group holds the pipe) is ended."""
+    pid = handle.get("mask_pid")
+    deadline = time.monotonic() + MASK_DRAIN_SECONDS
+    while process_alive(pid, "logmask"):
+        if time.monotonic() > deadline:
+            ctx.provision(f"output of processes the run left behind is no longer logged (pid {pid})")
+            os.kill(pid, signal.SIGKILL)  # type: ignore[arg-type]
+            return
+        time.sleep(0.02)
 
 
 class LocalBackend(Backend, PortAccess, ShellAccess, RunMetrics):
@@ -342,9 +375,16 @@ class LocalBackend(Backend, PortAccess, ShellAccess, RunMetrics):
             stale.unlink(missing_ok=True)
         log_fd = os.open(ctx.log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         marker = f"vessl-tui-run={ctx.run_id}"
+        argv = ["bash", "-c", WRAPPER, marker, str(script), str(pid_file), str(exit_file)]
+        secrets = [v.name for v in ctx.spec.env if (v.secret or v.secret_ref) and v.value]
+        if secrets:  # what the run prints of them is masked before it reaches the log
+            import core.logmask
+
+            argv[2] = MASKED_WRAPPER
+            argv += [str(prefix.with_suffix(".fifo")), sys.executable, core.logmask.__file__, *secrets]
         try:
             wrapper = subprocess.Popen(
-                ["bash", "-c", WRAPPER, marker, str(script), str(pid_file), str(exit_file)],
+                argv,
                 stdin=subprocess.DEVNULL,
                 stdout=log_fd,
                 stderr=log_fd,
@@ -361,7 +401,8 @@ class LocalBackend(Backend, PortAccess, ShellAccess, RunMetrics):
                 raise BackendError(f"the run's processes did not start (wrapper exit {wrapper.returncode}).")
             time.sleep(0.002)
         pid = int(pid_file.read_text())
-        return ({"jupyter_port": jupyter_port} if jupyter_port is not None else {}) | {
+        masked = {"mask_pid": int(Path(argv[7] + ".mask").read_text())} if secrets else {}
+        return masked | ({"jupyter_port": jupyter_port} if jupyter_port is not None else {}) | {
             "backend": "local",
             "wrapper_pid": wrapper.pid,
             "pid": pid,
@@ -425,6 +466,7 @@ class LocalBackend(Backend, PortAccess, ShellAccess, RunMetrics):
         if _group_alive(handle):  # processes the commands left in the background
             ctx.provision("stopping processes the commands left running")
             self.stop(ctx, handle, ctx.spec.grace_seconds)
+        _drain_mask(ctx, handle)
         from core.data.exports import local_copy
 
         work = Path(handle.get("work_dir") or work_dir(ctx.run_dir))
