@@ -940,6 +940,7 @@ class Engine:
         variables with values; secrets stay the run's own) and VESSL_TUI_RUN_ID set. EngineError
         (one sentence) when the run has ended, has not started, or its cluster offers no shell."""
         from core.backends.base import ShellAccess
+        from core.interactive import SHELL_MARK
 
         record = self.get(ref)
         if record.final:
@@ -952,6 +953,7 @@ class Engine:
         ctx = self.run_context(record.id)
         env = {v.name: v.value for v in ctx.spec.env if v.value is not None and not v.secret and not v.secret_ref}
         env["VESSL_TUI_RUN_ID"] = record.id
+        env[SHELL_MARK] = record.id  # a dev-environment sees someone is in it (inactivity_duration)
         return backend.shell_command(ctx, record.handle, env)
 
     def run_context(self, run_id: str) -> "RunContext":

@@ -13,6 +13,21 @@ if TYPE_CHECKING:
 
 HOLD_COMMAND = "while :; do sleep 3600; done"
 """Keeps the run up (POSIX sh: local, containers, SSH hosts) until its supervisor stops it."""
+IDLE_CHECK_SECONDS = 10
+SHELL_MARK = "VESSL_TUI_SHELL"
+"""Set to the run id in every shell `vessl-tui shell` (or x) opens in a run: how a dev-environment
+sees that someone is in it."""
+
+
+def idle_hold_command(idle_seconds: float) -> str:
+    """Keeps the run up while a shell is attached (a process whose environment has SHELL_MARK set
+    to this run's id, or, in a container, set at all) and ends it after `idle_seconds` without one."""
+    mark = f"{SHELL_MARK}=${{VESSL_TUI_RUN_ID:-}}"
+    return (f"idle=0; while :; do sleep {IDLE_CHECK_SECONDS}; "
+            f"if cat /proc/[0-9]*/environ 2>/dev/null | tr '\\000' '\\n' | grep -q \"^{mark}\"; "
+            f"then idle=0; else idle=$((idle + {IDLE_CHECK_SECONDS})); fi; "
+            f"if [ $idle -ge {int(idle_seconds)} ]; then echo \"vessl-tui: no shell for {int(idle_seconds)}s "
+            f"(inactivity_duration): the environment ends\"; exit 0; fi; done")
 
 
 def holds_open(spec: "RunSpec") -> bool:
@@ -28,14 +43,12 @@ def hold_open(spec: "RunSpec") -> list[str]:
         return []
     from core.spec.runspec import Command
 
-    spec.commands = [Command(command=HOLD_COMMAND)]
-    until = f"stopped or its max_duration ({spec.max_duration:g}s) ends it" if spec.max_duration else "stopped"
-    notes = [f"an interactive run with nothing to run: it stays up until {until}; enter it with "
-             "`vessl-tui shell` (or x in the run's detail)"]
-    if spec.idle_duration:
-        notes.append(f"inactivity_duration ({spec.idle_duration:g}s) is not watched: the environment stays up "
-                     "until stopped or max_duration")
-    return notes
+    idle = spec.idle_duration
+    spec.commands = [Command(command=idle_hold_command(idle) if idle else HOLD_COMMAND)]
+    ends = ["stopped"] + ([f"its max_duration ({spec.max_duration:g}s) ends it"] if spec.max_duration else []) + (
+        [f"no shell has been in it for {idle:g}s (inactivity_duration)"] if idle else [])
+    return [f"an interactive run with nothing to run: it stays up until {' or '.join(ends)}; enter it with "
+            "`vessl-tui shell` (or x in the run's detail)"]
 
 
 def jupyter_note(spec: "RunSpec", cluster_kind: str) -> list[str]:

@@ -46,3 +46,32 @@ def test_an_interactive_vessl_run_ends_at_its_max_runtime_and_says_where_jupyter
     shown = json.loads(cli("show", run_id, "--json").stdout)
     assert shown["status"] == "terminated" and "max_duration" in shown["reason"]
     assert "jupyter is not installed here: the run has no notebook" in cli("logs", run_id).stdout
+
+
+def test_a_dev_environment_ends_after_its_inactivity_duration_without_a_shell(tmp_path) -> None:
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    spec = _write(tmp_path, "idle", DEV + "inactivity_duration: 10s\n")
+    plan = json.loads(cli("run", spec, "--dry-run", "--json").stdout)
+    assert any("no shell has been in it for 10s (inactivity_duration)" in w for w in plan["warnings"])
+    run_id = cli("run", spec).stdout.split()[-1]
+    deadline = time.monotonic() + 60
+    while _status(run_id) != "running":
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    shell = subprocess.Popen([sys.executable, "-m", "core.cli.main", "shell", run_id], cwd=REPO,
+                             stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(25)  # more than the inactivity_duration, with a shell in it
+        assert _status(run_id) == "running"
+    finally:
+        shell.stdin.close()  # the shell ends: nobody is in the environment any more
+        shell.wait(timeout=30)
+    deadline = time.monotonic() + 60
+    while _status(run_id) == "running":
+        assert time.monotonic() < deadline, "the idle environment did not end"
+        time.sleep(0.5)
+    assert "no shell for 10s (inactivity_duration): the environment ends" in cli("logs", run_id).stdout
