@@ -65,6 +65,7 @@ CREATE TABLE IF NOT EXISTS gpu_waiters (
 """ + change_triggers("gpu_claims") + change_triggers("gpu_waiters")
 
 WAKE_FILE = "gpu.wake"
+ACTIVE = "('pending', 'provisioning', 'running')"
 #: A queued run whose supervisor has not started yet keeps its place this long (as the engine's
 #: STARTUP_GRACE_SECONDS: after it, reconcile finds the run lost and takes it out of the queue).
 WAITER_GRACE_SECONDS = 60.0
@@ -129,6 +130,7 @@ class GpuLedger:
             if mine:
                 conn.execute("DELETE FROM gpu_waiters WHERE run_id = ?", (run_id,))
                 return mine
+            self._purge(conn, host)
             busy = {r[0] for r in conn.execute("SELECT gpu_index FROM gpu_claims WHERE host = ?", (host,))}
             row = conn.execute("SELECT seq FROM gpu_waiters WHERE run_id = ?", (run_id,)).fetchone()
             seq = row[0] if row else None
@@ -153,6 +155,14 @@ class GpuLedger:
         """Drop the run's GPUs and its place in the queue; the runs waiting on the hosts it left."""
         with transaction(self.conn) as conn:
             return self.release_in(conn, run_id)
+
+    @staticmethod
+    def _purge(conn: sqlite3.Connection, host: str) -> None:
+        """Drop the host's claims and places of runs that ended or were removed without giving them
+        back (a path that missed `release`): a GPU never stays held by a run that is over."""
+        for table in ("gpu_claims", "gpu_waiters"):
+            conn.execute(f"DELETE FROM {table} WHERE host = ? AND run_id NOT IN "
+                         f"(SELECT id FROM runs WHERE status IN {ACTIVE})", (host,))
 
     @staticmethod
     def release_in(conn: sqlite3.Connection, run_id: str) -> list[str]:
@@ -182,7 +192,7 @@ class GpuLedger:
     def claims(self, host: str | None = None) -> list[dict[str, Any]]:
         """Every claim (of one host): {"host", "index", "uuid", "run_id", "name", "taken_at"}."""
         sql = ("SELECT c.host, c.gpu_index, c.gpu_uuid, c.run_id, r.name, c.taken_at FROM gpu_claims c "
-               "LEFT JOIN runs r ON r.id = c.run_id" + (" WHERE c.host = ?" if host else "") +
+               f"JOIN runs r ON r.id = c.run_id AND r.status IN {ACTIVE}" + (" WHERE c.host = ?" if host else "") +
                " ORDER BY c.host, c.gpu_index")
         return [{"host": r[0], "index": r[1], "uuid": r[2], "run_id": r[3], "name": r[4], "taken_at": r[5]}
                 for r in self.conn.execute(sql, (host,) if host else ())]
@@ -201,7 +211,7 @@ class GpuLedger:
             where.append("w.run_id != ?")
             args.append(exclude)
         sql = ("SELECT w.run_id, w.host, w.count, w.candidates, w.since, r.name, r.supervisor_pid, w.seq "
-               "FROM gpu_waiters w LEFT JOIN runs r ON r.id = w.run_id"
+               f"FROM gpu_waiters w JOIN runs r ON r.id = w.run_id AND r.status IN {ACTIVE}"
                + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY w.seq")
         return [{"run_id": r[0], "host": r[1], "count": r[2], "candidates": json.loads(r[3]), "since": r[4],
                  "name": r[5], "supervisor_pid": r[6], "seq": r[7]} for r in conn.execute(sql, args)]

@@ -265,3 +265,16 @@ def test_clusters_on_one_machine_share_its_ledger() -> None:
     assert ledger_host(ClusterConfig(name="box", kind="ssh", host="gpu-box", port=2222)) == "ssh:gpu-box:2222"
     assert ledger_host(ClusterConfig(name="lab", kind="docker", host="ssh://me@gpu-box:2222")) == "ssh:gpu-box:2222"
     assert ledger_host(ClusterConfig(name="far", kind="docker", host="tcp://10.0.0.5:2376")) == "docker:tcp://10.0.0.5:2376"
+
+
+def test_a_gpu_never_stays_held_by_a_run_that_is_over(engine, tmp_path) -> None:
+    """Whatever path ends a run, its claims stop counting: here a claim written for a run that then
+    ended behind the ledger's back (a direct status write) neither shows nor blocks."""
+    holder = engine.submit_spec(gpu_run("holder", tmp_path / "never", gpu="A100:2"))
+    until(lambda: engine.get(holder.id).status == "running", what="the holder to run")
+    engine.store.update_run(holder.id, stop_requested=1)
+    with engine.store.conn:  # the end recorded without the ledger (as an older client would)
+        engine.store.conn.execute("UPDATE runs SET status = 'failed' WHERE id = ?", (holder.id,))
+    assert GpuLedger(engine.store.conn).claims() == []
+    after = engine.submit_spec(gpu_run("after"))
+    assert engine.wait(after.id, timeout=60).status == "succeeded"
