@@ -147,3 +147,18 @@ def test_a_dev_environment_stays_up_on_the_host_and_its_shell_has_the_runs_id(ss
     finally:
         engine.stop(record.id)
     assert engine.wait(record.id, timeout=60).status == "stopped"
+
+
+def test_clusters_trust_and_test_as_json(sshd, config_file, tmp_path) -> None:
+    import json
+
+    known = tmp_path / "known_hosts"
+    write_config(config_file, sshd, known_hosts=str(known))
+    asked = json.loads(cli("clusters", "trust", "box", "--json").stdout)
+    assert asked["cluster"] == "box" and asked["state"] == "unknown" and asked["fingerprint"].startswith("SHA256:")
+    assert not known.exists()  # --json asks nothing and trusts only with --yes
+    trusted = json.loads(cli("clusters", "trust", "box", "--json", "--yes").stdout)
+    assert trusted["state"] == "trusted" and trusted["fingerprint"] == asked["fingerprint"]
+    assert json.loads(cli("clusters", "trust", "box", "--json").stdout)["state"] == "known"
+    check = cli("clusters", "test", "box", "--json")
+    assert check.returncode == 0 and json.loads(check.stdout)["reachable"] is True
