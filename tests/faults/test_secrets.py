@@ -46,7 +46,7 @@ def leaks(data: bytes) -> list[str]:
 def test_inline_secrets_in_every_style_stay_out_of_store_files_and_ps(tmp_path, vessl_home, fault):
     report = fault("secrets grep (store, -wal/-shm, files, ps auxww)")
     together = "".join(f"${{{var(s)}}}" for s in STYLES)
-    check = f'[ "$(printf %s "{together}" | sha256sum | cut -c1-64)" = {digest()} ] && echo values-ok; sleep 2'
+    check = f'[ "$(printf %s "{together}" | sha256sum | cut -c1-64)" = {digest()} ] && echo values-ok; echo "printed: $S_PLAIN"; sleep 2'
     spec_file = tmp_path / "secretive.yaml"
     spec_file.write_text(spec_text(check))
     submitted = cli("run", str(spec_file))
@@ -62,7 +62,7 @@ def test_inline_secrets_in_every_style_stay_out_of_store_files_and_ps(tmp_path, 
             report.tried += 1
             report.failed += stat.S_IMODE(path.stat().st_mode) != 0o600
     final = engine.wait(run_id, timeout=60)
-    assert (final.status, engine.read_log(run_id)[0]) == ("succeeded", b"values-ok\n")
+    assert (final.status, engine.read_log(run_id)[0]) == ("succeeded", b"values-ok\nprinted: ***\n")
     for path in vessl_home.rglob("*"):
         if path.is_file() and not path.is_symlink():
             seen[str(path.relative_to(vessl_home))] = path.read_bytes()
