@@ -115,6 +115,12 @@ def connect(path: Path | None = None) -> sqlite3.Connection:
     if not path.exists():  # readable by its owner only; SQLite gives -wal and -shm the same mode
         private_dir(path.parent)
         os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    elif path.stat().st_mode & 0o077:  # a store made before: closed to others from now on
+        for made in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+            try:
+                os.chmod(made, 0o600)
+            except FileNotFoundError:
+                pass
     conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False)
     conn.row_factory = sqlite3.Row
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")

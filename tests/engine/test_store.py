@@ -74,3 +74,20 @@ def test_busy_store_waits_instead_of_failing(vessl_home):
     threading.Timer(0.3, lambda: blocker.execute("COMMIT")).start()
     store.insert_run({"id": "r1", "name": "n", "status": "pending", "cluster": "local", "created_at": 1.0})
     assert store.run("r1")["status"] == "pending"
+
+
+def test_the_store_is_readable_by_its_owner_only_even_one_made_before(vessl_home):
+    import stat
+
+    from core.store import Store, db_path
+
+    Store().list_runs()
+    assert stat.S_IMODE(db_path().stat().st_mode) == 0o600
+    for name in ("state.db", "state.db-wal", "state.db-shm"):
+        path = vessl_home / name
+        if path.exists():
+            path.chmod(0o644)
+    Store().list_runs()
+    for name in ("state.db", "state.db-wal", "state.db-shm"):
+        path = vessl_home / name
+        assert not path.exists() or stat.S_IMODE(path.stat().st_mode) == 0o600, name
