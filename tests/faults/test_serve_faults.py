@@ -59,10 +59,17 @@ async def test_a_replica_killed_under_load_fails_no_idempotent_request(replica_p
             async with aiohttp.ClientSession() as session:
                 pending = [asyncio.ensure_future(call(session, "GET", f"{url}/slow?ms=600"))
                            for _ in range(IN_FLIGHT)]
+                posts = [asyncio.ensure_future(call(session, "POST", f"{url}/slow?ms=600")) for _ in range(10)]
                 await asyncio.sleep(0.3)  # every request is in flight, half of them at the victim
                 victim.send_signal(signal.SIGKILL)
                 results = await asyncio.wait_for(asyncio.gather(*pending), timeout=60)
+                posted = await asyncio.wait_for(asyncio.gather(*posts), timeout=60)
         tally(report, results, {200})
+        # a POST is never sent twice: those the victim had get a 502, the others their answer
+        tally(report, posted, {200, 502})
+        if 502 not in {status for status, _ in posted}:
+            report.failed += 1
+            report.notes.append("every POST was answered: some the victim had were sent to another replica")
         report.tracebacks += sum(1 for r in caplog.records if r.exc_info)
     finally:
         await plane.stop()

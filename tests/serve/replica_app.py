@@ -6,7 +6,7 @@ GET /env/NAME    -> the value of environment variable NAME
 GET /header/NAME -> the value of request header NAME
 GET /set-cookie  -> "ok" with `Set-Cookie: session=alice`
 --burn           keeps one core busy
-GET /slow?ms=N   -> the same answer after N milliseconds (to build up in-flight load)
+GET|POST /slow?ms=N -> the same answer after N milliseconds (to build up in-flight load)
 GET|POST /dribble -> "first half|second half", the halves 50 ms apart; with DIE_MIDWAY=1 in its
                     environment the replica dies (exit 1) right after the first half
 """
@@ -49,6 +49,8 @@ class Handler(BaseHTTPRequestHandler):
         self.rfile.read(int(self.headers.get("Content-Length") or 0))
         if urlparse(self.path).path == "/dribble":
             return self.dribble()
+        if urlparse(self.path).path == "/slow":
+            return self.do_GET()
         self.send_response(404)
         self.send_header("Content-Length", "0")
         self.end_headers()
