@@ -66,6 +66,8 @@ PULL_PROGRESS_EVERY = 2.0  # seconds between progress lines of one image pull
 HELPER_LABEL = "vessl-tui.helper"
 #: Seconds a run waits for its engine to come back (cluster option `engine_wait`).
 ENGINE_WAIT_S = 120.0
+#: The least time `stop` waits for an engine that is away (else the run's grace).
+STOP_REACH_S = 5.0
 #: Words of a registry's answer when it wants a (different) login.
 AUTH_REFUSALS = ("unauthorized", "authentication required", "no basic auth credentials", "denied")
 
@@ -539,29 +541,38 @@ class DockerBackend(Backend, PortAccess, ShellAccess, RunMetrics, ReportedMetric
             yield from docker_files.follow_file(self.client().api, handle["container_id"], docker_files.CONTAINER_METRICS,
                                                 max(0, offset - int(handle.get("metrics_base") or 0)))
 
-    def await_engine(self, ctx: RunContext) -> None:
-        """Return once the engine answers again; wait up to the cluster's `engine_wait` seconds
-        (default ENGINE_WAIT_S) from when it went away, said in the provisioning log, then raise
-        BackendError. Threads that find it down together share one wait."""
+    def await_engine(self, ctx: RunContext, within: float | None = None) -> bool:
+        """Wait for the engine to answer again: True once it does. It may be away up to the
+        cluster's `engine_wait` seconds (default ENGINE_WAIT_S) from when it went, said in the
+        provisioning log; after that, BackendError. `within`: give up after that many seconds of
+        this call (False) so a caller can do something else meanwhile (notice a stop, say)."""
+        limit = float(self.cluster.options.get("engine_wait", ENGINE_WAIT_S))
         with self._outage:
-            limit = float(self.cluster.options.get("engine_wait", ENGINE_WAIT_S))
             if self._down_since is None:
                 if self._answers():
-                    return
+                    return True
                 self._down_since = time.monotonic()
                 ctx.provision(f"the Docker engine at {self.url} stopped answering: waiting up to {limit:g}s "
                               "for it to come back")
-            delay = 0.1
-            while not self._answers():
-                left = self._down_since + limit - time.monotonic()
-                if left <= 0:
-                    raise BackendError(f"the Docker engine at {self.url} did not come back within {limit:g}s, so the "
-                                       "run could not be followed: start dockerd again, then check the container.")
-                time.sleep(min(delay, left))
-                delay = min(delay * 2, 2.0)
-            ctx.provision(f"the Docker engine at {self.url} answers again after "
-                          f"{time.monotonic() - self._down_since:.1f}s: following the run again")
-            self._down_since = None
+        give_up = None if within is None else time.monotonic() + within
+        delay = 0.1
+        while not self._answers():
+            now = time.monotonic()
+            with self._outage:
+                since = self._down_since if self._down_since is not None else now
+            if now >= since + limit:
+                raise BackendError(f"the Docker engine at {self.url} did not come back within {limit:g}s, so the "
+                                   "run could not be followed: start dockerd again, then check the container.")
+            if give_up is not None and now >= give_up:
+                return False
+            time.sleep(max(0.0, min(delay, since + limit - now, (give_up or math.inf) - now)))
+            delay = min(delay * 2, 2.0)
+        with self._outage:
+            if self._down_since is not None:
+                ctx.provision(f"the Docker engine at {self.url} answers again after "
+                              f"{time.monotonic() - self._down_since:.1f}s: following the run again")
+                self._down_since = None
+        return True
 
     def _answers(self) -> bool:
         try:
@@ -587,7 +598,8 @@ class DockerBackend(Backend, PortAccess, ShellAccess, RunMetrics, ReportedMetric
                     return ExitInfo(None, "the container was removed outside vessl-tui", lost=True)
                 if str(exc) != str(self.unreachable()):
                     raise
-                self.await_engine(ctx)
+                if not self.await_engine(ctx, within=max(deadline - time.monotonic(), 0.05)):
+                    return None  # still away: the caller looks at stop requests, then waits again
                 continue
             if state.get("Status") in ("exited", "dead"):
                 return exit_info(state)
@@ -598,17 +610,24 @@ class DockerBackend(Backend, PortAccess, ShellAccess, RunMetrics, ReportedMetric
                 self.client().api.wait(handle["container_id"], timeout=max(remaining, 0.05))
 
     def stop(self, ctx: RunContext, handle: dict[str, Any], grace: float) -> None:
+        """`docker stop` with the grace; an engine that is away is waited for up to the grace (at
+        least STOP_REACH_S), then BackendError: the stop could not be delivered."""
+        try:
+            self._stop(handle, grace)
+            return
+        except BackendError as exc:
+            if str(exc) != str(self.unreachable()):
+                raise
+        if not self.await_engine(ctx, within=max(grace, STOP_REACH_S)):
+            raise BackendError(f"the Docker engine at {self.url} does not answer, so the stop could not be "
+                               "delivered: the container may still run there.")
+        self._stop(handle, grace)
+
+    def _stop(self, handle: dict[str, Any], grace: float) -> None:
         import docker.errors
 
-        for _ in range(2):
-            try:
-                with self.errors("stop the container"), contextlib.suppress(docker.errors.NotFound):
-                    self.client().api.stop(handle["container_id"], timeout=max(0, math.ceil(grace)))
-                return
-            except BackendError as exc:
-                if str(exc) != str(self.unreachable()):
-                    raise
-                self.await_engine(ctx)  # then ask once more
+        with self.errors("stop the container"), contextlib.suppress(docker.errors.NotFound):
+            self.client().api.stop(handle["container_id"], timeout=max(0, math.ceil(grace)))
 
     def finish(self, ctx: RunContext, handle: dict[str, Any]) -> None:
         """Copy every export out of the (ended) container into its destination."""

@@ -162,3 +162,25 @@ def test_dockerd_killed_and_started_again_mid_run_loses_no_line(live_restore, su
             report.failed += 1
         report.check_text(provisioning, "the provisioning log")
     report.assert_clean()
+
+
+def test_stop_while_dockerd_is_down_ends_the_run_lost_after_the_grace(config_file, tmp_path, fault):
+    report = fault("stop while dockerd is down")
+    with restartable_engine() as dockerd_:
+        cluster = docker_cluster(config_file, dockerd_.url)
+        spec = tmp_path / "waits.yaml"
+        spec.write_text("type: task\nname: waits\nimage: test/busybox\nstop_duration: 2s\n"
+                        "commands: [echo up, sleep 60]\n")
+        engine = Engine()
+        record = engine.submit(spec, cluster=cluster)
+        until(lambda: engine.read_log(record.id, 0)[0] == b"up\n", timeout=60, what="the container to run")
+        dockerd_.kill()
+        engine.stop(record.id)
+        final = engine.wait(record.id, timeout=60)
+        report.tried += 1
+        if final.status != "lost" or "asked to stop" not in (final.reason or ""):
+            report.failed += 1
+            report.notes.append(f"run {final.status}: {final.reason}")
+        report.check_text(engine.read_log(record.id, 0, provisioning=True)[0], "the provisioning log")
+        dockerd_.start()  # so that its containers are removed on the way out
+    report.assert_clean()
