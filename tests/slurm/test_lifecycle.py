@@ -115,3 +115,30 @@ def test_a_node_failure_is_an_interruption_that_retry_covers(engine, hpc) -> Non
     text = log(engine, record.id)
     assert "[rank 0] second attempt on rank 0" in text and "[rank 1] second attempt on rank 1" in text
     assert any("NODE_FAIL" in (e.message or "") for e in engine.events(record.id))
+
+
+def test_the_run_outlives_a_scheduler_outage(engine, hpc) -> None:
+    import subprocess
+    import time
+
+    record = engine.submit_spec(two_nodes("for i in $(seq 1 40); do echo tick $i; sleep 0.25; done", name="steady"),
+                                cluster="hpc")
+    until(lambda: log(engine, record.id).count("tick 2\n") == 2, what="both ranks to tick", timeout=60)
+    pid_file = hpc.folder / "slurmctld.pid"
+    pid = int(pid_file.read_text())
+    os.kill(pid, signal.SIGTERM)
+    try:
+        until(lambda: not alive(pid), what="slurmctld to stop", timeout=30)
+        provisioning = lambda: engine.read_log(record.id, provisioning=True)[0].decode()  # noqa: E731
+        until(lambda: "squeue does not answer" in provisioning(), what="the supervisor to notice", timeout=30)
+        time.sleep(1)  # the supervisor keeps asking: an unanswered squeue is not a lost job
+    finally:
+        subprocess.run(["slurmctld", "-f", str(hpc.conf)], env=hpc.env, check=True, timeout=30)
+        until(lambda: subprocess.run(["sinfo", "-h"], env=hpc.env, capture_output=True).returncode == 0,
+              what="slurmctld back", timeout=60)
+    final = engine.wait(record.id, timeout=120)
+    assert (final.status, final.exit_code) == ("succeeded", 0)
+    text = log(engine, record.id)
+    for rank in (0, 1):
+        assert [l for l in text.splitlines() if l.startswith(f"[rank {rank}] tick")] == [
+            f"[rank {rank}] tick {i}" for i in range(1, 41)]

@@ -30,16 +30,15 @@ from core.backends.base import (
     ShellAccess,
 )
 from core.backends.slurm import parse, script
+from core.backends.slurm.queries import STATE_EVERY_S, SchedulerDown, SlurmQueries, fit_problems
 from core.backends.slurm.ranklog import RankMerger, consumed_from_log
 from core.backends.slurm.shell import shell_for
 from core.curves.files import REPORTED
 
 if TYPE_CHECKING:
-    from core.config import ClusterConfig, Preset
+    from core.config import ClusterConfig
     from core.spec.runspec import RunSpec
 
-#: Least time between two scheduler queries about one job (squeue is a slurmctld RPC).
-STATE_EVERY_S = 1.0
 FILE_POLL_S = 0.1
 #: How long a failed job's final state is waited for, to tell a node failure from a failing command.
 SETTLE_S = 10.0
@@ -48,7 +47,7 @@ DRAIN_READS = 3
 METRICS_FILE = "metrics.jsonl"  # $VESSL_TUI_METRICS in the attempt's folder
 
 
-class SlurmBackend(Backend, PortAccess, ShellAccess, ReportedMetrics):
+class SlurmBackend(SlurmQueries, Backend, PortAccess, ShellAccess, ReportedMetrics):
     """Runs as Slurm jobs; capacity and presets are the partitions' per-node shapes."""
 
     kind = "slurm"
@@ -60,88 +59,6 @@ class SlurmBackend(Backend, PortAccess, ShellAccess, ReportedMetrics):
         self._lock = threading.Lock()
         self._states: dict[str, tuple[float, parse.JobState | None]] = {}
         self._seen: dict[str, str] = {}  # job id -> last state/reason written to the provisioning log
-
-    # --- the scheduler ---------------------------------------------------------------------------
-
-    def _slurm(self, *argv: str, env: dict[str, str] | None = None, timeout: float = 60.0) -> str:
-        code, out, err = self.shell.run(list(argv), env=env, timeout=timeout)
-        if code != 0:
-            detail = (err.strip() or out.strip() or f"exit {code}").splitlines()[-1]
-            raise BackendError(f"`{argv[0]}` failed on {self.shell.where}: {detail}")
-        return out
-
-    def nodes(self) -> list[parse.Node]:
-        return parse.parse_sinfo(self._slurm("sinfo", "-h", "-N", "-O", parse.SINFO_FIELDS, timeout=30))
-
-    def partitions(self) -> list[parse.Partition]:
-        return parse.partitions(self.nodes())
-
-    def overview(self) -> dict[str, list]:
-        """Partitions, nodes (each once) and the queue, for the cluster browser."""
-        nodes = self.nodes()
-        unique = list({n.name: n for n in nodes}.values())
-        return {"partitions": parse.partitions(nodes), "nodes": unique, "queue": self.queue()}
-
-    def presets(self) -> list["Preset"]:
-        """Each partition as a preset of one whole node (`resources.preset: NAME` runs there)."""
-        from core.config import Preset
-
-        return [Preset(name=p.name, cpu=p.cpus, memory=f"{p.memory_mb}Mi", gpu=p.gpus or None,
-                       cluster=self.cluster.name,
-                       description=f"Slurm partition: {len(p.nodes)} nodes ({p.free_nodes} idle), a whole node each")
-                for p in self.partitions()]
-
-    def gres_allocation(self) -> list[dict[str, Any]]:
-        """Per node: {"node", "state", "gpus" (GRES count), "holders": {index: {"run_id", "name"}}}
-        from the running jobs' GRES indices (a job not started by us is named by its job id)."""
-        nodes = list({n.name: n for n in self.nodes()}.values())
-        jobs = parse.parse_gres_jobs(self._slurm("scontrol", "-d", "-o", "show", "job", timeout=30))
-        held: dict[str, dict[int, dict[str, str]]] = {}
-        for job in jobs:
-            for expr, indices in job.groups:
-                for host in self._slurm("scontrol", "show", "hostnames", expr).split():
-                    for index in indices:
-                        held.setdefault(host, {})[index] = {"run_id": job.run_id or f"job {job.job_id}",
-                                                            "name": job.name}
-        return [{"node": n.name, "state": n.state, "gpus": n.gpus, "holders": held.get(n.name, {})}
-                for n in nodes]
-
-    def queue(self) -> list[parse.QueueEntry]:
-        return parse.parse_queue(self._slurm("squeue", "-h", "-o", parse.QUEUE_FORMAT, timeout=30))
-
-    def _partition(self, parts: list[parse.Partition], name: str | None) -> parse.Partition:
-        name = name or self.cluster.partition
-        for part in parts:
-            if (name and part.name == name) or (not name and part.default):
-                return part
-        if not name and parts:
-            return parts[0]
-        known = ", ".join(p.name for p in parts) or "none"
-        raise BackendError(f"partition `{name}` does not exist on cluster {self.cluster.name}; partitions: {known}.")
-
-    def job_state(self, job_id: str, max_age: float = STATE_EVERY_S) -> parse.JobState | None:
-        """The job's state (cached for `max_age` s); None when neither squeue nor sacct knows it."""
-        with self._lock:
-            cached = self._states.get(job_id)
-            if cached is not None and time.monotonic() - cached[0] < max_age:
-                return cached[1]
-        code, out, _ = self.shell.run(["squeue", "-h", "-t", "all", "-j", job_id, "-o", parse.SQUEUE_FORMAT], timeout=30)
-        state = parse.parse_job(out, job_id) if code == 0 else None
-        if state is None or (state.final and state.exit_code is None):
-            state = self._accounted(job_id) or state
-        with self._lock:
-            self._states[job_id] = (time.monotonic(), state)
-        return state
-
-    def _accounted(self, job_id: str) -> parse.JobState | None:
-        """From accounting: sacct (slurmdbd), else the job-completion file (`sacct -c`)."""
-        for extra in ([], ["-c"]):
-            code, out, _ = self.shell.run(["sacct", *extra, "-n", "-P", "-X", "-j", job_id,
-                                           "-o", parse.SACCT_FIELDS], timeout=30)
-            found = parse.parse_job(out, job_id) if code == 0 else None
-            if found is not None:
-                return found
-        return None
 
     # --- Backend ---------------------------------------------------------------------------------
 
@@ -268,7 +185,11 @@ class SlurmBackend(Backend, PortAccess, ShellAccess, ReportedMetrics):
                 "metrics_base": size(ctx.run_dir / REPORTED)}
 
     def attach(self, ctx: RunContext, handle: dict[str, Any]) -> bool:
-        return self._exit_file(handle) is not None or self.job_state(handle["job_id"], 0) is not None
+        try:
+            return self._exit_file(handle) is not None or self.job_state(handle["job_id"], 0) is not None
+        except SchedulerDown as exc:  # cannot tell: the job may well run on; wait for the scheduler
+            ctx.provision(f"{exc}; waiting for it")
+            return True
 
     def _exit_file(self, handle: dict[str, Any]) -> int | None:
         text = self.shell.read_at(f"{handle['dir']}/exit", 0).strip()
@@ -292,6 +213,17 @@ class SlurmBackend(Backend, PortAccess, ShellAccess, ReportedMetrics):
             ctx.report("running", None)
 
     def _ended(self, ctx: RunContext, handle: dict[str, Any], max_age: float = STATE_EVERY_S) -> ExitInfo | None:
+        """How the job ended, or None while it runs (or while the scheduler does not answer: the
+        job goes on without slurmctld, and is asked about again once it is back)."""
+        try:
+            return self._ended_now(ctx, handle, max_age)
+        except SchedulerDown as exc:
+            if self._seen.get(handle["job_id"]) != "DOWN":
+                self._seen[handle["job_id"]] = "DOWN"
+                ctx.provision(f"{exc}; the job goes on, waiting for the scheduler")
+            return None
+
+    def _ended_now(self, ctx: RunContext, handle: dict[str, Any], max_age: float) -> ExitInfo | None:
         code = self._exit_file(handle)
         if code is not None:
             if code != 0:  # a rank taken down by a failing node is the node's fault, not the commands'
@@ -374,7 +306,11 @@ class SlurmBackend(Backend, PortAccess, ShellAccess, ReportedMetrics):
 
     def stop(self, ctx: RunContext, handle: dict[str, Any], grace: float) -> None:
         job = handle["job_id"]
-        state = self.job_state(job, 0)
+        try:
+            state = self.job_state(job, 0)
+        except SchedulerDown as exc:
+            ctx.provision(f"cannot stop job {job} now: {exc}")
+            return
         if state is None or state.final:
             return
         if state.pending:
@@ -398,23 +334,16 @@ class SlurmBackend(Backend, PortAccess, ShellAccess, ReportedMetrics):
 
     def cleanup(self, ctx: RunContext, handle: dict[str, Any] | None) -> None:
         if handle and handle.get("job_id"):
-            state = self.job_state(handle["job_id"], 0)
+            try:
+                state = self.job_state(handle["job_id"], 0)
+            except SchedulerDown:
+                state = parse.JobState(handle["job_id"], "UNKNOWN")  # scancel then says why it failed
             if state is not None and not state.final:
                 self.shell.run(["scancel", handle["job_id"]], timeout=30)
         if self.cluster.login:
             self.shell.run(["rm", "-rf", self._root(ctx)], timeout=60)
 
     # --- capabilities ----------------------------------------------------------------------------
-
-    def head_node_addr(self, handle: dict[str, Any]) -> str:
-        state = self.job_state(handle["job_id"], 0)
-        if state is None or state.pending or not state.nodes:
-            raise BackendError(f"job {handle['job_id']} has no nodes yet; try again when it runs.")
-        first = self._slurm("scontrol", "show", "hostnames", state.nodes).split()[0]
-        for node in self.nodes():
-            if node.name == first:
-                return node.addr or first
-        return first
 
     def port_target(self, ctx: RunContext, handle: dict[str, Any], container_port: int) -> tuple[str, int]:
         return self.head_node_addr(handle), container_port
@@ -440,23 +369,6 @@ class SlurmBackend(Backend, PortAccess, ShellAccess, ReportedMetrics):
         for key in t.key_files:
             ssh += ["-i", key]
         return ssh + [f"{t.user}@{t.hostname}", " ".join(script.q(a) for a in ["env", *conf, *argv])]
-
-
-def fit_problems(request: script.Request, part: parse.Partition) -> list[str]:
-    """Sentences for what no node of `part` can give (checked at submit: nothing is queued)."""
-    where = f"partition {part.name}"
-    if request.nodes > len(part.nodes):
-        return [f"needs {request.nodes} nodes; {where} has {len(part.nodes)}."]
-    if request.gpus_per_node > part.gpus:
-        return [f"needs {request.gpus_per_node}× GPU per node; {where} has {part.gpus or 'no GPU'}"
-                f"{' per node' if part.gpus else ''}."]
-    if request.cpus and request.cpus > part.cpus:
-        return [f"needs {request.cpus} CPUs per node; {where} has {part.cpus} per node."]
-    if request.memory_mb and request.memory_mb > part.memory_mb:
-        return [f"needs {request.memory_mb} MB of memory per node; {where} has {part.memory_mb} MB per node."]
-    if request.nodes > part.usable_nodes:
-        return [f"needs {request.nodes} nodes up; {where} has {part.usable_nodes} of {len(part.nodes)} up."]
-    return []
 
 
 def _exit_info(code: int) -> ExitInfo:
