@@ -110,3 +110,22 @@ def test_commands_that_read_no_spec_import_neither_pydantic_nor_pyyaml(argv, tmp
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, env=env, check=True)
     assert out.stderr.strip().splitlines()[-1] == "[]", out.stderr
+
+
+@pytest.mark.parametrize("columns", ["100", "60"])
+def test_top_level_help_is_clicks_text_and_imports_click_only_on_a_narrow_terminal(columns) -> None:
+    """`vessl-tui --help` prints click's help without importing click when click's layout is 80 wide."""
+    env = {**os.environ, "COLUMNS": columns}
+    probe = (
+        "import sys\n"
+        "sys.argv = ['vessl-tui', '--help']\n"
+        "from tui.launch import main\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print('click' in sys.modules, file=sys.stderr)\n"
+    )
+    quick = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, env=env, check=True)
+    by_click = subprocess.run([sys.executable, "-c", "from core.cli.main import cli; cli(['--help'], prog_name='vessl-tui')"],
+                              cwd=REPO, capture_output=True, text=True, env=env, check=True)
+    assert quick.stdout == by_click.stdout
+    assert "Commands:\n  artifacts  Registry artifacts: list, show, rm.\n" in quick.stdout
+    assert quick.stderr.strip() == ("True" if columns == "60" else "False")

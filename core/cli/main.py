@@ -5,16 +5,15 @@ their command runs, so `vessl-tui ps` never pays for pydantic, docker, paramiko 
 Each subcommand is registered in `COMMANDS` as name -> "module:attribute" (a click command).
 `QUICK` names click-free paths for the hottest read-only commands: each runs the plain forms of its
 command's argv (from the same option table as the click command) and leaves the rest to click,
-which is imported only then (`cli`, the click group, is built on first use).
+which is imported only then (`cli`, the click group, is built on first use). `vessl-tui --help`
+is printed without click too (`help_text`, the text click would print) on a terminal at least
+80 columns wide or a pipe; narrower terminals get click's own wrapping.
 Exit codes: 0 success, 1 the operation failed (invalid spec, failed run, unknown run), 2 usage error.
 """
 
 from __future__ import annotations
 
-import functools
-import importlib
 import sys
-from typing import Any
 
 COMMANDS: dict[str, tuple[str, str]] = {
     # name: (module:attr, one-line help shown in `vessl-tui --help`)
@@ -43,24 +42,74 @@ COMMANDS: dict[str, tuple[str, str]] = {
 #: name -> "module:function(argv) -> bool" (True: handled; False: leave it to click)
 QUICK: dict[str, str] = {"ps": "core.cli.listing:quick_ps"}
 
+DESCRIPTION = "vessl-tui: a terminal workstation for ML runs. Without a command, opens the TUI."
+HELP_FLAGS = ("-h", "--help")
+_GROUP: list = []  # the click group, once built
 
-def __getattr__(name: str) -> Any:
+
+def __getattr__(name: str):
     """`cli`: the click group (click is imported on first use)."""
     if name == "cli":
         return _click_group()
     raise AttributeError(name)
 
 
-@functools.cache
-def _click_group() -> Any:
+def listed_commands() -> list[str]:
+    """The commands `--help` lists (not the internal ones), sorted."""
+    return sorted(name for name in COMMANDS if name != "supervise")
+
+
+def _wrapped(text: str, width: int, indent: str) -> list[str]:
+    """`text`'s words filled into lines of at most `width` characters, each starting with `indent`."""
+    lines: list[str] = []
+    for word in text.split():
+        if lines and len(lines[-1]) + 1 + len(word) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(indent + word)
+    return lines
+
+
+def help_text() -> str:
+    """What `vessl-tui --help` prints on a terminal at least 80 columns wide (click's layout)."""
+    names = listed_commands()
+    first = max(map(len, names))
+    return "\n".join([
+        "Usage: vessl-tui [OPTIONS] COMMAND [ARGS]...", "", *_wrapped(DESCRIPTION, 78, "  "), "",
+        "Options:", "  --version   Show the version and exit.", "  -h, --help  Show this message and exit.", "",
+        "Commands:", *(f"  {name:{first}}  {COMMANDS[name][1]}" for name in names),
+    ]) + "\n"
+
+
+def _wide_enough() -> bool:
+    """Whether click would lay out help 80 columns wide here (it asks `shutil.get_terminal_size`)."""
+    import os
+
+    try:
+        columns = int(os.environ.get("COLUMNS") or 0)
+    except ValueError:
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns
+        except (AttributeError, ValueError, OSError):
+            columns = 80
+    return columns >= 80
+
+
+def _click_group():
     """The `vessl-tui` click group, whose subcommands are imported when they run."""
+    if _GROUP:
+        return _GROUP[0]
+    import importlib
+
     import click
 
     class LazyGroup(click.Group):
         """A click group whose subcommands are imported on first use."""
 
         def list_commands(self, ctx: click.Context) -> list[str]:
-            return sorted(name for name in COMMANDS if name != "supervise")
+            return listed_commands()
 
         def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
             target = COMMANDS.get(cmd_name)
@@ -89,20 +138,26 @@ def _click_group() -> Any:
 
         return missing
 
-    @click.group(cls=LazyGroup, no_args_is_help=True, context_settings={"help_option_names": ["-h", "--help"]})
+    @click.group(cls=LazyGroup, help=DESCRIPTION, no_args_is_help=True,
+                 context_settings={"help_option_names": list(HELP_FLAGS)})
     @click.version_option(package_name="vessl-tui")
     def cli() -> None:
-        """vessl-tui: a terminal workstation for ML runs. Without a command, opens the TUI."""
+        pass
 
+    _GROUP.append(cli)
     return cli
 
 
 def main() -> None:
     argv = sys.argv[1:]
+    if len(argv) == 1 and argv[0] in HELP_FLAGS and _wide_enough():
+        sys.stdout.write(help_text())
+        return
     quick = QUICK.get(argv[0]) if argv else None
     if quick is not None:
         module_name, attr = quick.split(":")
-        if getattr(importlib.import_module(module_name), attr)(argv[1:]):
+        __import__(module_name)
+        if getattr(sys.modules[module_name], attr)(argv[1:]):
             return
     _click_group()(prog_name="vessl-tui")
 
