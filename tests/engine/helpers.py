@@ -35,3 +35,18 @@ def alive(pid: int) -> bool:
             return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
     except FileNotFoundError:
         return False
+
+
+def supervisor_gone(record) -> bool:
+    """The run's supervisor is dead as reconcile judges it: its pid gone and the run's lock dropped
+    (the other threads of a killed process hold its descriptors a moment after the main thread died)."""
+    from core.supervisor import supervisor_alive
+
+    return not alive(record.supervisor_pid) and not supervisor_alive(record.id, record.supervisor_pid)
+
+
+def work_gone(handle: dict) -> bool:
+    """No process of a local run's work lives any more (as reconcile judges it: not even one still exiting)."""
+    from core.backends.local import work_state
+
+    return work_state(handle)[0] != "running"

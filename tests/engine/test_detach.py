@@ -10,7 +10,7 @@ from pathlib import Path
 
 from core.engine import Engine, RunRecord
 from tests.conftest import REPO
-from tests.engine.helpers import alive, cli, cli_popen, spec, until
+from tests.engine.helpers import cli, cli_popen, spec, supervisor_gone, until, work_gone
 
 LINES = 40
 COUNTING = f"for i in $(seq 1 {LINES}); do echo line $i; sleep 0.05; done"
@@ -41,7 +41,7 @@ def test_kill_9_of_a_following_client_and_of_the_supervisor(engine):
     os.kill(follower.pid, signal.SIGKILL)
     os.kill(first.supervisor_pid, signal.SIGKILL)
     follower.wait(timeout=10)
-    until(lambda: not alive(first.supervisor_pid), what="the supervisor to die")
+    until(lambda: supervisor_gone(first), what="the supervisor to die")
     assert engine.get(record.id).status == "running"
     # any client reconciles at start: `vessl-tui logs -f` reattaches a supervisor and follows to the end
     again = cli("logs", record.id, "-f")
@@ -57,7 +57,7 @@ def test_reconcile_reattaches_and_the_new_supervisor_can_stop_the_run(engine):
     record = engine.submit_spec(spec("echo up; sleep 300", name="reattach", stop_duration=1))
     first = running(engine, record.id)
     os.kill(first.supervisor_pid, signal.SIGKILL)
-    until(lambda: not alive(first.supervisor_pid), what="the supervisor to die")
+    until(lambda: supervisor_gone(first), what="the supervisor to die")
     changed = Engine().reconcile()
     assert [r.id for r in changed] == [record.id]
     until(lambda: engine.get(record.id).supervisor_pid not in (None, first.supervisor_pid), what="a new supervisor")
@@ -74,7 +74,7 @@ def ended_while_unwatched(engine: Engine, run_spec) -> RunRecord:
     record = engine.submit_spec(run_spec)
     first = running(engine, record.id)
     os.kill(first.supervisor_pid, signal.SIGKILL)
-    until(lambda: not alive(first.supervisor_pid), what="the supervisor to die")
+    until(lambda: supervisor_gone(first), what="the supervisor to die")
     (Path(first.handle["work_dir"]) / "go").touch()
     until(lambda: Path(first.handle["exit_file"]).exists(), what="the exit status")
     [changed] = Engine().reconcile()
@@ -105,7 +105,7 @@ def test_supervisor_and_work_both_gone_is_lost(engine):
     for pid in (first.handle["wrapper_pid"], first.supervisor_pid):
         os.kill(pid, signal.SIGKILL)
     os.killpg(first.handle["pgid"], signal.SIGKILL)
-    until(lambda: not alive(first.supervisor_pid) and not alive(first.handle["wrapper_pid"]), what="all to die")
+    until(lambda: supervisor_gone(first) and work_gone(first.handle), what="all to die")
     [changed] = Engine().reconcile()
     assert changed.status == "lost"
     assert changed.reason == "its supervisor died and the work is gone"

@@ -21,7 +21,7 @@ from core.supervisor import supervisor_alive
 from core.spec.grammar import parse_gpu
 from core.spec.runspec import Resources, Retry
 from tests.conftest import REPO
-from tests.engine.helpers import alive, cli, spec, until
+from tests.engine.helpers import alive, cli, spec, until, work_gone
 
 RECORDED = REPO / "tests" / "metrics" / "recorded"
 UUIDS = ("GPU-5f2c1a3e-8d1b-4c61-9a0e-2b7d6f3c9e11", "GPU-a83d0e77-1c2f-4b9e-8f5a-7e6d4c3b2a10")
@@ -193,7 +193,7 @@ def test_reconcile_releases_a_gpu_only_when_the_work_is_gone(engine, tmp_path) -
     os.kill(second, signal.SIGKILL)
     until(lambda: not supervisor_alive(holder.id, second), what="the second supervisor to die")
     os.killpg(handle["pgid"], signal.SIGKILL)  # now the work is gone too
-    until(lambda: not alive(handle["pid"]), what="the work to die")
+    until(lambda: not alive(handle["pid"]) and work_gone(handle), what="the work to die")
     engine.reconcile()
     assert engine.get(holder.id).final
     until(lambda: engine.get(waiter.id).status == "running", what="the waiter to get a GPU")
