@@ -50,13 +50,13 @@ import os
 import sys
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from core import logs
 from core.diskspace import SUBMIT_NEEDS, free_bytes, no_space, no_space_sentence
 from core.paths import home_path, private_dir, run_dir
+from core.records import Record
 from core.store import Store, db_path
 
 if TYPE_CHECKING:  # pydantic stays out of `vessl-tui ps`
@@ -77,8 +77,7 @@ class EngineError(ValueError):
     """A failure the user can act on: unknown run, unknown cluster, nothing fits, … One sentence."""
 
 
-@dataclass
-class RunRecord:
+class RunRecord(Record):
     """A run as stored. Times are UNIX seconds (float) or None; `gpus` is a short summary ("2×A100")."""
 
     id: str
@@ -93,11 +92,11 @@ class RunRecord:
     kind: str | None = None
     gpus: str = "-"
     attempt: int = 1
-    ports: list[int] = field(default_factory=list)
+    ports: list[int] = []
     source_file: str | None = None
     preset: str | None = None
-    tags: list[str] = field(default_factory=list)
-    labels: dict[str, str] = field(default_factory=dict)
+    tags: list[str] = []
+    labels: dict[str, str] = {}
     handle: dict[str, Any] | None = None
     supervisor_pid: int | None = None
     heartbeat_at: float | None = None
@@ -113,13 +112,12 @@ class RunRecord:
         return "stopping" if self.stop_requested and not self.final else self.status
 
     def as_json(self) -> dict[str, Any]:
-        data = asdict(self)
+        data = self.as_dict()
         data.pop("handle", None)
         return data
 
 
-@dataclass
-class Event:
+class Event(Record):
     """One line of a run's history: a status change or an attempt, with its reason."""
 
     run_id: str
@@ -129,8 +127,7 @@ class Event:
     message: str | None = None
 
 
-@dataclass
-class Plan:
+class Plan(Record):
     """What `submit` would do, for `run --dry-run` and the editor's plan pane."""
 
     name: str
@@ -143,7 +140,7 @@ class Plan:
     volumes: list[str]
     ports: list[int]
     env: dict[str, str]  # secret values shown as ********
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[str] = []
     batch_script: str | None = None  # Slurm clusters: the job's batch script
 
 
@@ -159,7 +156,7 @@ RECONCILE_SECONDS = 3.0
 #: What a stop may take beyond the run's grace (SIGTERM -> SIGKILL) before `stop` gives up waiting
 #: (VESSL_TUI_STOP_MARGIN overrides).
 STOP_MARGIN_SECONDS = float(os.environ.get("VESSL_TUI_STOP_MARGIN") or 15.0)
-_RECORD_FIELDS = tuple(f.name for f in fields(RunRecord))
+_RECORD_FIELDS = RunRecord._fields
 _PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)
 
 

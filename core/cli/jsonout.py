@@ -23,6 +23,8 @@ from typing import Any
 
 import click
 
+from core.records import Record
+
 
 def json_flag(what: str):
     """The `--json` option of a command, bound to `as_json`."""
@@ -30,9 +32,11 @@ def json_flag(what: str):
 
 
 def emit(data: Any) -> None:
-    """Print one JSON document (dataclasses as their fields)."""
+    """Print one JSON document (dataclasses and records as their fields)."""
     if is_dataclass(data) and not isinstance(data, type):
         data = asdict(data)
+    elif isinstance(data, Record):
+        data = data.as_dict()
     click.echo(json.dumps(data, indent=2, default=str))
 
 
