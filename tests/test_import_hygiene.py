@@ -129,3 +129,21 @@ def test_top_level_help_is_clicks_text_and_imports_click_only_on_a_narrow_termin
     assert quick.stdout == by_click.stdout
     assert "Commands:\n  artifacts  Registry artifacts: list, show, rm.\n" in quick.stdout
     assert quick.stderr.strip() == ("True" if columns == "60" else "False")
+
+
+@pytest.mark.parametrize("argv", [["ps"], ["ps", "--json"]])
+def test_listing_runs_imports_neither_dataclasses_nor_inspect(argv, tmp_path) -> None:
+    env = {**os.environ, "VESSL_TUI_HOME": str(tmp_path / "home")}
+    seed = ("import time; from core.store import Store; Store().insert_run({'id': 'abcd1234', 'name': 'one', "
+            "'status': 'succeeded', 'cluster': 'local', 'created_at': time.time(), 'exit_code': 0, 'labels': {'k': 'v'}})")
+    subprocess.run([sys.executable, "-c", seed], cwd=REPO, env=env, check=True)
+    probe = (
+        "import sys\n"
+        f"sys.argv = ['vessl-tui', *{argv!r}]\n"
+        "from tui.launch import main\n"
+        "main()\n"
+        "print(sorted(n for n in ('dataclasses', 'inspect', 'click') if n in sys.modules), file=sys.stderr)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, env=env, check=True)
+    assert "abcd1234" in out.stdout
+    assert out.stderr.strip() == "[]"
