@@ -47,7 +47,7 @@ from urllib.parse import urlparse
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
-from core.engine import EngineError
+from core.errors import EngineError
 from core.paths import config_path, home_path  # noqa: F401  (re-exported: part of this module's contract)
 from core.spec.errors import Problem
 

@@ -54,7 +54,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from core import logs
-from core.diskspace import SUBMIT_NEEDS, free_bytes, no_space, no_space_sentence
+from core.errors import EngineError  # noqa: F401  (re-exported: part of this module's contract)
+from core.diskspace import SUBMIT_NEEDS, free_bytes, no_space_sentence
 from core.paths import home_path, private_dir, run_dir
 from core.records import Record
 from core.store import Store, db_path
@@ -73,8 +74,6 @@ ACTIVE_STATUSES = frozenset({"pending", "provisioning", "running"})
 STATUSES = ("pending", "provisioning", "running", "succeeded", "failed", "stopped", "terminated", "lost")
 
 
-class EngineError(ValueError):
-    """A failure the user can act on: unknown run, unknown cluster, nothing fits, … One sentence."""
 
 
 class RunRecord(Record):
@@ -146,11 +145,6 @@ class Plan(Record):
 
 #: How long a client waits for a final run's metrics to be stored in full (`Engine.curves(settled=True)`).
 METRICS_SETTLE_SECONDS = 60.0
-#: A run whose supervisor has not claimed it yet is left alone this long by `reconcile`.
-STARTUP_GRACE_SECONDS = 60.0
-#: A run no supervisor took this long after submit, and whose supervisor never even started (its
-#: client was killed in between), gets one from `reconcile`.
-ORPHAN_SECONDS = 10.0
 #: How often long-lived clients (TUI, `run --follow`, `logs -f`, the serve keeper) reconcile.
 RECONCILE_SECONDS = 3.0
 #: What a stop may take beyond the run's grace (SIGTERM -> SIGKILL) before `stop` gives up waiting
@@ -660,126 +654,13 @@ class Engine:
 
     def reconcile(self) -> list[RunRecord]:
         """Find active runs whose supervisor died: reattach a new supervisor when the work lives,
-        record the exit status the work left, or mark the run lost. Returns the runs it changed."""
+        record the exit status the work left, or mark the run lost. Returns the runs it changed
+        (`core.reconcile`)."""
+        from core.reconcile import reconcile
+
         self._reap()
         self._reconciled_at = time.monotonic()
-        changed: list[RunRecord] = []
-        active = self.store.active_runs()
-        if not active:
-            return changed
-        from core.backends.local import work_state
-        from core.supervisor import supervisor_alive
-
-        from core.supervisor import LOCK_FILE
-
-        for row in active:
-            pid = row["supervisor_pid"]
-            waited = time.time() - row["created_at"]
-            never_started = not (run_dir(row["id"], self.home) / LOCK_FILE).exists()
-            if pid is None and (waited < ORPHAN_SECONDS or (waited < STARTUP_GRACE_SECONDS and not never_started)):
-                continue
-            if supervisor_alive(row["id"], pid, self.home):
-                continue
-            try:
-                if pid is None and never_started:
-                    self._adopt_orphan(row)
-                else:
-                    self._repair(row, pid, work_state)
-            except Exception as exc:
-                if not no_space(exc):
-                    raise
-                continue  # a full disk: left as it is for a client that can write (reading goes on)
-            changed.append(self.get(row["id"]))
-        return changed
-
-    def _adopt_orphan(self, row: dict[str, Any]) -> None:
-        """Start the supervisor of a run whose submitting client was killed before it could (the
-        secrets it held come again from the config, the environment or the spec file), or fail the
-        run with the reason when they cannot. A supervisor that shows up late loses the claim."""
-        from core.spec import load_spec
-        from core.spec.errors import SpecError
-        from core.spec.runspec import SECRET_PLACEHOLDER, RunSpec
-
-        spec = RunSpec.model_validate_json(self.store.run(row["id"], with_spec=True)["spec_json"])  # type: ignore[index]
-        try:
-            if any(v.secret and v.value == SECRET_PLACEHOLDER for v in spec.env) and spec.source_file:
-                inline = {v.name: v.value for v in load_spec(spec.source_file, spec.document_index).env if v.secret}
-                for var in spec.env:
-                    if inline.get(var.name) is not None:
-                        var.value = inline[var.name]
-            for var in spec.env:
-                if var.from_client_env and var.value == SECRET_PLACEHOLDER:
-                    var.value = None  # from this client's environment, if it has it
-            secrets = self._secret_values(spec)
-        except (EngineError, SpecError, OSError) as exc:
-            why = f"the client that submitted it was killed before starting it, and {exc}"
-            self._set_final(row, None, "failed", None, why)
-            return
-        from core.supervisor import LOCK_FILE
-
-        (private_dir(run_dir(row["id"], self.home)) / LOCK_FILE).touch(mode=0o600)  # other clients now leave it be
-        logs.ProvisionLog(logs.provision_log(row["id"], self.home))(
-            "the client that submitted this run was killed before starting its supervisor: started by reconcile")
-        self._spawn_supervisor(row["id"], {"mode": "start", "secrets": secrets, "expected_pid": None})
-
-    def _repair(self, row: dict[str, Any], pid: int | None, work_state: Callable[..., Any]) -> None:
-        """Reattach, finalize or mark lost one active run whose supervisor is dead."""
-        handle = row["handle"]
-        state, code = work_state(handle) if handle and handle.get("backend") == "local" else (None, None)
-        if handle and state in (None, "running"):
-            self._spawn_supervisor(row["id"], {"mode": "reattach", "expected_pid": pid})
-        elif state == "exited":
-            self._finalize(row, pid, code)  # type: ignore[arg-type]
-        else:
-            why = "its supervisor died and the work is gone" if handle else "its supervisor died before the work started"
-            self._set_final(row, pid, "lost", None, why)
-
-    def _finalize(self, row: dict[str, Any], pid: int | None, code: int) -> None:
-        from core.backends.local import exit_info
-
-        stopped = self.store.conn.execute("SELECT stop_requested FROM runs WHERE id = ?", (row["id"],)).fetchone()[0]
-        failures = self._copy_exports(row)
-        info = exit_info(code)
-        status = "stopped" if stopped else ("succeeded" if code == 0 else "failed")
-        reason = "stopped by request" if stopped else info.reason
-        if failures and status == "succeeded":
-            status, reason = "failed", failures[0]
-        self._set_final(row, pid, status, code, (reason + "; " if reason else "") + "ended while no supervisor watched it")
-
-    def _copy_exports(self, row: dict[str, Any]) -> list[str]:
-        """What the run's supervisor would have done after the end: exports copied out and sent to
-        their destinations (each recorded as an event). Returns the failures, one sentence each."""
-        from core.backends import backend_for
-        from core.backends.base import BackendError
-        from core.data.exports import after_run
-
-        try:
-            ctx = self.run_context(row["id"])
-            backend = backend_for(ctx.cluster)
-        except (BackendError, OSError) as exc:
-            logs.ProvisionLog(logs.provision_log(row["id"], self.home))(f"exports not copied: {exc}")
-            return [f"exports not copied: {exc}"]
-        return after_run(backend, ctx, row["handle"],
-                         lambda status, message: self.store.add_event(row["id"], "export", status, message))
-
-    def _set_final(self, row: dict[str, Any], pid: int | None, status: str, code: int | None, reason: str) -> None:
-        """The run's end, and (in the same transaction: the work is gone) its GPUs given back."""
-        from core.gpu_ledger import GpuLedger, wake
-        from core.store import transaction
-
-        waiting: list[str] = []
-        GpuLedger(self.store.conn)  # its tables exist before the transaction
-        with transaction(self.store.conn) as conn:
-            updated = conn.execute(
-                "UPDATE runs SET status = ?, exit_code = ?, reason = ?, ended_at = ? "
-                "WHERE id = ? AND supervisor_pid IS ? AND status IN ('pending', 'provisioning', 'running')",
-                (status, code, reason, time.time(), row["id"], pid),
-            ).rowcount
-            if updated:
-                Store._event(conn, row["id"], "status", status, reason)
-                waiting = GpuLedger.release_in(conn, row["id"])
-        logs.ProvisionLog(logs.provision_log(row["id"], self.home))(f"status {status}: {reason}")
-        wake(waiting, self.home)  # the next in line starts
+        return reconcile(self)
 
     # --- the registry of datasets, models and artifacts -------------------------------------
 

@@ -29,13 +29,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from core.errors import BackendError  # noqa: F401  (re-exported: backends raise it from here)
+
 if TYPE_CHECKING:  # keep imports light: the CLI's cold start never pays for pydantic here
     from core.config import ClusterConfig
     from core.spec.runspec import RunSpec
 
 
-class BackendError(Exception):
-    """A failure the user can act on; `str(err)` is one sentence: what happened, what to do."""
 
 
 @dataclass

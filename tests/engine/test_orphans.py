@@ -9,7 +9,8 @@ import time
 
 import pytest
 
-from core.engine import ORPHAN_SECONDS, Engine
+from core.engine import Engine
+from core.reconcile import ORPHAN_SECONDS
 
 
 @pytest.fixture
