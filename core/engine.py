@@ -51,7 +51,6 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from core import logs
 from core.errors import EngineError  # noqa: F401  (re-exported: part of this module's contract)
@@ -60,7 +59,10 @@ from core.paths import home_path, private_dir, run_dir
 from core.records import Record
 from core.store import Store, db_path
 
-if TYPE_CHECKING:  # pydantic stays out of `vessl-tui ps`
+TYPE_CHECKING = False  # typing (like pydantic) stays out of `vessl-tui ps`
+if TYPE_CHECKING:
+    from typing import Any
+
     from core.backends.base import Backend, ClusterCheck, RunContext
     from core.config import ClusterConfig, Config, Preset
     from core.curves.series import CurveReader

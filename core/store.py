@@ -25,9 +25,12 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 from core.paths import home_path, private_dir
+
+TYPE_CHECKING = False  # typing stays out of `vessl-tui ps`
+if TYPE_CHECKING:
+    from typing import Any
 
 BUSY_TIMEOUT_MS = 30_000
 

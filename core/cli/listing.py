@@ -12,7 +12,7 @@ import json
 import os
 import sys
 import time
-from typing import NamedTuple
+from collections import namedtuple
 
 from core.diskspace import no_space, no_space_sentence
 from core.engine import Engine, EngineError
@@ -22,11 +22,9 @@ from core.paths import home_path
 RECENT_SECONDS = 3600.0
 
 
-class Option(NamedTuple):
-    flags: tuple[str, ...]
-    dest: str
-    help: str
-    metavar: str | None = None  # None: a flag; else an option given any number of times
+#: One option: its flags (tuple), its parameter name, its help, and its metavar (None: a flag; else
+#: an option given any number of times).
+Option = namedtuple("Option", "flags dest help metavar", defaults=(None,))
 
 
 PS_OPTIONS = (
