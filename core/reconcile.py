@@ -11,7 +11,6 @@ lost with the reason. A run's end and the release of its GPUs are one transactio
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
 
 from core import logs
 from core.diskspace import no_space
@@ -19,7 +18,10 @@ from core.errors import EngineError
 from core.paths import private_dir, run_dir
 from core.store import Store
 
+TYPE_CHECKING = False  # typing stays out of `vessl-tui ps`
 if TYPE_CHECKING:
+    from typing import Any
+
     from core.engine import Engine, RunRecord
 
 #: A run whose supervisor has not claimed it yet is left alone this long.
