@@ -20,9 +20,9 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from _thread import _local as thread_local  # threading.local itself, without importing threading
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -226,7 +226,7 @@ class Store:
 
     def __init__(self, path: Path | None = None):
         self.path = path or db_path()
-        self._local = threading.local()
+        self._local = thread_local()
 
     @property
     def conn(self) -> sqlite3.Connection:
