@@ -12,19 +12,21 @@ import json
 import os
 import sys
 import time
-from collections import namedtuple
 
 from core.diskspace import no_space, no_space_sentence
 from core.engine import Engine, EngineError
 from core.humanize import age, exit_reason, printable
 from core.paths import home_path
+from core.records import Record
 
 RECENT_SECONDS = 3600.0
 
 
-#: One option: its flags (tuple), its parameter name, its help, and its metavar (None: a flag; else
-#: an option given any number of times).
-Option = namedtuple("Option", "flags dest help metavar", defaults=(None,))
+class Option(Record):
+    flags: tuple[str, ...]
+    dest: str
+    help: str
+    metavar: str | None = None  # None: a flag; else an option given any number of times
 
 
 PS_OPTIONS = (
