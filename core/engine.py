@@ -12,6 +12,7 @@ CONTRACT (other modules and the TUI code against these names; change only additi
                                            # `extra_env` added to the run's env (not secret)
     engine.list_runs(labels={"k": "v"}) filters by labels; RunRecord.labels holds them
     engine.list_runs(include_finished=True, limit=None) -> list[RunRecord]   # newest first
+    engine.list_runs(summary=True)         # only the fields a one-line listing shows (`ps`)
     engine.get(ref) -> RunRecord           # ref: id, unique id prefix, or name (latest run of it)
     engine.stop(ref) -> RunRecord          # asks the supervisor to stop; returns at once
     engine.stop_timeout(ref) -> float      # how long a stop may take: the run's grace plus a margin
@@ -45,7 +46,6 @@ spec problems raise `core.spec.errors.SpecError`. The engine never prints.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
@@ -57,9 +57,9 @@ from core.errors import EngineError  # noqa: F401  (re-exported: part of this mo
 from core.diskspace import SUBMIT_NEEDS, free_bytes, no_space_sentence
 from core.paths import home_path, private_dir, run_dir
 from core.records import Record
-from core.store import Store, db_path
+from core.store import LIST_COLUMNS, SUMMARY_COLUMNS, Store, db_path
 
-TYPE_CHECKING = False  # typing (like pydantic) stays out of `vessl-tui ps`
+TYPE_CHECKING = False  # typing (like pydantic, and json: imported where used) stays out of `vessl-tui ps`
 if TYPE_CHECKING:
     from typing import Any
 
@@ -158,6 +158,8 @@ _PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)
 
 def _scrub(text: str, values: Any) -> str:
     """`text` with every secret value (as it would appear in JSON) replaced by the placeholder."""
+    import json
+
     from core.spec.runspec import SECRET_PLACEHOLDER
 
     for value in sorted(values, key=len, reverse=True):
@@ -263,6 +265,8 @@ class Engine:
         finally:
             os.close(log_fd)
         assert child.stdin is not None
+        import json
+
         child.stdin.write(json.dumps(payload).encode())
         child.stdin.close()
         self._children.append(child)
@@ -462,9 +466,13 @@ class Engine:
     # --- runs -----------------------------------------------------------------------------
 
     def list_runs(
-        self, include_finished: bool = True, limit: int | None = None, labels: dict[str, str] | None = None
+        self, include_finished: bool = True, limit: int | None = None, labels: dict[str, str] | None = None,
+        summary: bool = False,
     ) -> list[RunRecord]:
-        return [record_from_row(r) for r in self.store.list_runs(include_finished, limit, labels)]
+        """`summary`: only what a one-line listing shows (ports, tags, labels, handle, pid, started_at,
+        kind, attempt, source_file, preset left at their defaults), read without decoding JSON."""
+        columns = SUMMARY_COLUMNS if summary else LIST_COLUMNS
+        return [record_from_row(r) for r in self.store.list_runs(include_finished, limit, labels, columns)]
 
     def get(self, ref: str) -> RunRecord:
         return record_from_row(self._row(ref))
@@ -475,6 +483,8 @@ class Engine:
     def run_env(self, ref: str) -> dict[str, str]:
         """The run's env as stored (a secret's value is never stored: `********`), plus `$cmd`,
         its commands on one line: what tells runs of one name apart."""
+        import json
+
         spec = json.loads(self._row(ref, with_spec=True).get("spec_json") or "{}")
         env = {v["name"]: "********" if v.get("secret") or v.get("secret_ref") else str(v.get("value") or "")
                for v in spec.get("env") or []}
@@ -499,6 +509,8 @@ class Engine:
 
     def stop_timeout(self, ref: str) -> float:
         """Seconds a stop of `ref` may take: its grace (`stop_duration`, default 10 s) plus a margin."""
+        import json
+
         row = self._row(ref, with_spec=True)
         grace = json.loads(row.get("spec_json") or "{}").get("stop_duration")
         return (10.0 if grace is None else float(grace)) + STOP_MARGIN_SECONDS

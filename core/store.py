@@ -17,7 +17,6 @@ in `schema_versions` (`ensure_schema`). Migrations only ever append steps.
 
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
 import time
@@ -202,6 +201,8 @@ def _statements(script: str) -> list[str]:
 
 
 def _decode(row: sqlite3.Row) -> dict[str, Any]:
+    import json  # imported here: rows of SUMMARY_COLUMNS (`vessl-tui ps`) hold no JSON
+
     data = dict(row)
     for column, empty in JSON_COLUMNS.items():
         if column in data:
@@ -211,6 +212,8 @@ def _decode(row: sqlite3.Row) -> dict[str, Any]:
 
 
 def _encode(fields: dict[str, Any]) -> dict[str, Any]:
+    import json
+
     return {k: (json.dumps(v) if k in JSON_COLUMNS and v is not None else v) for k, v in fields.items()}
 
 
@@ -219,6 +222,8 @@ LIST_COLUMNS = (
     "id, name, status, cluster, exit_code, reason, created_at, started_at, ended_at, kind, gpus, attempt, "
     "ports, source_file, preset, tags, labels, handle, supervisor_pid, heartbeat_at, stop_requested"
 )
+#: Columns a one-line summary of a run needs (`vessl-tui ps`): no JSON ones, nothing to decode.
+SUMMARY_COLUMNS = "id, name, status, cluster, exit_code, reason, created_at, ended_at, gpus, stop_requested"
 
 
 class Store:
@@ -289,7 +294,8 @@ class Store:
         return [_decode(r) for r in rows]
 
     def list_runs(
-        self, include_finished: bool = True, limit: int | None = None, labels: dict[str, str] | None = None
+        self, include_finished: bool = True, limit: int | None = None, labels: dict[str, str] | None = None,
+        columns: str = LIST_COLUMNS,
     ) -> list[dict[str, Any]]:
         where, args = [], []
         if not include_finished:
@@ -297,14 +303,15 @@ class Store:
         for key, value in (labels or {}).items():
             where.append("json_extract(labels, ?) = ?")
             args += [f'$."{key}"', value]
-        sql = f"SELECT {LIST_COLUMNS} FROM runs"
+        sql = f"SELECT {columns} FROM runs"
         if where:
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY created_at DESC, rowid DESC"
         if limit is not None:
             sql += " LIMIT ?"
             args.append(limit)
-        return [_decode(r) for r in self.conn.execute(sql, args).fetchall()]
+        rows = self.conn.execute(sql, args).fetchall()
+        return [_decode(r) for r in rows] if columns != SUMMARY_COLUMNS else [dict(r) for r in rows]
 
     def active_runs(self) -> list[dict[str, Any]]:
         return self.list_runs(include_finished=False)

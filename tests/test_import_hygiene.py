@@ -133,6 +133,8 @@ def test_top_level_help_is_clicks_text_and_imports_click_only_on_a_narrow_termin
 
 @pytest.mark.parametrize("argv", [["ps"], ["ps", "--json"]])
 def test_listing_runs_imports_neither_dataclasses_inspect_typing_threading_nor_click(argv, tmp_path) -> None:
+    """Nor json for the text listing: its rows hold no JSON column (the run below has labels)."""
+    unwanted = ("dataclasses", "inspect", "typing", "threading", "click") + (("json",) if argv == ["ps"] else ())
     env = {**os.environ, "VESSL_TUI_HOME": str(tmp_path / "home")}
     seed = ("import time; from core.store import Store; Store().insert_run({'id': 'abcd1234', 'name': 'one', "
             "'status': 'succeeded', 'cluster': 'local', 'created_at': time.time(), 'exit_code': 0, 'labels': {'k': 'v'}})")
@@ -142,7 +144,7 @@ def test_listing_runs_imports_neither_dataclasses_inspect_typing_threading_nor_c
         f"sys.argv = ['vessl-tui', *{argv!r}]\n"
         "from tui.launch import main\n"
         "main()\n"
-        "print(sorted(n for n in ('dataclasses', 'inspect', 'typing', 'threading', 'click') if n in sys.modules), file=sys.stderr)\n"
+        f"print(sorted(n for n in {unwanted!r} if n in sys.modules), file=sys.stderr)\n"
     )
     out = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, env=env, check=True)
     assert "abcd1234" in out.stdout

@@ -8,7 +8,6 @@ accepts only argv it fully understands; anything else goes to click.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
@@ -55,11 +54,13 @@ def ps_lines(show_all: bool = False, as_json: bool = False, labels: tuple[str, .
         raise EngineError(f"--label takes KEY=VALUE, got `{bad[0]}`; e.g. --label service=echo.")
     wanted = dict(label.split("=", 1) for label in labels)
     eng = engine()
-    runs = eng.list_runs(labels=wanted or None)
+    runs = eng.list_runs(labels=wanted or None, summary=not as_json)
     if not show_all:
         recent = time.time() - RECENT_SECONDS
         runs = [r for r in runs if not r.final or (r.ended_at or r.created_at) >= recent]
     if as_json:
+        import json
+
         return [json.dumps([run_json(eng, r) for r in runs], indent=2)]
     now = time.time()
     lines = [f"{'ID':9} {'NAME':20} {'STATUS':12} {'CLUSTER':10} {'GPU':7} {'AGE':5} {'EXIT':>4}  REASON"]
