@@ -40,6 +40,10 @@ CONTRACT (other modules and the TUI code against these names; change only additi
     engine.open_shell(ref) -> int          # the backend's shell in a running run, attached to this
                                            # process's terminal (VESSL_TUI_RUN_ID set); its exit code
 
+The methods about clusters, GPUs and shells are written in `core.engine_clusters`, those about
+metrics and the registry in `core.engine_data`, reconcile in `core.reconcile`, the records in
+`core.records`; all are reached through `Engine` and this module.
+
 Errors a user can act on raise `EngineError` (a subclass of ValueError) with one sentence;
 spec problems raise `core.spec.errors.SpecError`. The engine never prints.
 """
@@ -53,106 +57,37 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from core import logs
-from core.errors import EngineError  # noqa: F401  (re-exported: part of this module's contract)
 from core.diskspace import SUBMIT_NEEDS, free_bytes, no_space_sentence
+from core.engine_clusters import ClusterViews
+from core.engine_data import RunDataViews
+from core.errors import EngineError  # noqa: F401  (re-exported: part of this module's contract)
 from core.paths import home_path, private_dir, run_dir
-from core.records import Record
+from core.records import (  # noqa: F401  (re-exported: part of this module's contract)
+    ACTIVE_STATUSES,
+    FINAL_STATUSES,
+    STATUSES,
+    Event,
+    Plan,
+    RunRecord,
+    record_from_row,
+)
 from core.store import LIST_COLUMNS, SUMMARY_COLUMNS, Store, db_path
 
 TYPE_CHECKING = False  # typing (like pydantic, and json: imported where used) stays out of `vessl-tui ps`
 if TYPE_CHECKING:
     from typing import Any
 
-    from core.backends.base import Backend, ClusterCheck, RunContext
-    from core.config import ClusterConfig, Config, Preset
-    from core.curves.series import CurveReader
-    from core.data.registry import Entry as RegistryEntry
+    from core.backends.base import Backend, RunContext
+    from core.config import ClusterConfig, Config
     from core.resolve import Resolution
     from core.runwatch import RunWatch
     from core.spec.runspec import RunSpec
 
-FINAL_STATUSES = frozenset({"succeeded", "failed", "stopped", "terminated", "lost"})
-ACTIVE_STATUSES = frozenset({"pending", "provisioning", "running"})
-STATUSES = ("pending", "provisioning", "running", "succeeded", "failed", "stopped", "terminated", "lost")
-
-
-
-
-class RunRecord(Record):
-    """A run as stored. Times are UNIX seconds (float) or None; `gpus` is a short summary ("2×A100")."""
-
-    id: str
-    name: str
-    status: str
-    cluster: str
-    exit_code: int | None = None
-    reason: str | None = None
-    created_at: float = 0.0
-    started_at: float | None = None
-    ended_at: float | None = None
-    kind: str | None = None
-    gpus: str = "-"
-    attempt: int = 1
-    ports: list[int] = []
-    source_file: str | None = None
-    preset: str | None = None
-    tags: list[str] = []
-    labels: dict[str, str] = {}
-    handle: dict[str, Any] | None = None
-    supervisor_pid: int | None = None
-    heartbeat_at: float | None = None
-    stop_requested: bool = False
-
-    @property
-    def final(self) -> bool:
-        return self.status in FINAL_STATUSES
-
-    @property
-    def shown_status(self) -> str:
-        """The status as users see it: `stopping` for an active run asked to stop."""
-        return "stopping" if self.stop_requested and not self.final else self.status
-
-    def as_json(self) -> dict[str, Any]:
-        data = self.as_dict()
-        data.pop("handle", None)
-        return data
-
-
-class Event(Record):
-    """One line of a run's history: a status change or an attempt, with its reason."""
-
-    run_id: str
-    at: float
-    kind: str  # "status" | "attempt" | "note" | "export"
-    status: str | None = None
-    message: str | None = None
-
-
-class Plan(Record):
-    """What `submit` would do, for `run --dry-run` and the editor's plan pane."""
-
-    name: str
-    cluster: str
-    cluster_kind: str
-    preset: str | None
-    resources: dict[str, Any]
-    image: str | None
-    commands: list[str]
-    volumes: list[str]
-    ports: list[int]
-    env: dict[str, str]  # secret values shown as ********
-    warnings: list[str] = []
-    batch_script: str | None = None  # Slurm clusters: the job's batch script
-
-
-#: How long a client waits for a final run's metrics to be stored in full (`Engine.curves(settled=True)`).
-METRICS_SETTLE_SECONDS = 60.0
 #: How often long-lived clients (TUI, `run --follow`, `logs -f`, the serve keeper) reconcile.
 RECONCILE_SECONDS = 3.0
 #: What a stop may take beyond the run's grace (SIGTERM -> SIGKILL) before `stop` gives up waiting
 #: (VESSL_TUI_STOP_MARGIN overrides).
 STOP_MARGIN_SECONDS = float(os.environ.get("VESSL_TUI_STOP_MARGIN") or 15.0)
-_RECORD_FIELDS = RunRecord._fields
 _PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)
 
 
@@ -168,13 +103,7 @@ def _scrub(text: str, values: Any) -> str:
     return text
 
 
-def record_from_row(row: dict[str, Any]) -> RunRecord:
-    record = RunRecord(**{name: row[name] for name in _RECORD_FIELDS if name in row})
-    record.stop_requested = bool(record.stop_requested)
-    return record
-
-
-class Engine:
+class Engine(ClusterViews, RunDataViews):
     """The façade over the store, the config, the backends and the supervisors. Cheap to construct:
     the store opens on first use, the config loads on first use, backends import on first use."""
 
@@ -610,52 +539,6 @@ class Engine:
 
         return logs.follow(self._log_path(run_id, provisioning), offset, done, stop)
 
-    # --- metrics (the run's own numbers: core.curves) --------------------------------------
-
-    def curves(self, ref: str, max_points: int | None = None, settled: bool = False) -> "CurveReader":
-        """A reader of the run's metric series; `poll()` it for what was added since (blocking: file
-        reads), `series()` for the bounded series by name. `settled`: for a final run, first wait
-        (up to METRICS_SETTLE_SECONDS) until its supervisor stored the last point."""
-        from core.curves.series import MAX_POINTS, CurveReader
-
-        row = self._row(ref)
-        if settled:
-            self._settle_metrics(row)
-        return CurveReader(run_dir(row["id"], self.home), max_points or MAX_POINTS)
-
-    def metric_points(self, ref: str) -> Iterator[tuple[str, float, float]]:
-        """(metric, step, value) of every point the run reported, in order (the full series; for
-        a final run, once its metrics are complete)."""
-        from core.curves.series import raw_points
-
-        row = self._row(ref)
-        self._settle_metrics(row)
-        return raw_points(run_dir(row["id"], self.home))
-
-    def _settle_metrics(self, row: dict[str, Any]) -> None:
-        """A final run's supervisor parses what is left of its log after the end: wait for that
-        while it lives (bounded); when it died first, store the rest here."""
-        if row["status"] not in FINAL_STATUSES:
-            return
-        from core.curves.files import complete
-        from core.supervisor import supervisor_alive
-
-        folder = run_dir(row["id"], self.home)
-        deadline = time.monotonic() + METRICS_SETTLE_SECONDS
-        while not complete(folder) and time.monotonic() < deadline:
-            if not supervisor_alive(row["id"], row.get("supervisor_pid"), self.home):
-                from core.curves.recorder import settle
-
-                settle(folder, self._log_path(row["id"], False))  # it died before storing them all
-                return
-            time.sleep(0.05)
-
-    def last_metrics(self, run_id: str) -> dict[str, float]:
-        """The last value of each of the run's metrics (one small file read; {} when none)."""
-        from core.curves.files import last_values
-
-        return last_values(run_dir(run_id, self.home))
-
     # --- reconcile ------------------------------------------------------------------------
 
     def reconcile_every(self, seconds: float = RECONCILE_SECONDS) -> list[RunRecord]:
@@ -675,178 +558,6 @@ class Engine:
         self._reap()
         self._reconciled_at = time.monotonic()
         return reconcile(self)
-
-    # --- the registry of datasets, models and artifacts -------------------------------------
-
-    def registry_entries(self, kind: str | None = None) -> list["RegistryEntry"]:
-        """Every stored version (of `kind`: dataset, model, artifact), newest first."""
-        return self._registry_call(lambda registry: registry.entries(kind))
-
-    def registry_entry(self, kind: str, ref: str) -> "RegistryEntry":
-        """The version `ref` names: `org/name[/N]` (latest without N) or a full registry URI."""
-        from core.data.registry import SCHEMES
-
-        uri = ref if "://" in ref else f"{SCHEMES[kind]}://{ref}"
-        return self._registry_call(lambda registry: registry.resolve(uri))
-
-    def remove_registry_entry(self, kind: str, ref: str) -> "RegistryEntry":
-        """Remove the version `ref` names (see `registry_entry`); returns what was removed."""
-        entry = self.registry_entry(kind, ref)
-        self._registry_call(lambda registry: registry.remove(entry))
-        return entry
-
-    def _registry_call(self, action: Any) -> Any:
-        from core.backends.base import BackendError
-        from core.data.registry import Registry
-
-        try:
-            return action(Registry(self.config.storage, self.home))
-        except BackendError as exc:
-            raise EngineError(str(exc).rstrip(".") + ".") from None
-
-    # --- clusters -------------------------------------------------------------------------
-
-    def clusters(self) -> list["ClusterConfig"]:
-        return self.config.clusters()
-
-    def reload_config(self) -> None:
-        """Read the config file again (new clusters, presets, secrets); raises EngineError, keeping
-        the config read before, when the file has problems."""
-        from core.config import ConfigError, load_config
-
-        try:
-            self._config = load_config()
-        except ConfigError as exc:
-            raise EngineError(str(exc)) from None
-
-    def presets(self) -> list["Preset"]:
-        return self.config.presets()
-
-    def cluster_presets(self, name: str) -> list["Preset"]:
-        """Presets usable on cluster `name`: the config's, then the cluster's own (Slurm partitions)."""
-        from core.backends.base import BackendError
-
-        own = getattr(self.backend(name), "presets", None)
-        try:
-            return self.config.presets_for(self._cluster(name).name) + (own() if own else [])
-        except BackendError as exc:
-            raise EngineError(str(exc)) from None
-
-    def _config_for(self, spec: "RunSpec", backend: "Backend") -> "Config":
-        """The config, with the cluster's own presets added when the spec names one of them."""
-        preset = spec.resources.preset
-        own = getattr(backend, "presets", None)
-        if not preset or preset in self.config.preset_map or own is None:
-            return self.config
-        return self.config.with_presets(own())
-
-    def backend(self, name: str) -> "Backend":
-        from core.backends import backend_for
-        from core.backends.base import BackendError
-
-        try:
-            return backend_for(self._cluster(name))
-        except BackendError as exc:
-            raise EngineError(str(exc)) from None
-
-    def scheduler_view(self, name: str) -> dict[str, list] | None:
-        """A Slurm cluster's partitions, nodes and queue ({"partitions", "nodes", "queue"}: lists of
-        core.backends.slurm.parse records); None for clusters without a scheduler. EngineError
-        with one sentence when the scheduler does not answer."""
-        from core.backends.base import BackendError
-
-        backend = self.backend(name)
-        if not hasattr(backend, "overview"):
-            return None
-        try:
-            return backend.overview()  # type: ignore[attr-defined]
-        except BackendError as exc:
-            raise EngineError(str(exc)) from None
-
-    def gres_hosts(self, cluster: "str | ClusterConfig") -> list[tuple[Any, dict[str, Any]]]:
-        """A Slurm cluster's GPUs as the GPU area shows hosts: per node a core.metrics.HostGpus
-        (`CLUSTER/NODE`, one GpuSample per GRES GPU, no utilization: Slurm allocates, it does not
-        sample) and its allocation ({"holders": {index: {"run_id", "name"}}, "queue": []}); one
-        unreachable HostGpus with the sentence when the scheduler does not answer."""
-        from core.backends import backend_for
-        from core.backends.base import BackendError
-        from core.metrics import GpuSample, HostGpus
-
-        target = self._cluster(cluster) if isinstance(cluster, str) else cluster
-        try:
-            nodes = backend_for(target).gres_allocation()  # type: ignore[attr-defined]
-        except BackendError as exc:
-            return [(HostGpus(host=target.name, state="unreachable", message=str(exc)), {"holders": {}, "queue": []})]
-        hosts = []
-        for node in nodes:
-            name = f"{target.name}/{node['node']}"
-            gpus = [GpuSample(index=i, name="GPU (Slurm GRES)") for i in range(node["gpus"])]
-            host = HostGpus(host=name, gpus=gpus, state="ok" if gpus else "no-gpu",
-                            message="" if gpus else f"no GPU in the node's GRES ({node['state']})")
-            hosts.append((host, {"holders": node["holders"], "queue": []}))
-        return hosts
-
-    def check_cluster(self, name: str) -> "ClusterCheck":
-        return self.backend(name).check()
-
-    def gpu_allocation(self, cluster: "str | ClusterConfig") -> dict[str, Any]:
-        """Who holds each GPU of the host behind `cluster` and which runs wait for them:
-        {"host", "holders": {index: {"run_id", "name"}}, "queue": [{"run_id", "name", "count",
-        "since"}]}; host None for a cluster kind that allocates GPUs itself (Slurm)."""
-        from core.gpu_ledger import GpuLedger, ledger_host
-
-        target = self._cluster(cluster) if isinstance(cluster, str) else cluster
-        return GpuLedger(self.store.conn).allocation(ledger_host(target))
-
-    def gpu_utilization(self, run_ids: list[str]) -> float | None:
-        """Mean utilization (percent) of the GPUs `run_ids` hold, sampled on their hosts; None when
-        they hold none or their hosts do not report it (the serve autoscaler's `gpu` metric)."""
-        from core.gpu_ledger import GpuLedger
-        from core.metrics import host_gpus
-
-        ledger = GpuLedger(self.store.conn)
-        wanted: dict[str, tuple["ClusterConfig", set[int]]] = {}
-        for run_id in run_ids:
-            held = ledger.held(run_id)
-            if held:
-                cluster = self.run_context(run_id).cluster
-                wanted.setdefault(cluster.name, (cluster, set()))[1].update(g["index"] for g in held)
-        values = [g.utilization for cluster, indices in wanted.values() for g in host_gpus(cluster).gpus
-                  if g.index in indices and g.utilization is not None]
-        return sum(values) / len(values) if values else None
-
-    def open_shell(self, ref: str) -> int:
-        """Run the backend's shell inside running run `ref` on this process's terminal and return its
-        exit code. EngineError (one sentence) when the run has ended, has not started, or its cluster
-        offers no shell."""
-        import subprocess
-
-        argv, env = self.shell_command(ref)
-        try:
-            return subprocess.call(argv, env=env)
-        except OSError as exc:
-            raise EngineError(f"could not start {argv[0]}: {exc.strerror}.") from None
-
-    def shell_command(self, ref: str) -> tuple[list[str], dict[str, str]]:
-        """(argv, environment) of a shell inside running run `ref` that has the run's env (its
-        variables with values; secrets stay the run's own) and VESSL_TUI_RUN_ID set. EngineError
-        (one sentence) when the run has ended, has not started, or its cluster offers no shell."""
-        from core.backends.base import ShellAccess
-        from core.interactive import SHELL_MARK
-
-        record = self.get(ref)
-        if record.final:
-            raise EngineError(f"run {record.id} has ended ({record.status}): a shell needs a running run.")
-        backend = self.backend(record.cluster)
-        if not isinstance(backend, ShellAccess):
-            raise EngineError(f"run {record.id} runs on cluster {record.cluster} ({backend.kind}), which offers no shell.")
-        if not record.handle:
-            raise EngineError(f"run {record.id} has not started yet: try again when it is running.")
-        ctx = self.run_context(record.id)
-        env = {v.name: v.value for v in ctx.spec.env if v.value is not None and not v.secret and not v.secret_ref}
-        env["VESSL_TUI_RUN_ID"] = record.id
-        env[SHELL_MARK] = record.id  # a dev-environment sees someone is in it (inactivity_duration)
-        return backend.shell_command(ctx, record.handle, env)
 
     def run_context(self, run_id: str) -> "RunContext":
         """The context of a run for capability calls (ports, shell, metrics); secrets redacted."""
