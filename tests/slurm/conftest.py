@@ -14,6 +14,7 @@ from tests.fixtures.slurm import SlurmCluster, slurm  # noqa: F401
 @pytest.fixture
 def hpc(slurm: SlurmCluster, config_file: Path) -> SlurmCluster:  # noqa: F811
     """The config names the Slurm cluster `hpc` (client commands on this machine)."""
+    slurm.nodes_up()
     write_config(config_file, {"hpc": slurm.cluster()})
     return slurm
 
