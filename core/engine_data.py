@@ -56,15 +56,18 @@ class RunDataViews:
         from core.curves.files import complete
         from core.supervisor import supervisor_alive
 
+        from core.runwatch import RunWatch
+
         folder = run_dir(row["id"], self.home)
         deadline = time.monotonic() + METRICS_SETTLE_SECONDS
-        while not complete(folder) and time.monotonic() < deadline:
-            if not supervisor_alive(row["id"], row.get("supervisor_pid"), self.home):
-                from core.curves.recorder import settle
+        with RunWatch(folder) as watch:  # woken by the state file's replacement and the supervisor's exit
+            while not complete(folder) and time.monotonic() < deadline:
+                if not supervisor_alive(row["id"], row.get("supervisor_pid"), self.home):
+                    from core.curves.recorder import settle
 
-                settle(folder, self._log_path(row["id"], False))  # it died before storing them all
-                return
-            time.sleep(0.05)
+                    settle(folder, self._log_path(row["id"], False))  # it died before storing them all
+                    return
+                watch.wait(min(1.0, deadline - time.monotonic()))
 
     def last_metrics(self, run_id: str) -> dict[str, float]:
         """The last value of each of the run's metrics (one small file read; {} when none)."""
