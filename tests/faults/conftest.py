@@ -78,7 +78,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # no
     if not _REPORTS:
         return
     terminalreporter.section("faults")
-    lines = [r.line() for r in _REPORTS]
+    lines = [r.line() + "".join(f"\n  note: {note}" for note in r.notes) for r in _REPORTS]
     for line in lines:
         terminalreporter.write_line(line)
     target = os.environ.get("VESSL_TUI_FAULTS_SUMMARY")

@@ -145,7 +145,12 @@ def test_dockerd_killed_and_started_again_mid_run_loses_no_line(live_restore, su
         finally:
             client.close()
         numbers = [int(line.split()[1]) for line in log.splitlines()]
-        report.lost += len(set(range(1, len(held.splitlines()) + 1)) - set(numbers)) + len(numbers) - len(set(numbers))
+        held_numbers = {int(line.split()[1]) for line in held.splitlines()}
+        # lost by us: a line Docker holds that the run's log lacks, or one the log has twice
+        report.lost += len(held_numbers - set(numbers)) + len(numbers) - len(set(numbers))
+        dropped = set(range(1, max(held_numbers, default=0) + 1)) - held_numbers
+        if dropped:  # dockerd killed -9 between reading a line from the container and storing it
+            report.notes.append(f"Docker itself never stored line(s) {sorted(dropped)}: read by the killed dockerd")
         if log != held:
             report.notes.append(f"the run's log ({len(numbers)} lines) is not what Docker holds "
                                 f"({len(held.splitlines())} lines)")
@@ -154,9 +159,9 @@ def test_dockerd_killed_and_started_again_mid_run_loses_no_line(live_restore, su
         if (final.status, final.exit_code) != want:
             report.failed += 1
             report.notes.append(f"run {final.status} ({final.exit_code}, {final.reason}), container exited {want[1]}")
-        if live_restore and (final.status, len(numbers)) != ("succeeded", LINES):
+        if live_restore and (final.status, max(numbers, default=0)) != ("succeeded", LINES):
             report.failed += 1
-            report.notes.append(f"with --live-restore the run must go on: {final.status}, {len(numbers)} lines")
+            report.notes.append(f"with --live-restore the run must go on: {final.status}, last line {max(numbers)}")
         if "stopped answering" not in provisioning:
             report.notes.append("the provisioning log does not say the engine went away")
             report.failed += 1
