@@ -48,7 +48,7 @@ from urllib.parse import urlparse
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from core.errors import EngineError
-from core.paths import config_path, home_path  # noqa: F401  (re-exported: part of this module's contract)
+from core.paths import SECRET_ENV_PREFIX, config_path, home_path  # noqa: F401  (re-exported: part of this module's contract)
 from core.spec.errors import Problem
 
 if TYPE_CHECKING:
@@ -135,7 +135,6 @@ class ConfigError(EngineError):
 
 
 LOCAL_CLUSTER = ClusterConfig(name="local", kind="local", builtin=True)
-SECRET_ENV_PREFIX = "VESSL_TUI_SECRET_"
 
 
 @dataclass

@@ -5,7 +5,9 @@ CONTRACT (other modules and the TUI code against these names; change only additi
     engine = Engine()                      # VESSL_TUI_HOME / VESSL_TUI_CONFIG from the environment
     engine.reconcile() -> list[RunRecord]  # every client calls it at start; returns runs it changed
     engine.plan(path, cluster=None, document=0) -> Plan            # dry run: what submit would do
-    engine.submit(path, cluster=None, document=0) -> RunRecord    # validate, resolve, start supervisor
+    engine.submit(path, cluster=None, document=0, handoff=False) -> RunRecord
+                                           # validate, resolve, start supervisor (handoff: by the
+                                           # supervisor server when one answers: a thin client)
     engine.submit_spec(spec, cluster=None, labels=None, extra_env=None) -> RunRecord
                                            # same, from a RunSpec in memory; `labels` (str->str) are
                                            # stored with the run (serve: service/revision/replica),
@@ -61,7 +63,7 @@ from core.diskspace import SUBMIT_NEEDS, free_bytes, no_space_sentence
 from core.engine_clusters import ClusterViews
 from core.engine_data import RunDataViews
 from core.errors import EngineError  # noqa: F401  (re-exported: part of this module's contract)
-from core.paths import home_path, private_dir, run_dir
+from core.paths import SECRET_ENV_PREFIX, home_path, private_dir, run_dir
 from core.records import (  # noqa: F401  (re-exported: part of this module's contract)
     ACTIVE_STATUSES,
     FINAL_STATUSES,
@@ -159,8 +161,6 @@ class Engine(ClusterViews, RunDataViews):
     def supervisor_env(self) -> dict[str, str]:
         """The environment a supervisor (and so the work of a local run) gets: this client's, less
         the VESSL_TUI_SECRET_* variables, with this home and this package importable."""
-        from core.config import SECRET_ENV_PREFIX
-
         env = {k: v for k, v in os.environ.items() if not k.startswith(SECRET_ENV_PREFIX)}
         env["VESSL_TUI_HOME"] = str(self.home)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [_PACKAGE_ROOT, env.get("PYTHONPATH")]))
@@ -333,7 +333,16 @@ class Engine(ClusterViews, RunDataViews):
             return spec.name
         return Path(spec.source_file).stem.split(".")[0] or "run" if spec.source_file else "run"
 
-    def submit(self, path: str | os.PathLike, cluster: str | None = None, document: int = 0) -> RunRecord:
+    def submit(self, path: str | os.PathLike, cluster: str | None = None, document: int = 0,
+               handoff: bool = False) -> RunRecord:
+        """`handoff`: let this user's supervisor server validate and submit (`core.handoff`: nothing
+        of the spec language or the backends is imported here); done here when no server answers."""
+        if handoff:
+            from core.handoff import submit_via_server
+
+            run_id = submit_via_server(self, os.fspath(path), cluster, document)
+            if run_id is not None:
+                return self.get(run_id)
         from core.spec import load_spec
 
         return self.submit_spec(load_spec(path, document), cluster)

@@ -11,6 +11,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+#: Environment variables that carry secrets to the engine (`VESSL_TUI_SECRET_<NAME>`): never passed on to a run.
+SECRET_ENV_PREFIX = "VESSL_TUI_SECRET_"
+
 
 def config_path() -> Path:
     """`VESSL_TUI_CONFIG`, else the platform user-config dir's `config.yaml`."""

@@ -43,7 +43,8 @@ IDLE_SECONDS = float(os.environ.get("VESSL_TUI_SUPERVISOR_IDLE") or 600.0)
 REPLY_TIMEOUT = 20.0
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 #: What the server imports before it serves: what every supervisor needs, then what some do.
-PRELOAD = ("core.supervisor", "core.store", "core.logs", "core.config", "core.spec.runspec", "core.backends.local")
+PRELOAD = ("core.supervisor", "core.store", "core.logs", "core.config", "core.spec.runspec", "core.backends.local",
+           "core.engine", "core.handoff", "core.spec.loader", "core.resolve", "core.interactive", "core.gpu_ledger")
 PRELOAD_IF_PRESENT = ("core.backends.docker", "docker", "core.backends.ssh", "paramiko", "core.backends.slurm",
                       "core.resolve")
 _UCRED = struct.Struct("3i")
@@ -190,6 +191,7 @@ def serve() -> int:
             importlib.import_module(name)
         except Exception:
             pass
+    _warm()
     sources = _sources()
     gc.freeze()  # children then never touch (so never copy) the pages of what is already imported
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel
@@ -207,6 +209,18 @@ def serve() -> int:
                 listener.close()
                 return 0
             _fork_supervisor(listener, conn)
+
+
+def _warm() -> None:
+    """Validate every starter spec once, so the validators pydantic builds on first use are built
+    here, before any fork, instead of in each submit."""
+    try:
+        from core.spec import load_text, templates
+
+        for text in templates().values():
+            load_text(text)
+    except Exception:
+        pass
 
 
 def _fork_supervisor(listener: socket.socket, conn: socket.socket) -> None:
@@ -237,6 +251,10 @@ def _become_supervisor(conn: socket.socket) -> int:
     if not raw:
         return 0  # a client that only looked for the server
     request = json.loads(raw)
+    if request.get("op") == "submit":  # a thin client's `run`: submit here, then supervise
+        from core.handoff import serve_submit
+
+        return serve_submit(request, conn)
     os.environ.clear()
     os.environ.update(request["env"])
     os.chdir(request["cwd"])

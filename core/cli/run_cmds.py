@@ -153,7 +153,7 @@ def run(file: str, cluster: str | None, follow: bool, dry_run: bool, document: i
             click.echo("batch script:")
             click.echo("  " + plan.batch_script.replace("\n", "\n  ").rstrip())
         return
-    record = eng.submit(file, cluster, document)
+    record = eng.submit(file, cluster, document, handoff=True)
     for note in _notes(eng, record.id):
         click.echo(f"warning: {note}", err=True)
     if as_json:
