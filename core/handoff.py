@@ -82,6 +82,7 @@ def _answer(raw: bytes) -> str | None:
 def serve_submit(request: dict[str, Any], conn: socket.socket) -> int:
     """Submit as the client would have, answer it, then supervise the new run in this process."""
     from core import supervisor
+    from core.paths import private_dir, run_dir
 
     os.environ.clear()
     os.environ.update(request["env"])
@@ -100,8 +101,10 @@ def serve_submit(request: dict[str, Any], conn: socket.socket) -> int:
     run_id, payload = engine.handed
     conn.sendall(json.dumps({"run": run_id}).encode() + b"\n")
     conn.close()
+    env = engine.supervisor_env()  # the client's, less its secrets
     os.environ.clear()
-    os.environ.update(engine.supervisor_env())
+    os.environ.update(env)
+    os.chdir(private_dir(run_dir(run_id, engine.home)))  # where every supervisor works
     from core import logs
 
     log_fd = logs.open_append(logs.provision_log(run_id, engine.home))

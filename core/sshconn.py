@@ -392,6 +392,17 @@ class SshConnection:
             raise self._lost(exc) from None
         return code, out, err
 
+    def exec_channel(self, command: str) -> Any:
+        """An exec channel running `command`, for the caller to feed and read (no timeout)."""
+        import paramiko
+
+        try:
+            channel = self._transport().open_session(window_size=WINDOW_SIZE, max_packet_size=MAX_PACKET)
+            channel.exec_command(command)
+        except (paramiko.SSHException, EOFError, OSError) as exc:
+            raise self._lost(exc) from None
+        return channel
+
     def open_channel(self, target: tuple[str, int]) -> Any:
         """A direct-tcpip channel to `target` as seen from the host."""
         import paramiko

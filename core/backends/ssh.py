@@ -10,8 +10,11 @@ A run lives in its own folder on the host, `<work_root or ~/.vessl-tui>/runs/<ru
     work/        the default working directory; imports land and exports are taken here.
 
 Env and secrets reach the host on the exec channel's stdin (`sh -s` reads a script that exports
-them and starts the wrapper): never on a command line (`ps`), never in a file. `stream` reads the
-log over SFTP from a byte offset and reconnects with backoff when the link drops; `stop` sends
+them and starts the wrapper): never on a command line (`ps`), never in a file. That exec channel
+stays open as the run's live log (`core.backends.ssh_live`: the log as it is written, then the run's
+end); without it (a supervisor that took the run over, a dropped link, a host whose `tail` cannot
+follow a pid) `stream` reads the log over SFTP from a byte offset and reconnects with backoff, and
+`wait` reads the run's status; `stop` sends
 SIGTERM to the run's process group, then SIGKILL after the grace; `attach` checks the pid (or a
 written exit code) from any client.
 
@@ -58,6 +61,7 @@ from core.backends.base import (
 from core.curves.files import REPORTED
 from core.backends.ssh_files import ExecFiles, close_quietly as _close, download as _download, read_at as _read_at
 from core.backends.ssh_files import q, upload as _upload
+from core.backends.ssh_live import HEADER, LiveLog, follow_script
 from core.sshconn import (SftpUnavailable, SshConnection, SshError, _pool_get, host_key_status, resolve_target,
                           ssh_argv, trust_host_key)
 
@@ -167,7 +171,7 @@ def env_exports(env: dict[str, str]) -> str:
 
 def launch_script(run_dir: str, env: dict[str, str], script: str, shell: str = "sh") -> str:
     """What `sh -s` reads on stdin to start a run: exports, the run folder, the detached wrapper.
-    Prints the wrapper's pid, then the run folder's absolute path."""
+    Prints one line: HEADER, the wrapper's pid (in `$pid`), a space, the run folder's absolute path."""
     return (
         "set -e\n"
         + env_exports(env)
@@ -178,7 +182,7 @@ def launch_script(run_dir: str, env: dict[str, str], script: str, shell: str = "
         + f"printf '%s' {q(script)} > run.sh\n"  # printf is a builtin: no process per file
         + f"printf '%s' {q(WRAPPER.format(shell=shell))} > wrapper.sh\n"
         + "setsid nohup sh ./wrapper.sh </dev/null >/dev/null 2>&1 &\n"
-        + 'echo $!; echo "$VESSL_TUI_RUN_DIR"\n'
+        + f'pid=$!; echo "{HEADER.decode()}$pid $VESSL_TUI_RUN_DIR"\n'
     )
 
 
@@ -220,6 +224,7 @@ class SshBackend(Backend, PortAccess, ShellAccess, RunMetrics, HostKeys, Reporte
         self._local = threading.local()  # one SFTP session per thread
         self._no_sftp = False  # the host has no SFTP subsystem: files move over exec channels
         self._ended: dict[str, threading.Event] = {}  # run folder -> set once `wait` saw the run end
+        self._live: dict[str, tuple[int, LiveLog]] = {}  # run folder -> (log offset, its launch channel)
 
     def _ended_event(self, handle: dict[str, Any]) -> threading.Event:
         """Set by `wait` when the run has ended: wakes a log stream idling on that run at once."""
@@ -346,6 +351,8 @@ class SshBackend(Backend, PortAccess, ShellAccess, RunMetrics, HostKeys, Reporte
         exports = [_remote_path(run_dir, v.path) for v in ctx.spec.volumes if v.kind == "export"]
         jupyter = bool(ctx.spec.interactive and ctx.spec.interactive.jupyter)
         check = f"; command -v {q(self.jupyter_command)} >/dev/null 2>&1 && echo jupyter" if jupyter else ""
+        if not (ctx.spec.volumes or jupyter):
+            return  # the launch makes the run folder; nothing to copy or mount before it
         code, out, err = self._run(f"mkdir -p {q(run_dir)}/work {' '.join(q(p) for p in exports)}{check}; true",
                                    deadline=30.0)
         if isinstance(self._sftp(deadline=30.0), ExecFiles):
@@ -424,19 +431,45 @@ class SshBackend(Backend, PortAccess, ShellAccess, RunMetrics, HostKeys, Reporte
             token = jupyter_token(ctx.run_id)
             port = self._claim_jupyter_port(run_dir)
             ctx.provision(f"Jupyter will listen on 127.0.0.1:{port} of {self.target.hostname}")
+        offset = ctx.log_path.stat().st_size if ctx.log_path.exists() else 0  # where this attempt's log starts
         script = launch_script(run_dir, self._env(ctx, run_dir, token),
-                               run_script(ctx.spec, jupyter, port, self.jupyter_command))
-        code, out, err = self._run("sh -s", stdin=script.encode(), deadline=30.0)
-        printed = out.strip().splitlines()
-        pid = printed[-2] if len(printed) >= 2 else ""
-        if code != 0 or not pid.isdigit():
-            detail = (err or out).strip().splitlines()
+                               run_script(ctx.spec, jupyter, port, self.jupyter_command)) + follow_script(offset)
+        live, out, err = self._launch(script)
+        printed = [field.decode(errors="replace") for field in live.header] if live else []
+        pid = printed[0] if printed else ""
+        if live is None or not pid.isdigit() or len(printed) != 2:
+            detail = (err or out).decode(errors="replace").strip().splitlines()
+            if live is not None:
+                live.close()
             raise BackendError(f"could not start the run on {self.target.hostname}: "
-                               f"{detail[-1] if detail else f'exit {code}'}.")
-        handle: dict[str, Any] = {"host": self.target.label, "dir": printed[-1], "pid": int(pid)}
+                               f"{detail[-1] if detail else 'the launch printed no pid'}.")
+        handle: dict[str, Any] = {"host": self.target.label, "dir": printed[1], "pid": int(pid)}
+        self._live[handle["dir"]] = (offset, live)
         if jupyter:
             handle["jupyter_port"] = port
         return handle
+
+    def _launch(self, script: str) -> tuple[LiveLog | None, bytes, bytes]:
+        """Run the launch script on an exec channel that stays open as the run's live log
+        (`core.backends.ssh_live`); opening the channel is retried while the link is down."""
+        conn = _pool_get(self.target)
+        end = time.monotonic() + 30.0
+        while True:
+            try:
+                conn.ensure(deadline=max(0.0, end - time.monotonic()))
+                channel = conn.exec_channel("sh -s")
+                break
+            except SshError as exc:
+                if not exc.retryable or time.monotonic() >= end:
+                    raise
+                time.sleep(0.2)
+        try:
+            channel.sendall(script.encode())
+            channel.shutdown_write()
+            return LiveLog.open(channel)
+        except LINK_ERRORS as exc:
+            channel.close()
+            raise BackendError(f"could not start the run on {self.target.hostname}: the link dropped ({exc}).") from None
 
     @property
     def jupyter_port(self) -> int:
@@ -487,7 +520,17 @@ class SshBackend(Backend, PortAccess, ShellAccess, RunMetrics, HostKeys, Reporte
                 time.sleep(0.2)
 
     def stream(self, ctx: RunContext, handle: dict[str, Any], offset: int) -> Iterator[bytes]:
-        return self._follow(handle, "log", offset)
+        """The log from `offset`: from the launch channel while it lives, else over SFTP."""
+        started, live = self._live.get(handle["dir"], (None, None))
+        if live is None or started != offset:
+            yield from self._follow(handle, "log", offset)
+            return
+        for chunk in live.chunks():
+            offset += len(chunk)
+            yield chunk
+        if live.exit_text is None:  # the link broke, or the host's tail cannot follow: go on over SFTP
+            self._live.pop(handle["dir"], None)
+            yield from self._follow(handle, "log", offset)
 
     def stream_reported(self, ctx: RunContext, handle: dict[str, Any], offset: int) -> Iterator[bytes]:
         """The file the run writes at $VESSL_TUI_METRICS (in its remote folder), as it grows."""
@@ -528,6 +571,16 @@ class SshBackend(Backend, PortAccess, ShellAccess, RunMetrics, HostKeys, Reporte
             idle = min(idle * 2, 0.5)
 
     def wait(self, ctx: RunContext, handle: dict[str, Any], timeout: float) -> ExitInfo | None:
+        _, live = self._live.get(handle["dir"], (None, None))
+        if live is not None:  # the launch channel says when the run ended: no status reads
+            if not live.ended.wait(timeout):
+                if not _pool_get(self.target).is_alive():
+                    live.close()  # a dead link: the stream goes on over SFTP, the status from reads
+                return None
+            if live.exit_text is not None:
+                self._live.pop(handle["dir"], None)
+                self._ended_event(handle).set()
+                return _exit_info(live.exit_text)
         end = time.monotonic() + timeout
         while True:
             try:

@@ -50,9 +50,10 @@ def served(engine):
 
 
 def test_run_follow_with_a_server_up_imports_no_spec_or_backend_library(served, tmp_path):
-    (tmp_path / "hi.yaml").write_text("type: task\nname: thin\nenv:\n  GREETING: hello\ncommands:\n  - echo $GREETING\n")
-    done, heavy = run_cli("run", "hi.yaml", "-f", cwd=tmp_path)
-    assert (done.returncode, done.stdout) == (0, "hello\n"), done.stderr
+    (tmp_path / "hi.yaml").write_text("type: task\nname: thin\nenv:\n  GREETING: hello\n"
+                                      "commands:\n  - echo $GREETING $PROBE; env | grep -c '^PATH='\n")
+    done, heavy = run_cli("run", "hi.yaml", "-f", cwd=tmp_path, env={"PROBE": "from the client"})
+    assert (done.returncode, done.stdout) == (0, "hello from the client\n1\n"), done.stderr  # the client's env
     assert heavy == []
     record = served.get("thin")
     assert (record.status, record.source_file) == ("succeeded", str(tmp_path / "hi.yaml"))
