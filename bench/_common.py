@@ -11,6 +11,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+# As installed for users, Python keeps compiled bytecode: with PYTHONDONTWRITEBYTECODE (set on some
+# machines) every process these benches start would compile our modules and the libraries again.
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 
 
 def fresh_home() -> Path:

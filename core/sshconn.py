@@ -462,9 +462,13 @@ def connection_for(cluster: "ClusterConfig") -> SshConnection:
 
 
 def close_all() -> None:
-    """Close every shared connection (at process exit, in tests)."""
+    """Close every shared connection (at process exit, in tests), and the OpenSSH masters this
+    process made (`core.sshmux`)."""
+    from core import sshmux
+
     with _pool_lock:
         conns = list(_pool.values())
         _pool.clear()
     for conn in conns:
         conn.close()
+    sshmux.close_all()

@@ -44,7 +44,8 @@ REPLY_TIMEOUT = 20.0
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 #: What the server imports before it serves: what every supervisor needs, then what some do.
 PRELOAD = ("core.supervisor", "core.store", "core.logs", "core.config", "core.spec.runspec", "core.backends.local",
-           "core.engine", "core.handoff", "core.spec.loader", "core.resolve", "core.interactive", "core.gpu_ledger")
+           "core.engine", "core.handoff", "core.spec.loader", "core.spec.mapping", "core.resolve", "core.interactive",
+           "core.gpu_ledger", "core.data.settings")
 PRELOAD_IF_PRESENT = ("core.backends.docker", "docker", "core.backends.ssh", "paramiko", "core.backends.slurm",
                       "core.resolve")
 _UCRED = struct.Struct("3i")
@@ -218,7 +219,9 @@ def _warm() -> None:
         from core.spec import load_text, templates
 
         for text in templates().values():
-            load_text(text)
+            for document in load_text(text):
+                if document.spec is not None:  # the run spec, its redacted copy and its JSON: what a submit builds
+                    document.spec.redacted().model_dump_json()
     except Exception:
         pass
 

@@ -61,7 +61,8 @@ from core.backends.base import (
 from core.curves.files import REPORTED
 from core.backends.ssh_files import ExecFiles, close_quietly as _close, download as _download, read_at as _read_at
 from core.backends.ssh_files import q, upload as _upload
-from core.backends.ssh_live import HEADER, LiveLog, follow_script
+from core.backends.ssh_live import HEADER, LiveLog, FileFollower, file_follow_command, follow_script
+from core import sshmux
 from core.sshconn import (SftpUnavailable, SshConnection, SshError, _pool_get, host_key_status, resolve_target,
                           ssh_argv, trust_host_key)
 
@@ -288,7 +289,10 @@ class SshBackend(Backend, PortAccess, ShellAccess, RunMetrics, HostKeys, Reporte
     # --- Backend ---------------------------------------------------------------------------------
 
     def reach(self) -> ClusterCheck:
-        """The login alone (host key verified, authenticated): no remote command is run."""
+        """The login alone (host key verified, authenticated): no remote command is run. A warm
+        OpenSSH master answers at once (and is made here when none is, for the run to use)."""
+        if sshmux.ensure_master(self.target):
+            return ClusterCheck(True, f"{self.target.label} reachable")
         try:
             self.connection()
         except SshError as exc:
@@ -450,8 +454,21 @@ class SshBackend(Backend, PortAccess, ShellAccess, RunMetrics, HostKeys, Reporte
         return handle
 
     def _launch(self, script: str) -> tuple[LiveLog | None, bytes, bytes]:
-        """Run the launch script on an exec channel that stays open as the run's live log
-        (`core.backends.ssh_live`); opening the channel is retried while the link is down."""
+        """Run the launch script on a session that stays open as the run's live log
+        (`core.backends.ssh_live`): through the host's warm OpenSSH master (`core.sshmux`) when
+        there is one, else on a paramiko exec channel (opening it retried while the link is down)."""
+        if sshmux.has_master(self.target) or sshmux.ensure_master(self.target):
+            session = sshmux.session(self.target, "sh -s")
+            try:
+                session.sendall(script.encode())
+                session.shutdown_write()
+                live, out, err = LiveLog.open(session, session.alive)
+            except OSError:
+                session.close()
+                live, out, err = None, b"", b""
+            if live is not None or session.exit_status() != 255:
+                return live, out, err
+            # 255: ssh itself failed (the master went away, the link dropped): paramiko says why
         conn = _pool_get(self.target)
         end = time.monotonic() + 30.0
         while True:
@@ -466,7 +483,7 @@ class SshBackend(Backend, PortAccess, ShellAccess, RunMetrics, HostKeys, Reporte
         try:
             channel.sendall(script.encode())
             channel.shutdown_write()
-            return LiveLog.open(channel)
+            return LiveLog.open(channel, conn.is_alive)
         except LINK_ERRORS as exc:
             channel.close()
             raise BackendError(f"could not start the run on {self.target.hostname}: the link dropped ({exc}).") from None
@@ -533,8 +550,17 @@ class SshBackend(Backend, PortAccess, ShellAccess, RunMetrics, HostKeys, Reporte
             yield from self._follow(handle, "log", offset)
 
     def stream_reported(self, ctx: RunContext, handle: dict[str, Any], offset: int) -> Iterator[bytes]:
-        """The file the run writes at $VESSL_TUI_METRICS (in its remote folder), as it grows."""
-        return self._follow(handle, REPORTED, offset)
+        """The file the run writes at $VESSL_TUI_METRICS (in its remote folder), as it grows: on a
+        session through the host's warm master while the run's launch channel lives, else over SFTP."""
+        if handle["dir"] in self._live and sshmux.has_master(self.target):
+            session = sshmux.session(self.target, file_follow_command(handle["dir"], REPORTED, offset, handle["pid"]))
+            follower = FileFollower(session)
+            for chunk in follower:
+                offset += len(chunk)
+                yield chunk
+            if follower.done:
+                return
+        yield from self._follow(handle, REPORTED, offset)
 
     def _follow(self, handle: dict[str, Any], name: str, offset: int) -> Iterator[bytes]:
         """The bytes of the run folder's file `name` after `offset`, over SFTP, until the run ended
@@ -574,7 +600,7 @@ class SshBackend(Backend, PortAccess, ShellAccess, RunMetrics, HostKeys, Reporte
         _, live = self._live.get(handle["dir"], (None, None))
         if live is not None:  # the launch channel says when the run ended: no status reads
             if not live.ended.wait(timeout):
-                if not _pool_get(self.target).is_alive():
+                if not live.link_alive():
                     live.close()  # a dead link: the stream goes on over SFTP, the status from reads
                 return None
             if live.exit_text is not None:
