@@ -59,6 +59,17 @@ class SlurmBackend(SlurmQueries, Backend, PortAccess, ShellAccess, ReportedMetri
         self._lock = threading.Lock()
         self._states: dict[str, tuple[float, parse.JobState | None]] = {}
         self._seen: dict[str, str] = {}  # job id -> last state/reason written to the provisioning log
+        self._watches: dict[str, Any] = {}  # attempt folder -> RunWatch of `wait` (folders on this machine)
+
+    def _watch(self, folder: str) -> Any:
+        """A watch on an attempt's folder when it is on this machine (no `login`): the batch script's
+        exit file and the ranks' log lines wake a waiter at once. None on a login host."""
+        if self.cluster.login:
+            return None
+        from core.runwatch import RunWatch
+
+        watch = RunWatch(Path(folder))
+        return watch if watch.pushed else watch.close()
 
     # --- Backend ---------------------------------------------------------------------------------
 
@@ -253,13 +264,26 @@ class SlurmBackend(SlurmQueries, Backend, PortAccess, ShellAccess, ReportedMetri
             time.sleep(0.2)
 
     def wait(self, ctx: RunContext, handle: dict[str, Any], timeout: float) -> ExitInfo | None:
+        """The job's end within `timeout`: woken by the attempt folder's writes where it is on this
+        machine (the scheduler's view is asked at most every STATE_EVERY_S), else looked at every
+        FILE_POLL_S."""
         deadline = time.monotonic() + timeout
+        folder = handle["dir"]
+        if folder not in self._watches:
+            self._watches[folder] = self._watch(folder)
+        watch = self._watches[folder]
         while True:
             info = self._ended(ctx, handle)
             remaining = deadline - time.monotonic()
+            if info is not None and watch is not None:
+                self._watches.pop(folder, None)
+                watch.close()
             if info is not None or remaining <= 0:
                 return info
-            time.sleep(min(FILE_POLL_S, remaining))
+            if watch is not None:
+                watch.wait(min(remaining, STATE_EVERY_S))
+            else:
+                time.sleep(min(FILE_POLL_S, remaining))
 
     def stream(self, ctx: RunContext, handle: dict[str, Any], offset: int) -> Iterator[bytes]:
         from core.logs import read
@@ -268,6 +292,15 @@ class SlurmBackend(SlurmQueries, Backend, PortAccess, ShellAccess, ReportedMetri
         base = int(handle.get("log_base") or 0)
         written, _ = read(ctx.log_path, base, max(0, offset - base)) if offset > base else (b"", 0)
         merger = RankMerger(nodes, consumed_from_log(written, nodes))
+        watch = self._watch(handle["dir"])  # the ranks' writes wake the reads (a folder on this machine)
+        try:
+            yield from self._merged(ctx, handle, merger, watch)
+        finally:
+            if watch is not None:
+                watch.close()
+
+    def _merged(self, ctx: RunContext, handle: dict[str, Any], merger: RankMerger, watch: Any) -> Iterator[bytes]:
+        nodes = int(handle.get("nodes") or 1)
         idle, ended, quiet = 0.02, False, 0
         while True:
             got = False
@@ -291,7 +324,9 @@ class SlurmBackend(SlurmQueries, Backend, PortAccess, ShellAccess, ReportedMetri
                     yield rest
                 return
             ended = self._ended(ctx, handle) is not None
-            if not ended:
+            if not ended and watch is not None:
+                watch.wait(STATE_EVERY_S)
+            elif not ended:
                 time.sleep(idle)
                 idle = min(idle * 1.5, 0.25 if self.cluster.login else 0.1)
 
