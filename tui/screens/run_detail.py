@@ -234,14 +234,19 @@ class RunDetailScreen(ReportsWorkerErrors, Screen):
         self._show("#detail-info-text", info_text(event.run, event.events))
 
     def _show(self, selector: str, text: Text) -> None:
-        """Update a Static only when its text changed (an update relays out the whole screen)."""
+        """Update a Static only when its text changed, and lay the screen out again only when its
+        size may change (other lines or another width: a wrap may move). A ticking age or duration
+        of the same width repaints the one widget, so a key does not wait behind a layout."""
         static = self.query_one(selector, Static)
-        if static.content != text:
-            static.update(text)
+        before = static.content
+        if before != text:
+            static.update(text, layout=_shape(before) != _shape(text) or _shape(text) is None)
 
     @on(Metrics)
     def _metrics(self, event: Metrics) -> None:
-        self.query_one("#detail-metrics", Static).update(event.text)
+        static = self.query_one("#detail-metrics", Static)
+        if static.content != event.text:
+            static.update(event.text, layout=False)  # one row high (app.tcss): its size never changes
 
     @on(LogView.StateChanged)
     def _log_state(self, event: LogView.StateChanged) -> None:
@@ -365,3 +370,10 @@ class RunDetailScreen(ReportsWorkerErrors, Screen):
                                    own_root=default.parent.parent, default_name=name)
 
         self.app.push_screen(PromptModal("Save the log to", value=str(default), paths=True), answered)
+
+
+def _shape(content: object) -> tuple[int, int] | None:
+    """(lines, cells) of a Text; None for anything else (its size is not known here)."""
+    if not isinstance(content, Text):
+        return None
+    return content.plain.count("\n"), content.cell_len
