@@ -21,6 +21,7 @@ watch loop itself sleeps `step` milliseconds between looks and returns after two
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 from types import TracebackType
@@ -38,17 +39,17 @@ class RunWatch:
         self._delay = FALLBACK_FIRST
         self._inotify = None
         try:
-            from inotify_simple import INotify, flags
+            from inotify_simple import flags
 
-            inotify = INotify()
+            inotify = _take()
         except (ImportError, OSError, AttributeError):  # no inotify here, or the instance limit reached
             return
         mask = (flags.MODIFY | flags.CLOSE_WRITE | flags.CREATE | flags.MOVED_TO | flags.DELETE
                 | flags.DELETE_SELF | flags.MOVE_SELF)
         try:
-            inotify.add_watch(folder, mask)
+            self._wd = inotify.add_watch(folder, mask)
         except OSError:  # no such folder (yet, or any more), or the watch limit reached
-            inotify.close()
+            _give_back(inotify, None)
             self.gone = True
             return
         self._inotify = inotify
@@ -67,15 +68,20 @@ class RunWatch:
             time.sleep(min(self._delay, timeout))
             self._delay = min(FALLBACK_MAX, self._delay * 1.5)
             return False
-        events = self._inotify.read(timeout=int(timeout * 1000))
+        deadline = time.monotonic() + timeout
+        while True:  # events of an earlier watch of a reused instance (its IGNORED after the removal) are not ours
+            read = self._inotify.read(timeout=int(max(0.0, deadline - time.monotonic()) * 1000))
+            events = [event for event in read if event.wd == self._wd]
+            if events or not read or time.monotonic() >= deadline:
+                break
         if any(event.mask & self._ignored for event in events):
-            self._inotify.close()
+            _give_back(self._inotify, None)  # the kernel removed the watch with the folder
             self._inotify, self.gone = None, True
         return bool(events)
 
     def close(self) -> None:
         if self._inotify is not None:
-            self._inotify.close()
+            _give_back(self._inotify, self._wd)
             self._inotify = None
 
     def __enter__(self) -> "RunWatch":
@@ -83,3 +89,32 @@ class RunWatch:
 
     def __exit__(self, kind: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None) -> None:
         self.close()
+
+
+# Closing an inotify instance blocks for a kernel grace period (≈ 10-15 ms here), removing a watch
+# does not: a closed RunWatch hands its instance back, without its watch, for the next one.
+_IDLE_KEPT = 4
+_idle: list = []
+_idle_lock = threading.Lock()
+
+
+def _take() -> "INotify":  # noqa: F821 (inotify_simple's, imported here on first use)
+    with _idle_lock:
+        if _idle:
+            return _idle.pop()
+    from inotify_simple import INotify
+
+    return INotify()
+
+
+def _give_back(inotify: "INotify", wd: int | None) -> None:  # noqa: F821
+    if wd is not None:
+        try:
+            inotify.rm_watch(wd)
+        except OSError:  # already removed by the kernel (the folder went)
+            pass
+    with _idle_lock:
+        if len(_idle) < _IDLE_KEPT:
+            _idle.append(inotify)
+            return
+    inotify.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from tests.engine.helpers import cli
+from tests.support import until
 
 
 def _write(tmp_path, name: str, text: str):
@@ -20,6 +21,8 @@ def test_run_stop_rerun_logs_rm_as_json(tmp_path) -> None:
     run = json.loads(cli("run", spec, "--json").stdout)
     assert run["name"] == "jsoned" and run["status"] in ("pending", "provisioning", "running")
     assert set(run) == set(json.loads(cli("ps", "--json").stdout)[0])  # the shape of ps --json items
+    # `run` returns once the run is submitted; a stop before its work starts ends it with no exit code
+    until(lambda: "two" in cli("logs", run["id"]).stdout, what="the run's second line")
     stopped = json.loads(cli("stop", run["id"], "--json").stdout)
     assert [r["status"] for r in stopped] == ["stopped"] and stopped[0]["exit_code"] == 143
     lines = [json.loads(line) for line in cli("logs", run["id"], "--json").stdout.splitlines()]

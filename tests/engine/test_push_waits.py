@@ -75,3 +75,17 @@ def test_follow_and_wait_end_with_the_run_not_with_a_timer(engine, monkeypatch):
     assert engine.wait(record.id).status == "succeeded"
     other = engine.submit_spec(spec("sleep 1", name="waited"))
     assert engine.wait(other.id).status == "succeeded"
+
+
+def test_a_watch_after_a_closed_one_wakes_only_for_its_own_folder(tmp_path):
+    first, second = tmp_path / "a", tmp_path / "b"
+    first.mkdir()
+    second.mkdir()
+    with RunWatch(first) as watch:
+        (first / "x").write_text("1")
+        assert watch.wait(HOUR) is True
+    with RunWatch(second) as watch:  # takes the instance the first one handed back
+        (first / "y").write_text("2")  # the first folder is not watched any more
+        assert watch.wait(0.3) is False
+        later(lambda: (second / "z").write_text("3"))
+        assert watch.wait(HOUR) is True
