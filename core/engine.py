@@ -334,13 +334,14 @@ class Engine(ClusterViews, RunDataViews):
         return Path(spec.source_file).stem.split(".")[0] or "run" if spec.source_file else "run"
 
     def submit(self, path: str | os.PathLike, cluster: str | None = None, document: int = 0,
-               handoff: bool = False) -> RunRecord:
+               handoff: bool = False, meanwhile: Callable[[], None] | None = None) -> RunRecord:
         """`handoff`: let this user's supervisor server validate and submit (`core.handoff`: nothing
-        of the spec language or the backends is imported here); done here when no server answers."""
+        of the spec language or the backends is imported here); done here when no server answers.
+        `meanwhile` runs while the server works (once it has the request)."""
         if handoff:
             from core.handoff import submit_via_server
 
-            run_id = submit_via_server(self, os.fspath(path), cluster, document)
+            run_id = submit_via_server(self, os.fspath(path), cluster, document, meanwhile)
             if run_id is not None:
                 return self.get(run_id)
         from core.spec import load_spec
@@ -387,6 +388,7 @@ class Engine(ClusterViews, RunDataViews):
             "resources": {**resolution.as_dict(), "cluster_config": target.model_dump(mode="json")},
         }
         self.store.insert_run(row, event="submitted")
+        private_dir(run_dir(run_id, self.home))  # there from the start, so a client can watch it at once
         if resolution.gpu_host and resolution.gpu_candidates:  # its place in the host's GPU queue
             from core.gpu_ledger import GpuLedger
 

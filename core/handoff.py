@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from core.errors import EngineError
@@ -33,9 +34,11 @@ if TYPE_CHECKING:
 SUBMIT_REPLY_TIMEOUT = 120.0
 
 
-def submit_via_server(engine: "Engine", path: str, cluster: str | None, document: int) -> str | None:
+def submit_via_server(engine: "Engine", path: str, cluster: str | None, document: int,
+                      meanwhile: Callable[[], None] | None = None) -> str | None:
     """Hand the submit to this user's supervisor server; the new run's id, None when no server
-    answered (nothing was submitted). Raises SpecError / EngineError as `Engine.submit` would."""
+    answered (nothing was submitted). Raises SpecError / EngineError as `Engine.submit` would.
+    `meanwhile` runs once the request is sent, while the server submits."""
     from core import supervisor_server as server
 
     if not server.enabled():
@@ -54,6 +57,8 @@ def submit_via_server(engine: "Engine", path: str, cluster: str | None, document
             sock.shutdown(socket.SHUT_WR)
         except OSError:
             return None  # nothing reached the server: submit here
+        if meanwhile is not None:
+            meanwhile()
         try:
             sock.settimeout(SUBMIT_REPLY_TIMEOUT)
             raw = server._read_line(sock)

@@ -13,9 +13,10 @@ wakes every waiter: `logs.follow`, `Engine.wait` and the TUI's log tail.
         while not ready():
             watch.wait(timeout)      # True when woken by a change, False when `timeout` passed
 
-Every wait is bounded by its caller's `timeout`. Without inotify (another OS, the folder missing,
+Every wait is bounded by its caller's `timeout`. Without inotify (another OS, the folder removed,
 or the per-user limit of inotify instances reached) `wait` sleeps with a bounded back-off instead
-(FALLBACK_FIRST to FALLBACK_MAX seconds): correct, only slower. (watchfiles is not used here: its
+(FALLBACK_FIRST to FALLBACK_MAX seconds): correct, only slower. A folder not made yet is watched
+from the first wait that finds it (that wait returns True at once). (watchfiles is not used here: its
 watch loop itself sleeps `step` milliseconds between looks and returns after two quiet steps.)
 """
 
@@ -38,22 +39,29 @@ class RunWatch:
         self.gone = False  # the folder was removed (or never existed): waits fall back to sleeping
         self._delay = FALLBACK_FIRST
         self._inotify = None
+        self._missing = False  # the folder was not there yet: each wait looks whether it came
+        self._arm()
+
+    def _arm(self) -> bool:
+        """Watch the folder; False (sleeping waits) when inotify is missing or the folder is."""
         try:
             from inotify_simple import flags
 
             inotify = _take()
         except (ImportError, OSError, AttributeError):  # no inotify here, or the instance limit reached
-            return
+            return False
         mask = (flags.MODIFY | flags.CLOSE_WRITE | flags.CREATE | flags.MOVED_TO | flags.DELETE
                 | flags.DELETE_SELF | flags.MOVE_SELF)
         try:
-            self._wd = inotify.add_watch(folder, mask)
+            self._wd = inotify.add_watch(self.folder, mask)
         except OSError:  # no such folder (yet, or any more), or the watch limit reached
             _give_back(inotify, None)
-            self.gone = True
-            return
+            self.gone = self._missing = True
+            return False
         self._inotify = inotify
         self._ignored = int(flags.IGNORED | flags.DELETE_SELF | flags.MOVE_SELF)
+        self.gone = self._missing = False
+        return True
 
     @property
     def pushed(self) -> bool:
@@ -65,6 +73,8 @@ class RunWatch:
         Changes that came since the last wait return at once."""
         timeout = max(0.0, timeout)
         if self._inotify is None:
+            if self._missing and self.folder.is_dir() and self._arm():
+                return True  # the folder came: what was written in it is new
             time.sleep(min(self._delay, timeout))
             self._delay = min(FALLBACK_MAX, self._delay * 1.5)
             return False
@@ -105,6 +115,19 @@ def _take() -> "INotify":  # noqa: F821 (inotify_simple's, imported here on firs
     from inotify_simple import INotify
 
     return INotify()
+
+
+def prepare() -> None:
+    """Make a watch instance ready for the next RunWatch (inotify imported, an instance opened), for a
+    client with time to spare now, e.g. while a server submits the run it will follow."""
+    with _idle_lock:
+        if _idle:
+            return
+    try:
+        inotify = _take()
+    except (ImportError, OSError, AttributeError):  # no inotify here: RunWatch will sleep between looks
+        return
+    _give_back(inotify, None)
 
 
 def _give_back(inotify: "INotify", wd: int | None) -> None:  # noqa: F821

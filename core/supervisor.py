@@ -381,9 +381,9 @@ class Supervisor:
         from core.curves.recorder import CurveTap
 
         self.finish_curves()  # an earlier attempt's metrics are drained before this attempt's start
+        self.follow_output(ctx, handle)  # before the metrics tap: the first lines reach the log soonest
         self.curves = CurveTap(ctx, self.backend, handle)
         self.curves.start()
-        self.follow_output(ctx, handle)
         started = row.get("started_at") or time.time()
         deadline = started + ctx.spec.max_duration if ctx.spec.max_duration else None
         ended = "exited"

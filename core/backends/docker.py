@@ -163,6 +163,15 @@ class DockerBackend(Backend, PortAccess, ShellAccess, RunMetrics, ReportedMetric
                 raise self.unreachable() from exc
             raise BackendError(f"the Docker engine at {self.url} could not {doing}: {exc}.") from exc
 
+    def reach(self) -> ClusterCheck:
+        """The connection alone (the SDK's version handshake, which the run then uses): no capacity
+        report, which a submit reads only when the spec asks for resources."""
+        try:
+            self.client()
+        except BackendError as exc:
+            return ClusterCheck(False, str(exc))
+        return ClusterCheck(True, f"the Docker engine at {self.url} answers")
+
     def check(self) -> ClusterCheck:
         try:
             with self.errors("report its capacity"):

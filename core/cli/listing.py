@@ -1,9 +1,9 @@
 """`vessl-tui ps`: its options, its output, and a click-free way to run its common forms.
 
-`PS_OPTIONS` is the one description of the command's options: `run_cmds.ps` (the click command,
-which gives `--help`, errors and every other form) is built from it, and so is `quick_ps`, which
-`core.cli.main` tries first so that listing runs does not pay for importing click. `quick_ps`
-accepts only argv it fully understands; anything else goes to click.
+`PS_OPTIONS` (`core.cli.argv.Option`s) is the one description of the command's options:
+`run_cmds.ps` (the click command, which gives `--help`, errors and every other form) is built from
+it, and so is `quick_ps`, which `core.cli.main` tries first so that listing runs does not pay for
+importing click. `quick_ps` accepts only argv it fully understands; anything else goes to click.
 """
 
 from __future__ import annotations
@@ -12,20 +12,13 @@ import os
 import sys
 import time
 
+from core.cli.argv import Option, parse
 from core.diskspace import no_space, no_space_sentence
 from core.engine import Engine, EngineError
 from core.humanize import age, exit_reason, printable
 from core.paths import home_path
-from core.records import Record
 
 RECENT_SECONDS = 3600.0
-
-
-class Option(Record):
-    flags: tuple[str, ...]
-    dest: str
-    help: str
-    metavar: str | None = None  # None: a flag; else an option given any number of times
 
 
 PS_OPTIONS = (
@@ -75,28 +68,6 @@ def ps_lines(show_all: bool = False, as_json: bool = False, labels: tuple[str, .
             f"{age(r.created_at, now):5} {exit_code:>4}  {reason}".rstrip()
         ))
     return lines
-
-
-def parse(argv: list[str], options: tuple[Option, ...]) -> dict[str, object] | None:
-    """The parameters `argv` gives, or None when it holds anything but these options' plain forms
-    (help, a typo, clustered short flags, a missing value: click then explains)."""
-    by_flag = {flag: option for option in options for flag in option.flags}
-    values: dict[str, object] = {o.dest: (False if o.metavar is None else ()) for o in options}
-    args = iter(argv)
-    for arg in args:
-        name, has_value, value = arg.partition("=") if arg.startswith("--") else (arg, "", "")
-        option = by_flag.get(name)
-        if option is None or (option.metavar is None and has_value):
-            return None
-        if option.metavar is None:
-            values[option.dest] = True
-            continue
-        if not has_value:
-            value = next(args, None)
-            if value is None:
-                return None
-        values[option.dest] = (*values[option.dest], value)  # type: ignore[misc]
-    return values
 
 
 def quick_ps(argv: list[str]) -> bool:

@@ -40,7 +40,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 #: name -> "module:function(argv) -> bool" (True: handled; False: leave it to click)
-QUICK: dict[str, str] = {"ps": "core.cli.listing:quick_ps"}
+QUICK: dict[str, str] = {"ps": "core.cli.listing:quick_ps", "run": "core.cli.submit:quick_run",
+                         "validate": "core.cli.validation:quick_validate"}
 
 DESCRIPTION = "vessl-tui: a terminal workstation for ML runs. Without a command, opens the TUI."
 HELP_FLAGS = ("-h", "--help")

@@ -8,112 +8,22 @@ print one `error: …` sentence on stderr and exit 1; nothing here prints a trac
 
 from __future__ import annotations
 
-import functools
 import json
 import sys
 import time
-from collections.abc import Callable
-from typing import Any
-
 import click
 
+from core.cli.clickopts import options
 from core.cli.jsonout import emit, json_flag, log_lines
-from core.cli.listing import PS_OPTIONS, Option, engine, ps_lines, run_json
-from core.diskspace import no_space, no_space_sentence
+from core.cli.listing import PS_OPTIONS, engine, ps_lines, run_json
+from core.cli.submit import RUN_OPTIONS, fail, follow_to_end, report, stream, submit, user_errors
 from core.humanize import printable
-from core.paths import home_path
-from core.engine import FINAL_STATUSES, Engine, EngineError, RunRecord
-
-
-def fail(message: str) -> None:
-    click.echo(f"error: {message}", err=True)
-    sys.exit(1)
-
-
-def user_errors(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn the errors a user can act on into one `error:` line and exit code 1."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except Exception as exc:
-            if isinstance(exc, EngineError) or _is_a(exc, "core.backends.base", "BackendError"):
-                fail(str(exc))
-            if no_space(exc):
-                fail(no_space_sentence(home_path()))
-            if _is_a(exc, "core.spec.errors", "SpecError"):
-                for problem in exc.problems:  # type: ignore[attr-defined]
-                    click.echo(problem.format(), err=True)
-                sys.exit(1)
-            raise
-
-    return wrapper
-
-
-def _is_a(exc: Exception, module: str, name: str) -> bool:
-    """isinstance without importing `module` (not imported yet: the error cannot come from it)."""
-    loaded = sys.modules.get(module)
-    return loaded is not None and isinstance(exc, getattr(loaded, name))
-
-
-def options(table: tuple[Option, ...]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """click options from a table of `Option`s, in the table's order."""
-
-    def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
-        for o in reversed(table):
-            if o.metavar is None:
-                func = click.option(*o.flags, o.dest, is_flag=True, help=o.help)(func)
-            else:
-                func = click.option(*o.flags, o.dest, multiple=True, metavar=o.metavar, help=o.help)(func)
-        return func
-
-    return decorate
-
-
-def stream(eng: Engine, run_id: str, provisioning: bool = False,
-           while_streaming: Callable[[], bool] | None = None) -> None:
-    out = sys.stdout.buffer
-    for chunk in eng.follow_log(run_id, provisioning=provisioning, stop=while_streaming):
-        out.write(chunk)
-        out.flush()
-
-
-def pending_reasons(eng: Engine, run_id: str) -> Callable[[], bool]:
-    """A `stop` hook for `follow_log` that never stops it: it says on stderr why the run is still
-    pending (waiting for GPUs: for how many, held by whom), once per reason, until the run starts."""
-    said: list[str | None] = [None]
-    started = [False]
-
-    def say() -> bool:
-        if not started[0]:
-            record = eng.get(run_id)
-            started[0] = record.status != "pending"
-            if not started[0] and record.reason and record.reason != said[0]:
-                said[0] = record.reason
-                click.echo(record.reason, err=True)
-        return False
-
-    return say
-
-
-def follow_to_end(eng: Engine, record: RunRecord) -> None:
-    """Stream the run's log, then exit with its exit code (Ctrl-C detaches: the run goes on)."""
-    try:
-        stream(eng, record.id, while_streaming=pending_reasons(eng, record.id))
-        final = eng.wait(record.id)
-    except KeyboardInterrupt:
-        click.echo(f"\ndetached; run {record.id} goes on (vessl-tui logs {record.id} -f).", err=True)
-        sys.exit(130)
-    if final.status != "succeeded":
-        click.echo(f"run {final.id} {final.status}" + (f": {final.reason}" if final.reason else ""), err=True)
-    sys.exit(final.exit_code if final.exit_code is not None else (0 if final.status == "succeeded" else 1))
+from core.engine import Engine
 
 
 @click.command()
 @click.argument("file", type=click.Path(dir_okay=False))
-@click.option("--cluster", "-c", help="Cluster to run on (default: the config's default, `local`).")
-@click.option("--follow", "-f", is_flag=True, help="Stream the logs and exit with the run's exit code.")
+@options(RUN_OPTIONS)
 @click.option("--dry-run", is_flag=True, help="Print the plan; start nothing.")
 @click.option("--document", "-d", default=0, show_default=True, help="Index of the YAML document in FILE.")
 @json_flag("the run (with --dry-run: the plan)")
@@ -153,21 +63,11 @@ def run(file: str, cluster: str | None, follow: bool, dry_run: bool, document: i
             click.echo("batch script:")
             click.echo("  " + plan.batch_script.replace("\n", "\n  ").rstrip())
         return
-    record = eng.submit(file, cluster, document, handoff=True)
-    for note in _notes(eng, record.id):
-        click.echo(f"warning: {note}", err=True)
+    record = submit(eng, file, cluster, document, follow)
     if as_json:
         emit(run_json(eng, record))
         return
-    if follow:
-        click.echo(f"run {record.id} ({record.name}) on {record.cluster}", err=True)
-        follow_to_end(eng, record)
-    click.echo(record.id)
-
-
-def _notes(eng: Engine, run_id: str) -> list[str]:
-    text, _ = eng.read_log(run_id, provisioning=True)
-    return [line.split(" note: ", 1)[1] for line in text.decode(errors="replace").splitlines() if " note: " in line]
+    report(eng, record, follow)
 
 
 @click.command()

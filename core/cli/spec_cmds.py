@@ -12,14 +12,15 @@ import sys
 
 import click
 
+from core.cli.clickopts import options
+from core.cli.validation import VALIDATE_OPTIONS, report
+
 
 @click.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=True))
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON list, an object per file and document.")
+@options(VALIDATE_OPTIONS)
 def validate(files: tuple[str, ...], as_json: bool) -> None:
     """Validate spec files (VESSL run, dstack, VESSL Serve revision)."""
-    from core.cli.validation import report
-
     text, code = report(files, as_json)
     click.echo(text)
     sys.exit(code)

@@ -1,6 +1,15 @@
-"""What `vessl-tui validate` prints (the click command in `core.cli.spec_cmds` prints it)."""
+"""What `vessl-tui validate` prints, and a click-free way to run its plain form (`validate FILE...
+[--json]`, tried first by `core.cli.main`); `spec_cmds.validate`, the click command built from the
+same `VALIDATE_OPTIONS`, gives `--help`, usage errors and every other form."""
 
 from __future__ import annotations
+
+import os
+import sys
+
+from core.cli.argv import Option, parse
+
+VALIDATE_OPTIONS = (Option(("--json",), "as_json", "Print one JSON list, an object per file and document."),)
 
 
 def report(files: tuple[str, ...] | list[str], as_json: bool) -> tuple[str, int]:
@@ -23,3 +32,19 @@ def report(files: tuple[str, ...] | list[str], as_json: bool) -> tuple[str, int]
                 out.append(f"{doc.file}{suffix}: ok ({doc.kind})")
         text = printable("\n".join(out))  # names and values from the file never reach the terminal raw
     return text, 0 if all(doc.valid for doc in documents) else 1
+
+
+def quick_validate(argv: list[str]) -> bool:
+    """Run `vessl-tui validate ARGV` without click when ARGV is plain (exits with the verdict's code);
+    False (nothing done) otherwise."""
+    values = parse(argv, VALIDATE_OPTIONS, arguments=1, more=True)
+    if values is None:
+        return False
+    text, code = report(values["args"], bool(values["as_json"]))  # type: ignore[arg-type]
+    try:
+        sys.stdout.write(text + "\n")
+        sys.stdout.flush()
+    except BrokenPipeError:  # `vessl-tui validate … | head`: quiet
+        sys.stdout = open(os.devnull, "w")
+        sys.exit(1)
+    sys.exit(code)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -144,6 +145,33 @@ def test_ps_without_click_prints_what_the_click_command_prints(engine):
     assert "Only runs with this label." in cli("ps", "--help").stdout
     for bad in (["--bogus"], ["--label"], ["-aj"], ["--all=yes"]):
         result = cli("ps", *bad)
+        assert result.returncode == 2 and "Error:" in result.stderr and "Traceback" not in result.stderr, bad
+
+
+def test_run_without_click_prints_what_the_click_command_prints(tmp_path):
+    """The plain forms of `run` (FILE, -c/--cluster NAME, -f/--follow) skip click and print and exit
+    as the click command does; every other form is click's."""
+    hello = str(write(tmp_path, HELLO))
+
+    def same(text: str) -> str:  # each submit makes a new run id
+        return re.sub(r"\b[0-9a-f]{8}\b", "ID", text)
+
+    for args in ([hello, "-f"], [hello, "--follow", "--cluster=local"], ["-c", "local", hello], [hello],
+                 [hello, "-c", "nowhere"], [str(tmp_path / "absent.yaml"), "-f"]):
+        quick = cli("run", *args)
+        slow = CliRunner().invoke(click_cli, ["run", *args])
+        assert (quick.returncode, same(quick.stdout), same(quick.stderr)) == (
+            slow.exit_code, same(slow.stdout), same(slow.stderr)), args
+    assert quick.returncode == 1 and "absent.yaml:1:1: error: no such file" in quick.stderr
+    probe = ("import sys\nfrom core.cli.main import main\nsys.argv = ['vessl-tui', 'run', sys.argv[1], '-f']\n"
+             "try:\n    main()\nexcept SystemExit:\n    pass\nprint('click' in sys.modules, file=sys.stderr)\n")
+    followed = subprocess.run([sys.executable, "-c", probe, hello], cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert followed.stdout == "hello world\noops\n" and followed.stderr.strip().endswith("False")
+    # anything else is click's: a folder, help, a typo, a missing value, an extra word
+    assert "Error: Invalid value for 'FILE'" in cli("run", str(tmp_path)).stderr
+    assert "Stream the logs and exit with the run's exit code." in cli("run", "--help").stdout
+    for bad in (["--bogus", hello], [hello, "-c"], [hello, "extra"]):
+        result = cli("run", *bad)
         assert result.returncode == 2 and "Error:" in result.stderr and "Traceback" not in result.stderr, bad
 
 

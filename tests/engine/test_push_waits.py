@@ -64,6 +64,27 @@ def test_a_missing_folder_falls_back_to_bounded_sleeps(tmp_path):
         assert watch.wait(0.01) is False
 
 
+def test_a_folder_made_after_the_watch_is_watched_from_then_on(tmp_path):
+    """A client may start watching a run before its folder exists: once the folder is there, the
+    next wait says so and later writes wake the watch (no sleeping back-off from then on)."""
+    folder = tmp_path / "run"
+    with RunWatch(folder) as watch:
+        assert watch.wait(0.01) is False and not watch.pushed
+        folder.mkdir()
+        assert watch.wait(HOUR) is True and watch.pushed
+        later(lambda: (folder / "output.log").open("ab").write(b"line\n"))
+        assert watch.wait(HOUR) is True
+
+
+def test_a_submitted_run_has_its_folder_before_its_supervisor_starts(engine, monkeypatch):
+    """Whoever follows a run right after its submit watches its folder from the first byte, even
+    when its supervisor has not started yet (here: not started at all)."""
+    monkeypatch.setattr(engine, "_spawn_supervisor", lambda run_id, payload: None)
+    record = engine.submit_spec(spec("true", name="early"))
+    with RunWatch(engine.home / "runs" / record.id) as watch:
+        assert watch.pushed
+
+
 @pytest.mark.timeout(120)
 def test_follow_and_wait_end_with_the_run_not_with_a_timer(engine, monkeypatch):
     monkeypatch.setattr(logs, "IDLE_SECONDS", HOUR)

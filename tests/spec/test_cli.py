@@ -93,3 +93,23 @@ def test_validate_as_a_real_process(files, tmp_path):
     assert f"{junk}:1:1: error: the file is not UTF-8 text" in proc.stdout
     assert f"{tmp_path}:1:1: error: this is a directory; give a spec file" in proc.stdout
     assert "Traceback" not in proc.stderr
+
+
+def test_validate_without_click_prints_what_the_click_command_prints(files, tmp_path):
+    """`validate FILE... [--json]` skips click and prints and exits as the click command does; every
+    other form (help, a typo, no file) is click's."""
+    for args in ([str(files["bad"])], [str(files["good"]), str(files["multi"])], ["--json", str(files["bad"])],
+                 [str(files["good"]), "--json", str(tmp_path)]):
+        quick = subprocess.run([sys.executable, "-m", "core.cli.main", "validate", *args],
+                               cwd=REPO, capture_output=True, text=True, timeout=60)
+        slow = run("validate", *args)
+        assert (quick.returncode, quick.stdout, quick.stderr) == (slow.exit_code, slow.stdout, slow.stderr), args
+    probe = ("import sys\nfrom core.cli.main import main\nsys.argv = ['vessl-tui', 'validate', sys.argv[1]]\n"
+             "try:\n    main()\nexcept SystemExit:\n    pass\nprint('click' in sys.modules, file=sys.stderr)\n")
+    checked = subprocess.run([sys.executable, "-c", probe, str(files["good"])], cwd=REPO, capture_output=True,
+                             text=True, timeout=60)
+    assert checked.stdout.endswith(": ok (dstack-task)\n") and checked.stderr.strip() == "False"
+    for bad in ([], ["--bogus", str(files["good"])], ["--json=yes", str(files["good"])]):
+        result = subprocess.run([sys.executable, "-m", "core.cli.main", "validate", *bad],
+                                cwd=REPO, capture_output=True, text=True, timeout=60)
+        assert result.returncode == 2 and "Error:" in result.stderr and "Traceback" not in result.stderr, bad
