@@ -22,11 +22,13 @@ import json
 import os
 import socket
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
 
 from core.errors import EngineError
 
+TYPE_CHECKING = False  # typing stays out of a client's `vessl-tui run`
 if TYPE_CHECKING:
+    from typing import Any
+
     from core.engine import Engine
 
 #: How long the client waits for the submit's answer: the cluster's reach check (one connection,

@@ -31,11 +31,14 @@ import json
 import os
 import socket
 import struct
-import subprocess
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+
+TYPE_CHECKING = False  # typing and subprocess stay out of a client's `vessl-tui run`
+if TYPE_CHECKING:
+    import subprocess
+    from typing import Any
 
 #: Seconds without a request before the server exits (VESSL_TUI_SUPERVISOR_IDLE overrides).
 IDLE_SECONDS = float(os.environ.get("VESSL_TUI_SUPERVISOR_IDLE") or 600.0)
@@ -125,6 +128,8 @@ def launch(env: Mapping[str, str]) -> None:
     already listens, the new one exits at once)."""
     if not enabled():
         return
+    import subprocess
+
     _launched[:] = [p for p in _launched if p.poll() is None]
     try:
         _launched.append(subprocess.Popen(
