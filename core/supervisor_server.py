@@ -48,7 +48,7 @@ PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 #: What the server imports before it serves: what every supervisor needs, then what some do.
 PRELOAD = ("core.supervisor", "core.store", "core.logs", "core.config", "core.spec.runspec", "core.backends.local",
            "core.engine", "core.handoff", "core.spec.loader", "core.spec.mapping", "core.resolve", "core.interactive",
-           "core.gpu_ledger", "core.data.settings")
+           "core.gpu_ledger", "core.data.settings", "core.curves.recorder", "core.logmask")
 PRELOAD_IF_PRESENT = ("core.backends.docker", "docker", "core.backends.ssh", "paramiko", "core.backends.slurm",
                       "core.resolve")
 _UCRED = struct.Struct("3i")
