@@ -10,7 +10,7 @@ from dataclasses import asdict
 import click
 
 from core.cli.jsonout import emit, json_flag
-from core.cli.run_cmds import fail, user_errors
+from core.cli.telling import fail, user_errors
 from core.engine import Engine
 
 

@@ -12,7 +12,7 @@ from dataclasses import asdict
 
 import click
 
-from core.cli.run_cmds import user_errors
+from core.cli.telling import user_errors
 
 
 def _fmt(value: float | None, unit: str = "", scale: float = 1.0) -> str:

@@ -11,7 +11,7 @@ import sys
 import click
 
 from core.cli.listing import engine
-from core.cli.run_cmds import user_errors
+from core.cli.telling import user_errors
 
 
 def _number(value: float) -> float | int | None:

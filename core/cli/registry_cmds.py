@@ -9,7 +9,7 @@ from dataclasses import asdict
 
 import click
 
-from core.cli.run_cmds import user_errors
+from core.cli.telling import user_errors
 from core.humanize import age, size
 
 

@@ -11,14 +11,16 @@ from __future__ import annotations
 import json
 import sys
 import time
+
 import click
 
 from core.cli.clickopts import options
 from core.cli.jsonout import emit, json_flag, log_lines
 from core.cli.listing import PS_OPTIONS, engine, ps_lines, run_json
-from core.cli.submit import RUN_OPTIONS, fail, follow_to_end, report, stream, submit, user_errors
-from core.humanize import printable
+from core.cli.submit import RUN_OPTIONS, follow_to_end, report, stream, submit
+from core.cli.telling import fail, user_errors
 from core.engine import Engine
+from core.humanize import printable
 
 
 @click.command()

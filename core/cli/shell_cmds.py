@@ -11,7 +11,8 @@ import os
 
 import click
 
-from core.cli.run_cmds import engine, fail, user_errors
+from core.cli.listing import engine
+from core.cli.telling import fail, user_errors
 
 
 @click.command(name="shell")

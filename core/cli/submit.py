@@ -8,27 +8,21 @@ uses the same functions for every other form.
     submit(eng, file, cluster, document, follow) -> RunRecord
     report(eng, record, follow)       the id, or the run followed to its end (exits with its code)
     follow_to_end(eng, record)        stream the log, exit with the run's exit code
-    user_errors(func)                 errors a user can act on -> one `error:` line, exit 1
 """
 
 from __future__ import annotations
 
-import functools
 import os
 import sys
 from collections.abc import Callable
 
 from core.cli.argv import Option, parse
 from core.cli.listing import engine
-from core.diskspace import no_space, no_space_sentence
-from core.engine import EngineError
+from core.cli.telling import say, user_errors
 from core.humanize import printable
-from core.paths import home_path
 
 TYPE_CHECKING = False  # typing stays out of starting a run
 if TYPE_CHECKING:
-    from typing import Any
-
     from core.engine import Engine, RunRecord
 
 RUN_OPTIONS = (
@@ -36,44 +30,6 @@ RUN_OPTIONS = (
            once=True),
     Option(("--follow", "-f"), "follow", "Stream the logs and exit with the run's exit code."),
 )
-
-
-def say(text: str) -> None:
-    """One line on stderr, at once."""
-    sys.stderr.write(text + "\n")
-    sys.stderr.flush()
-
-
-def fail(message: str) -> None:
-    say(f"error: {message}")
-    sys.exit(1)
-
-
-def user_errors(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn the errors a user can act on into one `error:` line and exit code 1."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except Exception as exc:
-            if isinstance(exc, EngineError) or _is_a(exc, "core.backends.base", "BackendError"):
-                fail(str(exc))
-            if no_space(exc):
-                fail(no_space_sentence(home_path()))
-            if _is_a(exc, "core.spec.errors", "SpecError"):
-                for problem in exc.problems:  # type: ignore[attr-defined]
-                    say(problem.format())
-                sys.exit(1)
-            raise
-
-    return wrapper
-
-
-def _is_a(exc: Exception, module: str, name: str) -> bool:
-    """isinstance without importing `module` (not imported yet: the error cannot come from it)."""
-    loaded = sys.modules.get(module)
-    return loaded is not None and isinstance(exc, getattr(loaded, name))
 
 
 def quick_run(argv: list[str]) -> bool:

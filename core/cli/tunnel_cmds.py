@@ -9,7 +9,7 @@ import threading
 
 import click
 
-from core.cli.run_cmds import fail, user_errors
+from core.cli.telling import fail, user_errors
 
 
 @click.command()
