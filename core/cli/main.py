@@ -41,7 +41,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
 
 #: name -> "module:function(argv) -> bool" (True: handled; False: leave it to click)
 QUICK: dict[str, str] = {"ps": "core.cli.listing:quick_ps", "run": "core.cli.submit:quick_run",
-                         "validate": "core.cli.validation:quick_validate"}
+                         "validate": "core.cli.validation:plain_validate"}
 
 DESCRIPTION = "vessl-tui: a terminal workstation for ML runs. Without a command, opens the TUI."
 HELP_FLAGS = ("-h", "--help")

@@ -34,7 +34,7 @@ def report(files: tuple[str, ...] | list[str], as_json: bool) -> tuple[str, int]
     return text, 0 if all(doc.valid for doc in documents) else 1
 
 
-def quick_validate(argv: list[str]) -> bool:
+def plain_validate(argv: list[str]) -> bool:
     """Run `vessl-tui validate ARGV` without click when ARGV is plain (exits with the verdict's code);
     False (nothing done) otherwise."""
     values = parse(argv, VALIDATE_OPTIONS, arguments=1, more=True)
