@@ -6,9 +6,8 @@ Each subcommand is registered in `COMMANDS` as name -> "module:attribute" (a cli
 `QUICK` names click-free paths for the hottest commands (`ps`, `run`, `validate`): each runs the
 plain forms of its command's argv (from the same option table as the click command, `core.cli.argv`)
 and leaves the rest to click, which is imported only then (`cli`, the click group, is built on
-first use). `vessl-tui --help`
-is printed without click too (`help_text`, the text click would print) on a terminal at least
-80 columns wide or a pipe; narrower terminals get click's own wrapping.
+first use). `vessl-tui --help` is printed without click too (`help_text`, the text click would
+print) on a terminal at least 80 columns wide or a pipe; narrower terminals get click's own wrapping.
 Exit codes: 0 success, 1 the operation failed (invalid spec, failed run, unknown run), 2 usage error.
 """
 
