@@ -158,8 +158,12 @@ def main() -> None:
     if quick is not None:
         module_name, attr = quick.split(":")
         __import__(module_name)
-        if getattr(sys.modules[module_name], attr)(argv[1:]):
-            return
+        try:
+            if getattr(sys.modules[module_name], attr)(argv[1:]):
+                return
+        except (EOFError, KeyboardInterrupt):  # as click ends: a blank line after the ^C, then a word
+            sys.stderr.write("\nAborted!\n")
+            sys.exit(1)
     _click_group()(prog_name="vessl-tui")
 
 

@@ -7,6 +7,7 @@ import re
 import subprocess
 import sys
 
+import pytest
 from click.testing import CliRunner
 
 from core.cli.main import cli as click_cli
@@ -177,3 +178,20 @@ def test_run_without_click_prints_what_the_click_command_prints(tmp_path):
 
 def cli_python(code: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60)
+
+
+@pytest.mark.parametrize("command", ["ps", "run", "validate"])
+def test_ctrl_c_in_a_click_free_command_ends_as_click_ends_it(command, monkeypatch, capsys):
+    """No traceback for a Ctrl-C outside the log's streaming (which detaches): `Aborted!`, exit 1."""
+    import core.cli.main as cli_main
+
+    def interrupted(argv):
+        raise KeyboardInterrupt
+
+    module_name, attr = cli_main.QUICK[command].split(":")
+    __import__(module_name)
+    monkeypatch.setattr(sys.modules[module_name], attr, interrupted)
+    monkeypatch.setattr(sys, "argv", ["vessl-tui", command, "x"])
+    with pytest.raises(SystemExit) as ended:
+        cli_main.main()
+    assert ended.value.code == 1 and capsys.readouterr().err == "\nAborted!\n"
