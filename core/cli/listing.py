@@ -8,15 +8,12 @@ importing click. `quick_ps` accepts only argv it fully understands; anything els
 
 from __future__ import annotations
 
-import os
-import sys
 import time
 
 from core.cli.argv import Option, parse
-from core.diskspace import no_space, no_space_sentence
+from core.cli.telling import put, user_errors
 from core.engine import Engine, EngineError
 from core.humanize import age, exit_reason, printable
-from core.paths import home_path
 
 RECENT_SECONDS = 3600.0
 
@@ -75,17 +72,6 @@ def quick_ps(argv: list[str]) -> bool:
     values = parse(argv, PS_OPTIONS)
     if values is None:
         return False
-    try:
-        lines = ps_lines(**values)  # type: ignore[arg-type]
-    except Exception as exc:
-        if not isinstance(exc, EngineError) and not no_space(exc):
-            raise
-        sys.stderr.write(f"error: {exc if isinstance(exc, EngineError) else no_space_sentence(home_path())}\n")
-        sys.exit(1)
-    try:
-        sys.stdout.write("".join(line + "\n" for line in lines))
-        sys.stdout.flush()
-    except BrokenPipeError:  # `vessl-tui ps | head`: quiet, like click
-        sys.stdout = open(os.devnull, "w")
-        sys.exit(1)
+    lines = user_errors(ps_lines)(**values)  # type: ignore[arg-type]
+    put("".join(line + "\n" for line in lines))
     return True

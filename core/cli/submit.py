@@ -18,7 +18,7 @@ from collections.abc import Callable
 
 from core.cli.argv import Option, parse
 from core.cli.listing import engine
-from core.cli.telling import say, user_errors
+from core.cli.telling import put, say, user_errors
 from core.humanize import printable
 
 TYPE_CHECKING = False  # typing stays out of starting a run
@@ -65,8 +65,7 @@ def report(eng: "Engine", record: "RunRecord", follow: bool) -> None:
     if follow:
         say(printable(f"run {record.id} ({record.name}) on {record.cluster}"))
         follow_to_end(eng, record)
-    sys.stdout.write(record.id + "\n")
-    sys.stdout.flush()
+    put(record.id + "\n")
 
 
 def notes(eng: "Engine", run_id: str) -> list[str]:

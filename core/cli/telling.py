@@ -1,9 +1,11 @@
-"""What the headless commands tell the user on stderr, without click: `say` a line, `fail` with one
-`error:` sentence (exit 1), and `user_errors`, which turns every error a user can act on into that."""
+"""What the headless commands tell the user, without click: `put` their output on stdout, `say` a
+line on stderr, `fail` with one `error:` sentence (exit 1), and `user_errors`, which turns every
+error a user can act on into that."""
 
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from collections.abc import Callable
 
@@ -14,6 +16,17 @@ from core.paths import home_path
 TYPE_CHECKING = False  # typing stays out of the click-free commands
 if TYPE_CHECKING:
     from typing import Any
+
+
+def put(text: str) -> None:
+    """`text` on stdout, at once; when the reader went away (`vessl-tui ps | head`) the command ends
+    quietly with exit 1, like click."""
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        sys.stdout = open(os.devnull, "w")
+        sys.exit(1)
 
 
 def say(text: str) -> None:

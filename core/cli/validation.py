@@ -4,10 +4,10 @@ same `VALIDATE_OPTIONS`, gives `--help`, usage errors and every other form."""
 
 from __future__ import annotations
 
-import os
 import sys
 
 from core.cli.argv import Option, parse
+from core.cli.telling import put
 
 VALIDATE_OPTIONS = (Option(("--json",), "as_json", "Print one JSON list, an object per file and document."),)
 
@@ -41,10 +41,5 @@ def plain_validate(argv: list[str]) -> bool:
     if values is None:
         return False
     text, code = report(values["args"], bool(values["as_json"]))  # type: ignore[arg-type]
-    try:
-        sys.stdout.write(text + "\n")
-        sys.stdout.flush()
-    except BrokenPipeError:  # `vessl-tui validate … | head`: quiet
-        sys.stdout = open(os.devnull, "w")
-        sys.exit(1)
+    put(text + "\n")
     sys.exit(code)
